@@ -1,0 +1,49 @@
+import { gemmNN, gemmNT, gemmTN } from './kernels/gemm.js'
+import type { ParamSpec, Parameters } from './params.js'
+import { columnSums } from './recurrent/direction.js'
+
+/** torch.nn.Linear: y = x W^T + b, W [out x in]. */
+export class Linear {
+  readonly inFeatures: number
+  readonly outFeatures: number
+  private readonly w: Float64Array
+  private readonly b: Float64Array
+  private readonly gw: Float64Array
+  private readonly gb: Float64Array
+
+  static paramSpecs(prefix: string, inFeatures: number, outFeatures: number): ParamSpec[] {
+    return [
+      { name: `${prefix}weight`, shape: [outFeatures, inFeatures] },
+      { name: `${prefix}bias`, shape: [outFeatures] },
+    ]
+  }
+
+  constructor(params: Parameters, prefix: string, inFeatures: number, outFeatures: number) {
+    this.inFeatures = inFeatures
+    this.outFeatures = outFeatures
+    this.w = params.view(`${prefix}weight`)
+    this.b = params.view(`${prefix}bias`)
+    this.gw = params.gradView(`${prefix}weight`)
+    this.gb = params.gradView(`${prefix}bias`)
+  }
+
+  /** out[rows x out] = x[rows x in] · W^T + b */
+  forward(out: Float64Array, x: Float64Array, rows: number): void {
+    const O = this.outFeatures
+    gemmNT(out, 0, O, x, 0, this.inFeatures, this.w, 0, this.inFeatures, rows, O, this.inFeatures, false)
+    const b = this.b
+    for (let r = 0; r < rows; r++) {
+      const o = r * O
+      for (let j = 0; j < O; j++) out[o + j] += b[j]
+    }
+  }
+
+  /** Adds dW, db into the gradient vector; writes d loss / d x into dx when given. */
+  backward(dx: Float64Array | null, dy: Float64Array, x: Float64Array, rows: number): void {
+    const I = this.inFeatures
+    const O = this.outFeatures
+    gemmTN(this.gw, 0, I, dy, 0, O, x, 0, I, O, I, rows, true)
+    columnSums(this.gb, dy, rows, O)
+    if (dx) gemmNN(dx, 0, I, dy, 0, O, this.w, 0, I, rows, I, O, false)
+  }
+}

@@ -1,0 +1,169 @@
+import { initLinearParams, initRecurrentParams } from './init.js'
+import { Linear } from './linear.js'
+import { Parameters } from './params.js'
+import type { Rng } from './rng.js'
+import { type RecurrentConfig, type RecurrentMode, outputHiddenSize, recurrentParamSpecs } from './recurrent/config.js'
+import type { LayerInput } from './recurrent/direction.js'
+import { Recurrent } from './recurrent/recurrent.js'
+
+/** `every_step`: the head reads every step (seq2seq, language model); `last_step`: the final state (forecast, classify). */
+export type HeadMode = 'every_step' | 'last_step'
+
+export interface SequenceModelConfig {
+  mode: RecurrentMode
+  /** Vocabulary size for one-hot inputs, feature count for dense inputs. */
+  inputSize: number
+  oneHot: boolean
+  hiddenSize: number
+  numLayers: number
+  bidirectional: boolean
+  projSize: number
+  dropout: number
+  outputSize: number
+  head: HeadMode
+}
+
+export interface ModelBatch {
+  T: number
+  B: number
+  /** Time-major (row t*B + b). */
+  input: LayerInput
+  lengths: Int32Array | null
+  h0: Float64Array | null
+  c0: Float64Array | null
+  training: boolean
+  rng: Rng | null
+}
+
+export const RNN_PREFIX = 'rnn.'
+export const FC_PREFIX = 'fc.'
+
+/**
+ * A recurrent stack ("rnn.*") followed by a Linear head ("fc.*") — the module layout of the
+ * PyTorch tutorial, so state dicts carry the same names. All parameters share one vector.
+ */
+export class SequenceModel {
+  readonly config: SequenceModelConfig
+  readonly params: Parameters
+  readonly rnn: Recurrent
+  readonly fc: Linear
+  private readonly features: number
+  private lastFeatures = new Float64Array(0)
+  private dLastFeatures = new Float64Array(0)
+  private dOutput = new Float64Array(0)
+  private dHn = new Float64Array(0)
+  private logits = new Float64Array(0)
+  private B = 0
+  private T = 0
+  private rnnOutput: Float64Array = new Float64Array(0)
+
+  constructor(config: SequenceModelConfig) {
+    this.config = config
+    const rnnConfig = recurrentConfigOf(config)
+    const Hout = outputHiddenSize(rnnConfig)
+    this.features = Hout * (config.bidirectional ? 2 : 1)
+    this.params = new Parameters([
+      ...recurrentParamSpecs(rnnConfig, RNN_PREFIX),
+      ...Linear.paramSpecs(FC_PREFIX, this.features, config.outputSize),
+    ])
+    this.rnn = new Recurrent(rnnConfig, this.params, RNN_PREFIX)
+    this.fc = new Linear(this.params, FC_PREFIX, this.features, config.outputSize)
+  }
+
+  /** PyTorch's default initialisation, drawn from `rng`. */
+  init(rng: Rng): void {
+    initRecurrentParams(this.params, RNN_PREFIX, this.config.hiddenSize, rng)
+    initLinearParams(this.params, FC_PREFIX, this.features, rng)
+  }
+
+  /** Number of (h, c) values per sequence in the recurrent state. */
+  get stateSizes(): { h: number; c: number } {
+    const layersDirs = this.config.numLayers * (this.config.bidirectional ? 2 : 1)
+    return { h: layersDirs * this.rnn.Hout, c: this.config.mode === 'lstm' ? layersDirs * this.config.hiddenSize : 0 }
+  }
+
+  /**
+   * Returns the logits: [T*B x O] time-major for `every_step`, [B x O] for `last_step`.
+   * The returned buffer is reused by the next call.
+   */
+  forward(batch: ModelBatch): Float64Array {
+    const { T, B } = batch
+    this.T = T
+    this.B = B
+    const O = this.config.outputSize
+    const out = this.rnn.forward(batch)
+    this.rnnOutput = out
+    if (this.config.head === 'every_step') {
+      if (this.logits.length < T * B * O) this.logits = new Float64Array(T * B * O)
+      this.fc.forward(this.logits, out, T * B)
+      return this.logits
+    }
+    const F = this.features
+    if (this.lastFeatures.length < B * F) {
+      this.lastFeatures = new Float64Array(B * F)
+      this.dLastFeatures = new Float64Array(B * F)
+    }
+    this.gatherLastFeatures(B)
+    if (this.logits.length < B * O) this.logits = new Float64Array(B * O)
+    this.fc.forward(this.logits, this.lastFeatures, B)
+    return this.logits
+  }
+
+  /**
+   * The last layer's final state of every direction, concatenated ([h_n[-2], h_n[-1]] when
+   * bidirectional): the forward direction at each sequence's last real step, the reverse
+   * direction after reading the whole sequence back to step 0.
+   */
+  private gatherLastFeatures(B: number): void {
+    const D = this.config.bidirectional ? 2 : 1
+    const Hout = this.rnn.Hout
+    const top = (this.config.numLayers - 1) * D
+    const hN = this.rnn.hN
+    for (let b = 0; b < B; b++) {
+      for (let d = 0; d < D; d++) {
+        const src = ((top + d) * B + b) * Hout
+        const dst = b * this.features + d * Hout
+        for (let j = 0; j < Hout; j++) this.lastFeatures[dst + j] = hN[src + j]
+      }
+    }
+  }
+
+  /** Backpropagates d loss / d logits (layout of forward's result); adds into params.grad. */
+  backward(dLogits: Float64Array): void {
+    const { T, B } = this
+    if (this.config.head === 'every_step') {
+      const size = T * B * this.features
+      if (this.dOutput.length < size) this.dOutput = new Float64Array(size)
+      this.fc.backward(this.dOutput, dLogits, this.rnnOutput, T * B)
+      this.rnn.backward(this.dOutput, null, null)
+      return
+    }
+    this.fc.backward(this.dLastFeatures, dLogits, this.lastFeatures, B)
+    const D = this.config.bidirectional ? 2 : 1
+    const Hout = this.rnn.Hout
+    const states = this.config.numLayers * D * B * Hout
+    if (this.dHn.length < states) this.dHn = new Float64Array(states)
+    this.dHn.fill(0, 0, states)
+    const top = (this.config.numLayers - 1) * D
+    for (let b = 0; b < B; b++) {
+      for (let d = 0; d < D; d++) {
+        const dst = ((top + d) * B + b) * Hout
+        const src = b * this.features + d * Hout
+        for (let j = 0; j < Hout; j++) this.dHn[dst + j] = this.dLastFeatures[src + j]
+      }
+    }
+    this.rnn.backward(null, this.dHn, null)
+  }
+}
+
+export function recurrentConfigOf(config: SequenceModelConfig): RecurrentConfig {
+  return {
+    mode: config.mode,
+    inputSize: config.inputSize,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    bidirectional: config.bidirectional,
+    projSize: config.projSize,
+    dropout: config.dropout,
+  }
+}

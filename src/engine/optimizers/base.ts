@@ -1,0 +1,70 @@
+/**
+ * Shared bookkeeping of every optimizer: the flat size, the step counter and the named state
+ * buffers, with exact save/restore. Subclasses allocate their buffers once, at construction,
+ * through `buffer()`, so `step` never allocates.
+ */
+import type { OptimizerName, OptimizerState } from './types.js'
+
+export abstract class OptimizerBase {
+  abstract readonly name: OptimizerName
+  readonly size: number
+  protected steps = 0
+  private readonly named: Record<string, Float64Array> = {}
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 0) {
+      throw new RangeError(`optimizer size must be a non-negative integer, got ${size}`)
+    }
+    this.size = size
+  }
+
+  get stepCount(): number {
+    return this.steps
+  }
+
+  getState(): OptimizerState {
+    const buffers: Record<string, Float64Array> = {}
+    for (const [key, buf] of Object.entries(this.named)) buffers[key] = buf.slice()
+    return { step: this.steps, buffers }
+  }
+
+  setState(s: OptimizerState): void {
+    if (s === null || typeof s !== 'object' || s.buffers === null || typeof s.buffers !== 'object') {
+      throw new RangeError(`${this.name}: state must be { step, buffers }`)
+    }
+    if (!Number.isInteger(s.step) || s.step < 0) {
+      throw new RangeError(`${this.name}: state step must be a non-negative integer, got ${s.step}`)
+    }
+    const expected = Object.keys(this.named).sort()
+    const given = Object.keys(s.buffers).sort()
+    if (expected.join(',') !== given.join(',')) {
+      throw new RangeError(
+        `${this.name}: state buffers [${given.join(', ')}] do not match [${expected.join(', ')}]`,
+      )
+    }
+    for (const key of expected) {
+      const src = s.buffers[key]
+      if (!(src instanceof Float64Array) || src.length !== this.size) {
+        throw new RangeError(`${this.name}: state buffer '${key}' must be a Float64Array of length ${this.size}`)
+      }
+    }
+    // Validate everything before copying so a bad state leaves the optimizer untouched.
+    for (const key of expected) this.named[key].set(s.buffers[key])
+    this.steps = s.step
+  }
+
+  protected buffer(key: string, fill = 0): Float64Array {
+    const buf = new Float64Array(this.size)
+    if (fill !== 0) buf.fill(fill)
+    this.named[key] = buf
+    return buf
+  }
+
+  protected checkSizes(params: Float64Array, grads: Float64Array): void {
+    if (params.length !== this.size || grads.length !== this.size) {
+      throw new RangeError(
+        `${this.name}: step expects params and grads of length ${this.size}, got ${params.length} and ${grads.length}`,
+      )
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { Direction, type DirectionShape } from './direction.js'
+import type { Parameters } from '../params.js'
+
+/**
+ * GRU with PyTorch's gate order r, z, n:
+ *   r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz),
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) * n + z * h.
+ * b_hn stays inside the reset product, so it is not folded into the input projection.
+ */
+export class GruDirection extends Direction {
+  /** W_hn h + b_hn per step, needed for the gradient of r. [T*B x H] */
+  private hn = new Float64Array(0)
+  /** Hidden-side gate gradients: differ from dG in the n block (scaled by r). [T*B x G] */
+  private dGh = new Float64Array(0)
+
+  constructor(params: Parameters, prefix: string, suffix: string, shape: DirectionShape) {
+    super(params, prefix, suffix, shape)
+  }
+
+  protected allocate(capT: number, capB: number): void {
+    this.hn = new Float64Array(capT * capB * this.H)
+    this.dGh = new Float64Array(capT * capB * this.G)
+  }
+
+  protected foldBias(bias: Float64Array): void {
+    const H = this.H
+    for (let g = 0; g < 2 * H; g++) bias[g] = this.bih[g] + this.bhh[g]
+    for (let g = 2 * H; g < 3 * H; g++) bias[g] = this.bih[g]
+  }
+
+  protected hiddenGateGrad(): Float64Array {
+    return this.dGh
+  }
+
+  protected loadInitialState(): void {}
+  protected loadFinalStateGrad(): void {}
+  protected storeInitialStateGrad(): void {}
+  protected storeFinalState(): void {}
+  protected accumulateExtraGrads(): void {}
+
+  protected stepForward(t: number): void {
+    this.recurrentProjection(t)
+    const B = this.B
+    const H = this.H
+    const G = this.G
+    const gates = this.gates
+    const hg = this.hg
+    const hs = this.hSlots
+    const hn = this.hn
+    const bhh = this.bhh
+    const prev = this.prevSlot(t) * B * H
+    const out = this.outSlot(t) * B * H
+    for (let b = 0; b < B; b++) {
+      const p = prev + b * H
+      const o = out + b * H
+      if (this.isPadded(t, b)) {
+        for (let j = 0; j < H; j++) hs[o + j] = hs[p + j]
+        continue
+      }
+      const gRow = (t * B + b) * G
+      const hRow = b * G
+      const row = (t * B + b) * H
+      for (let j = 0; j < H; j++) {
+        const r = 1 / (1 + Math.exp(-(gates[gRow + j] + hg[hRow + j])))
+        const z = 1 / (1 + Math.exp(-(gates[gRow + H + j] + hg[hRow + H + j])))
+        const hnj = hg[hRow + 2 * H + j] + bhh[2 * H + j]
+        const n = Math.tanh(gates[gRow + 2 * H + j] + r * hnj)
+        gates[gRow + j] = r
+        gates[gRow + H + j] = z
+        gates[gRow + 2 * H + j] = n
+        hn[row + j] = hnj
+        hs[o + j] = (1 - z) * n + z * hs[p + j]
+      }
+    }
+  }
+
+  protected stepBackward(t: number): void {
+    const B = this.B
+    const H = this.H
+    const G = this.G
+    const gates = this.gates
+    const dG = this.dG
+    const dGh = this.dGh
+    const hs = this.hSlots
+    const hn = this.hn
+    const dh = this.dh
+    const prev = this.prevSlot(t) * B * H
+    for (let b = 0; b < B; b++) {
+      const gRow = (t * B + b) * G
+      if (this.isPadded(t, b)) {
+        dG.fill(0, gRow, gRow + G)
+        dGh.fill(0, gRow, gRow + G)
+        continue
+      }
+      const p = prev + b * H
+      const row = (t * B + b) * H
+      const r0 = b * H
+      for (let j = 0; j < H; j++) {
+        const r = gates[gRow + j]
+        const z = gates[gRow + H + j]
+        const n = gates[gRow + 2 * H + j]
+        const d = dh[r0 + j]
+        const dnPre = d * (1 - z) * (1 - n * n)
+        const drPre = dnPre * hn[row + j] * r * (1 - r)
+        const dzPre = d * (hs[p + j] - n) * z * (1 - z)
+        dG[gRow + j] = drPre
+        dG[gRow + H + j] = dzPre
+        dG[gRow + 2 * H + j] = dnPre
+        dGh[gRow + j] = drPre
+        dGh[gRow + H + j] = dzPre
+        dGh[gRow + 2 * H + j] = dnPre * r
+      }
+    }
+    this.recurrentGradient(t, dGh)
+    // h' depends on h directly through z * h.
+    const dhPrev = this.dhPrev
+    for (let b = 0; b < B; b++) {
+      if (this.isPadded(t, b)) continue
+      const gRow = (t * B + b) * G
+      const r0 = b * H
+      for (let j = 0; j < H; j++) dhPrev[r0 + j] += dh[r0 + j] * gates[gRow + H + j]
+    }
+  }
+}

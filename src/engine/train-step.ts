@@ -1,0 +1,61 @@
+import { clipGradNorm } from './clip.js'
+import { crossEntropy, mse } from './losses.js'
+import type { ModelBatch, SequenceModel } from './model.js'
+import type { Optimizer } from './optimizers.js'
+
+/** Targets of a batch in the layout of the model's logits. */
+export type BatchTargets =
+  | { kind: 'classes'; targets: Int32Array }
+  | { kind: 'values'; targets: Float64Array }
+
+/** Scratch reused across steps so a training loop allocates nothing per step. */
+export class LossWorkspace {
+  private grad = new Float64Array(0)
+
+  gradBuffer(size: number): Float64Array {
+    if (this.grad.length < size) this.grad = new Float64Array(size)
+    return this.grad
+  }
+}
+
+export function logitRows(model: SequenceModel, batch: { T: number; B: number }): number {
+  return model.config.head === 'every_step' ? batch.T * batch.B : batch.B
+}
+
+/** Loss of the logits against the targets; writes d loss / d logits into grad when given. */
+export function batchLoss(grad: Float64Array | null, logits: Float64Array, targets: BatchTargets, rows: number, outputs: number): number {
+  return targets.kind === 'classes'
+    ? crossEntropy(grad, logits, targets.targets, rows, outputs)
+    : mse(grad, logits, targets.targets, rows * outputs)
+}
+
+/**
+ * One optimisation step: forward, loss, backward, optional gradient clipping, update.
+ * Returns the loss computed before the update (what PyTorch's loop records).
+ */
+export function trainStep(
+  model: SequenceModel, batch: ModelBatch, targets: BatchTargets, optimizer: Optimizer,
+  clipNorm: number | null, workspace: LossWorkspace,
+): number {
+  const logits = model.forward(batch)
+  const rows = logitRows(model, batch)
+  const outputs = model.config.outputSize
+  const grad = workspace.gradBuffer(rows * outputs)
+  const loss = batchLoss(grad, logits, targets, rows, outputs)
+  model.params.zeroGrad()
+  model.backward(grad)
+  if (clipNorm !== null) clipGradNorm(model.params.grad, clipNorm)
+  optimizer.step(model.params.data, model.params.grad)
+  return loss
+}
+
+/** Index of the largest value in each row (first one on ties, like torch.argmax). */
+export function argmaxRows(out: Int32Array, values: Float64Array, rows: number, cols: number): Int32Array {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols
+    let best = 0
+    for (let j = 1; j < cols; j++) if (values[o + j] > values[o + best]) best = j
+    out[r] = best
+  }
+  return out
+}
