@@ -1,0 +1,92 @@
+import type { SequenceModelConfig } from '../model.js'
+import type { OptimizerName } from '../optimizers.js'
+import type { TaskMeta } from './task.js'
+
+export const CHECKPOINT_FORMAT = 1
+const MAGIC = 0x56535153 // "SQSV" little-endian
+
+/** Everything needed to serve the model and to resume training exactly where it stopped. */
+export interface Checkpoint {
+  meta: TaskMeta
+  model: SequenceModelConfig
+  /** Completed epochs. */
+  epoch: number
+  loss: number | null
+  bestLoss: number | null
+  /** Training time spent so far, across resumes. */
+  elapsedMs: number
+  rng: number[]
+  optimizer: { name: OptimizerName; step: number; buffers: Record<string, Float64Array> }
+  params: Float64Array
+  /** Carried hidden state per batch (h then c), when the job carries it across epochs. */
+  carry: Float64Array[]
+}
+
+interface Header {
+  format: number
+  meta: TaskMeta
+  model: SequenceModelConfig
+  epoch: number
+  loss: number | null
+  bestLoss: number | null
+  elapsedMs: number
+  rng: number[]
+  optimizer: { name: OptimizerName; step: number; buffers: string[] }
+  carry: number
+  arrays: number[]
+}
+
+/**
+ * Binary layout: u32 magic, u32 header length, UTF-8 JSON header, zero padding to 8 bytes,
+ * then the float64 arrays (params, optimizer buffers, carry) back to back, little-endian.
+ */
+export function encodeCheckpoint(c: Checkpoint): Uint8Array {
+  const bufferNames = Object.keys(c.optimizer.buffers).sort()
+  const arrays = [c.params, ...bufferNames.map((n) => c.optimizer.buffers[n]), ...c.carry]
+  const header: Header = {
+    format: CHECKPOINT_FORMAT, meta: c.meta, model: c.model, epoch: c.epoch, loss: c.loss, bestLoss: c.bestLoss,
+    elapsedMs: c.elapsedMs, rng: c.rng,
+    optimizer: { name: c.optimizer.name, step: c.optimizer.step, buffers: bufferNames },
+    carry: c.carry.length, arrays: arrays.map((a) => a.length),
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header))
+  const dataStart = Math.ceil((8 + json.length) / 8) * 8
+  const total = dataStart + arrays.reduce((n, a) => n + a.length * 8, 0)
+  const bytes = new Uint8Array(total)
+  const view = new DataView(bytes.buffer)
+  view.setUint32(0, MAGIC, true)
+  view.setUint32(4, json.length, true)
+  bytes.set(json, 8)
+  let offset = dataStart
+  for (const a of arrays) {
+    for (let i = 0; i < a.length; i++) view.setFloat64(offset + i * 8, a[i], true)
+    offset += a.length * 8
+  }
+  return bytes
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (bytes.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('not a seqserve checkpoint')
+  const jsonLength = view.getUint32(4, true)
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + jsonLength))) as Header
+  if (header.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint format ${header.format} is not supported (expected ${CHECKPOINT_FORMAT})`)
+  let offset = Math.ceil((8 + jsonLength) / 8) * 8
+  const arrays = header.arrays.map((length) => {
+    if (offset + length * 8 > bytes.byteLength) throw new Error('checkpoint is truncated')
+    const a = new Float64Array(length)
+    for (let i = 0; i < length; i++) a[i] = view.getFloat64(offset + i * 8, true)
+    offset += length * 8
+    return a
+  })
+  const params = arrays[0]
+  const names = header.optimizer.buffers
+  const buffers: Record<string, Float64Array> = {}
+  names.forEach((n, i) => { buffers[n] = arrays[1 + i] })
+  return {
+    meta: header.meta, model: header.model, epoch: header.epoch, loss: header.loss, bestLoss: header.bestLoss,
+    elapsedMs: header.elapsedMs, rng: header.rng,
+    optimizer: { name: header.optimizer.name, step: header.optimizer.step, buffers },
+    params, carry: arrays.slice(1 + names.length),
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The training job as the engine receives it: every field present (the HTTP layer fills
+ * defaults). Field names follow PyTorch's vocabulary in snake_case, as in the public API.
+ */
+import type { OptimizerName } from '../optimizers.js'
+
+export type ModelType = 'rnn' | 'lstm' | 'gru'
+
+export interface ModelSpec {
+  type: ModelType
+  hidden_size: number
+  num_layers: number
+  bidirectional: boolean
+  dropout: number
+  /** RNN only. */
+  nonlinearity: 'tanh' | 'relu'
+  /** LSTM only; 0 = no projection. */
+  proj_size: number
+}
+
+export interface PairsData { type: 'pairs'; pairs: { input: string; target: string }[] }
+export interface TextData { type: 'text'; text: string; seq_len: number }
+export interface SeriesData { type: 'series'; series: number[] | number[][]; window: number; horizon: number }
+export interface ClassesData { type: 'classes'; examples: { input: string; label: string }[] }
+export type DataSpec = PairsData | TextData | SeriesData | ClassesData
+export type TaskKind = DataSpec['type']
+
+export interface TrainingSpec {
+  epochs: number
+  optimizer: OptimizerName
+  learning_rate: number
+  batch_size: number
+  seed: number
+  clip_grad_norm: number | null
+  validation_split: number
+  checkpoint_every: number
+  max_runtime_seconds: number
+  /** The tutorial's trick: the final state of epoch k (detached) starts epoch k+1. Disables shuffling. */
+  carry_hidden: boolean
+  shuffle: boolean
+  weight_decay: number
+  momentum: number
+}
+
+export interface JobSpec {
+  model: ModelSpec
+  data: DataSpec
+  training: TrainingSpec
+}
