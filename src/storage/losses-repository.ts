@@ -1,0 +1,59 @@
+import type BetterSqlite3 from 'better-sqlite3'
+import { toLossPoint, type LossPoint, type LossRow, type NewLossPoint } from './types.js'
+
+/** Loss history: the primary key (job_id, epoch) makes "each epoch exactly once" a schema fact. */
+export class LossesRepository {
+  private readonly db: BetterSqlite3.Database
+  private readonly upsertStmt: BetterSqlite3.Statement<[Record<string, unknown>]>
+  private readonly listStmt: BetterSqlite3.Statement<[string], LossRow>
+  private readonly truncateStmt: BetterSqlite3.Statement<[string, number]>
+  private readonly atEpochStmt: BetterSqlite3.Statement<[string, number], LossRow>
+  private readonly bestUpToStmt: BetterSqlite3.Statement<[string, number], number | null>
+
+  constructor(db: BetterSqlite3.Database) {
+    this.db = db
+    this.upsertStmt = db.prepare(`
+      INSERT INTO losses (job_id, epoch, loss, val_loss, at) VALUES (@jobId, @epoch, @loss, @valLoss, @at)
+      ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at`)
+    this.listStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? ORDER BY epoch')
+    this.truncateStmt = db.prepare('DELETE FROM losses WHERE job_id = ? AND epoch > ?')
+    this.atEpochStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? AND epoch = ?')
+    this.bestUpToStmt = db.prepare<[string, number], number | null>('SELECT MIN(loss) FROM losses WHERE job_id = ? AND epoch <= ?').pluck()
+  }
+
+  /**
+   * Writes the points in one transaction; an epoch already present is replaced.
+   * Non-finite losses are refused: SQLite would store NaN as NULL and JSON cannot carry Infinity.
+   */
+  append(jobId: string, points: readonly NewLossPoint[]): void {
+    for (const p of points) {
+      if (!Number.isInteger(p.epoch) || p.epoch < 1) throw new RangeError(`loss epoch must be an integer >= 1, got ${p.epoch}`)
+      if (!Number.isFinite(p.loss)) throw new RangeError(`loss at epoch ${p.epoch} is not finite (${p.loss})`)
+      if (p.valLoss != null && !Number.isFinite(p.valLoss)) {
+        throw new RangeError(`val_loss at epoch ${p.epoch} is not finite (${p.valLoss})`)
+      }
+    }
+    this.db.transaction(() => {
+      for (const p of points) this.upsertStmt.run({ jobId, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss ?? null, at: p.at })
+    }).immediate()
+  }
+
+  list(jobId: string): LossPoint[] {
+    return this.listStmt.all(jobId).map(toLossPoint)
+  }
+
+  /** Drops points after `epoch` (a resumed run will write them again). Returns how many. */
+  truncateAfter(jobId: string, epoch: number): number {
+    return this.truncateStmt.run(jobId, epoch).changes
+  }
+
+  at(jobId: string, epoch: number): LossPoint | undefined {
+    const row = this.atEpochStmt.get(jobId, epoch)
+    return row === undefined ? undefined : toLossPoint(row)
+  }
+
+  /** Lowest training loss recorded up to and including `epoch`; null when none. */
+  bestUpTo(jobId: string, epoch: number): number | null {
+    return this.bestUpToStmt.get(jobId, epoch) ?? null
+  }
+}

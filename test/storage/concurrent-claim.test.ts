@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { openStorage } from '../../src/storage/storage.js'
+import { createJobs, tempDir } from './helpers.js'
+
+const JOBS = 1_000
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'claim-worker.ts')
+
+interface WorkerReport {
+  owner: string
+  claimed: string[]
+  busyErrors: number
+}
+
+function startWorker(dbPath: string, owner: string, peers: number, barrierDir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, dbPath, owner, String(peers), barrierDir], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const ready = new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (stdout.startsWith('ready\n')) {
+        child.stdout.off('data', check)
+        resolve()
+      }
+    }
+    child.stdout.on('data', check)
+    child.once('exit', (code) => reject(new Error(`worker ${owner} exited early (${code}): ${stderr}`)))
+  })
+  const done = new Promise<WorkerReport>((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`worker ${owner} exited with ${code}: ${stderr}`))
+      resolve(JSON.parse(stdout.slice('ready\n'.length)) as WorkerReport)
+    })
+  })
+  return { child, ready, done }
+}
+
+t.test('two processes claiming from the same file never get the same job', async (t) => {
+  const dir = tempDir(t)
+  const dbPath = path.join(dir, 'shared.db')
+  const storage = openStorage({ path: dbPath })
+  t.teardown(() => storage.close())
+  const ids = storage.db.transaction(() => createJobs(storage, JOBS))()
+
+  const owners = ['proc-a', 'proc-b']
+  const barrierDir = path.join(dir, 'barrier')
+  fs.mkdirSync(barrierDir)
+  const workers = owners.map((owner) => startWorker(dbPath, owner, owners.length, barrierDir))
+  await Promise.all(workers.map((w) => w.ready))
+  const startAt = Date.now() + 200
+  for (const w of workers) w.child.stdin.end(`${startAt}\n`)
+  const reports = await Promise.all(workers.map((w) => w.done))
+
+  const all = reports.flatMap((r) => r.claimed)
+  t.equal(all.length, JOBS, 'every job was claimed exactly once in total')
+  t.equal(new Set(all).size, all.length, 'no job was handed to both processes')
+  t.same([...all].sort(), [...ids].sort())
+  // Which process got each job, in queue order: a switch means the two really interleaved.
+  const ownerOf = new Map(reports.flatMap((r) => r.claimed.map((id) => [id, r.owner] as const)))
+  let switches = 0
+  for (let i = 1; i < ids.length; i++) if (ownerOf.get(ids[i]) !== ownerOf.get(ids[i - 1])) switches++
+  for (const r of reports) {
+    t.ok(r.claimed.length > 0, `${r.owner} took part`)
+    t.equal(r.busyErrors, 0, `${r.owner} never saw SQLITE_BUSY (busy_timeout waits for the lock)`)
+    // Each process claims in queue order.
+    const positions = r.claimed.map((id) => ids.indexOf(id))
+    t.same(positions, [...positions].sort((a, b) => a - b), `${r.owner} claimed oldest first`)
+    const notHeldOnce = r.claimed.filter((id) => {
+      const job = storage.jobs.findById(id)
+      return job?.leaseOwner !== r.owner || job.attempt !== 1 || job.status !== 'running'
+    })
+    t.same(notHeldOnce, [], `every job ${r.owner} claimed is running once (attempt 1) under its lease`)
+  }
+  t.comment(`split: ${reports.map((r) => `${r.owner}=${r.claimed.length}`).join(', ')}; owner switches along the queue: ${switches}`)
+  t.same(storage.jobs.countByStatus(), { queued: 0, running: JOBS, succeeded: 0, failed: 0, cancelled: 0 })
+})
+
+t.test('two connections in one process see each other’s claims', async (t) => {
+  const dir = tempDir(t)
+  const dbPath = path.join(dir, 'two-connections.db')
+  const a = openStorage({ path: dbPath })
+  const b = openStorage({ path: dbPath })
+  t.teardown(() => {
+    a.close()
+    b.close()
+  })
+  const ids = createJobs(a, 6)
+  const claimed: string[] = []
+  for (let i = 0; i < 4; i++) {
+    const conn = i % 2 === 0 ? a : b
+    claimed.push(conn.jobs.claimNext(i % 2 === 0 ? 'a' : 'b', 1_000, i)!.id)
+  }
+  t.same(claimed, ids.slice(0, 4))
+  // A lease taken over through one connection is invisible as "owned" to the old owner on the other.
+  a.jobs.reapExpiredLeases(10_000)
+  t.equal(b.jobs.claimNext('b', 1_000, 10_001)?.id, ids[0])
+  t.equal(a.jobs.recordProgress(ids[0], 'a', { epoch: 1, loss: 1, bestLoss: 1 }, 10_002), false)
+})
