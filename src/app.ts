@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
+import type { Config } from './config.js'
+import configPlugin from './http/plugins/config.js'
+import errorHandlerPlugin from './http/plugins/error-handler.js'
+import requestIdPlugin from './http/plugins/request-id.js'
+import routeConventionsPlugin from './http/plugins/route-conventions.js'
+import sharedSchemasPlugin from './http/plugins/shared-schemas.js'
+import swaggerPlugin from './http/plugins/swagger.js'
+import routes from './http/routes/index.js'
+import { buildValidator } from './http/validation/ajv.js'
+import { createLogger, genReqId, type Logger } from './logger.js'
+
+/** The app type routes and plugins see: TypeBox schemas give typed requests and replies. */
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
+
+export interface BuildAppOptions {
+  config: Config
+  /** Logger to use; defaults to `createLogger(config)`. `false` silences the app (tests). */
+  logger?: Logger | false
+}
+
+/**
+ * Builds the fully wired HTTP app without side effects: no listen, no signal handlers,
+ * no timers. The caller (main.ts, tests, scripts/openapi.ts) decides what to do with it.
+ * The app is returned un-ready, so tests may still add routes before `listen`/`ready`.
+ */
+export async function buildApp(options: BuildAppOptions): Promise<App> {
+  const { config } = options
+  const logger = options.logger === undefined ? createLogger(config) : options.logger
+
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    genReqId,
+    bodyLimit: config.limits.maxBodyBytes,
+    schemaController: { compilersFactory: { buildValidator } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App
+
+  // The API speaks JSON only; without fastify's text/plain parser, a text body is a clear
+  // 415 instead of a string that fails validation with a confusing message.
+  app.removeContentTypeParser('text/plain')
+
+  // 1. Cross-cutting plugins (fastify-plugin: they apply to the whole app).
+  await app.register(configPlugin, { config })
+  await app.register(requestIdPlugin)
+  await app.register(errorHandlerPlugin)
+  await app.register(sharedSchemasPlugin)
+  await app.register(routeConventionsPlugin)
+  await app.register(swaggerPlugin)
+
+  // 2. Services that decorate the app (storage repositories, job runner) belong here,
+  //    before the routes that use them.
+
+  // 3. Routes.
+  await app.register(routes)
+
+  return app
+}

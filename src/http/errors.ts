@@ -1,0 +1,102 @@
+import { STATUS_CODES } from 'node:http'
+
+/**
+ * The one catalogue of error codes the API returns. Every error response is
+ * `{ statusCode, code, error, message, details? }` with `code` from this table.
+ *
+ * Codes are lowercase snake_case, the same convention as a job's own failure codes
+ * (`stalled`, `nan_loss`, `max_runtime_exceeded`), so clients see one style everywhere.
+ * The `message` here is the default; throw sites usually pass a specific one.
+ */
+export const ERROR_CATALOGUE = {
+  validation_failed: { statusCode: 400, message: 'The request is invalid' },
+  unknown_field: { statusCode: 400, message: 'The request contains an unknown field' },
+  invalid_json: { statusCode: 400, message: 'The request body is not valid JSON' },
+  invalid_cursor: { statusCode: 400, message: 'The pagination cursor is invalid' },
+  unknown_characters: {
+    statusCode: 400,
+    message: "The input contains characters outside the model's vocabulary",
+  },
+  limit_exceeded: { statusCode: 400, message: 'The request exceeds a configured limit' },
+  bad_request: { statusCode: 400, message: 'The request is malformed' },
+  unauthorized: { statusCode: 401, message: 'A valid API key is required' },
+  forbidden: { statusCode: 403, message: 'The API key lacks the scope for this operation' },
+  not_found: { statusCode: 404, message: 'No such route' },
+  job_not_found: { statusCode: 404, message: 'No such job' },
+  model_not_found: { statusCode: 404, message: 'No succeeded job with that model name' },
+  method_not_allowed: { statusCode: 405, message: 'Method not allowed' },
+  job_not_succeeded: { statusCode: 409, message: 'The job has not succeeded' },
+  job_active: { statusCode: 409, message: 'The job is still queued or running' },
+  payload_too_large: { statusCode: 413, message: 'The request body is too large' },
+  unsupported_media_type: {
+    statusCode: 415,
+    message: 'Unsupported content type; send application/json',
+  },
+  idempotency_mismatch: {
+    statusCode: 422,
+    message: 'The Idempotency-Key was already used with a different request body',
+  },
+  rate_limited: { statusCode: 429, message: 'Too many requests; retry later' },
+  internal: { statusCode: 500, message: 'Internal server error' },
+  service_unavailable: {
+    statusCode: 503,
+    message: 'The service is temporarily unavailable; retry later',
+  },
+  queue_full: { statusCode: 503, message: 'The job queue is full; retry later' },
+} as const satisfies Record<string, { statusCode: number; message: string }>
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[]
+
+/** HTTP reason phrase for a status code ("Not Found"), used as the `error` field. */
+export function reasonPhrase(statusCode: number): string {
+  return STATUS_CODES[statusCode] ?? 'Error'
+}
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  statusCode: number
+  code: ErrorCode
+  error: string
+  message: string
+  details?: unknown
+}
+
+/**
+ * An error meant for the client: its status comes from the catalogue and its message is
+ * always shown (even for 5xx codes such as `queue_full`), so write it for API users.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly details: unknown
+
+  constructor(code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? ERROR_CATALOGUE[code].message)
+    this.name = 'AppError'
+    this.code = code
+    this.statusCode = ERROR_CATALOGUE[code].statusCode
+    this.details = details
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = {
+      statusCode: this.statusCode,
+      code: this.code,
+      error: reasonPhrase(this.statusCode),
+      message: this.message,
+    }
+    if (this.details !== undefined) body.details = this.details
+    return body
+  }
+}
+
+/** `throw httpError('job_not_found', \`No job with id ${id}\`)` */
+export function httpError(code: ErrorCode, message?: string, details?: unknown): AppError {
+  return new AppError(code, message, details)
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError
+}

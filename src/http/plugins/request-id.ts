@@ -1,0 +1,15 @@
+import fp from 'fastify-plugin'
+import { REQUEST_ID_HEADER } from '../../logger.js'
+
+/**
+ * Echoes the request id (see `genReqId` in logger.ts) as `x-request-id`, so a client can
+ * quote it and an operator can find the matching log lines.
+ */
+export default fp(
+  async (app) => {
+    app.addHook('onRequest', async (request, reply) => {
+      reply.header(REQUEST_ID_HEADER, request.id)
+    })
+  },
+  { name: 'seqserve-request-id' },
+)

@@ -1,0 +1,20 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { HealthResponse } from '../schemas/health.js'
+
+/** Liveness: answers while the process can serve HTTP; touches nothing else. */
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness probe',
+        description: 'Returns 200 while the process is up. It does not check the database or workers.',
+        tags: ['health'],
+        response: { 200: HealthResponse },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+}
+
+export default healthRoutes

@@ -1,0 +1,14 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import healthRoutes from './health.js'
+
+/**
+ * Every route plugin of the API, registered in one place. Each route file exports one
+ * fastify plugin (`FastifyPluginAsyncTypebox`) whose routes carry full schemas
+ * (summary, tags, params/querystring/body, responses incl. `errorResponses(...)`).
+ * Add a resource by writing `./<resource>.ts` and registering it below.
+ */
+const routes: FastifyPluginAsyncTypebox = async (app) => {
+  await app.register(healthRoutes)
+}
+
+export default routes

@@ -1,0 +1,62 @@
+/**
+ * Process entry point: configuration, logger, app, listen, and shutdown on signals.
+ * Everything else is built by buildApp, which has no side effects of its own.
+ */
+import { buildApp, type App } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { createLogger } from './logger.js'
+
+function readConfigOrExit(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      // Before a logger exists; a plain line is what an operator reading a crash loop needs.
+      console.error(error.message)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+/**
+ * SIGINT/SIGTERM close the app (fastify stops accepting connections, then runs every
+ * plugin's onClose hook) and exit. A second signal while closing exits at once.
+ */
+function exitOnSignals(app: App): void {
+  let closing = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) {
+      app.log.warn({ signal }, 'second signal while shutting down; exiting now')
+      process.exit(1)
+    }
+    closing = true
+    app.log.info({ signal }, 'shutting down')
+    app.close().then(
+      () => {
+        app.log.info('shut down cleanly')
+        process.exit(0)
+      },
+      (error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+}
+
+async function main(): Promise<void> {
+  const config = readConfigOrExit()
+  const logger = createLogger(config)
+  const app = await buildApp({ config, logger })
+  exitOnSignals(app)
+  const url = await app.listen({ host: config.host, port: config.port })
+  app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})

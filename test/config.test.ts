@@ -1,0 +1,158 @@
+import os from 'node:os'
+import t from 'tap'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error
+    throw error
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be rejected`)
+}
+
+t.test('an empty environment gives the documented defaults', async (t) => {
+  const config = loadConfig({})
+  t.same(config, {
+    port: 3000,
+    host: '127.0.0.1',
+    databasePath: './data/seqserve.db',
+    workers: os.availableParallelism(),
+    logLevel: 'info',
+    logPretty: false,
+    nodeEnv: 'production',
+    leaseTtlMs: 15_000,
+    heartbeatMs: 5_000,
+    modelCacheSize: 16,
+    limits: {
+      maxBodyBytes: 10 * 1024 * 1024,
+      maxDatasetChars: 2_000_000,
+      maxSeriesPoints: 1_000_000,
+      maxExamples: 100_000,
+      maxHiddenSize: 1024,
+      maxNumLayers: 4,
+      maxEpochs: 100_000,
+      maxSeqLen: 1024,
+      maxPredictLength: 2000,
+      maxPredictBatch: 256,
+    },
+  })
+})
+
+t.test('every variable is read', async (t) => {
+  const config = loadConfig({
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    DATABASE_PATH: '/data/seqserve.db',
+    WORKERS: '3',
+    LOG_LEVEL: 'debug',
+    NODE_ENV: 'development',
+    LEASE_TTL_MS: '9000',
+    MODEL_CACHE_SIZE: '4',
+    MAX_BODY_BYTES: '2048',
+    MAX_DATASET_CHARS: '100',
+    MAX_SERIES_POINTS: '200',
+    MAX_EXAMPLES: '300',
+    MAX_HIDDEN_SIZE: '64',
+    MAX_NUM_LAYERS: '2',
+    MAX_EPOCHS: '500',
+    MAX_SEQ_LEN: '128',
+    MAX_PREDICT_LENGTH: '50',
+    MAX_PREDICT_BATCH: '8',
+  })
+  t.match(config, {
+    port: 8080,
+    host: '0.0.0.0',
+    databasePath: '/data/seqserve.db',
+    workers: 3,
+    logLevel: 'debug',
+    nodeEnv: 'development',
+    logPretty: true,
+    leaseTtlMs: 9000,
+    heartbeatMs: 3000,
+    modelCacheSize: 4,
+  })
+  t.same(config.limits, {
+    maxBodyBytes: 2048,
+    maxDatasetChars: 100,
+    maxSeriesPoints: 200,
+    maxExamples: 300,
+    maxHiddenSize: 64,
+    maxNumLayers: 2,
+    maxEpochs: 500,
+    maxSeqLen: 128,
+    maxPredictLength: 50,
+    maxPredictBatch: 8,
+  })
+})
+
+t.test('HEARTBEAT_MS defaults to a third of LEASE_TTL_MS and can be set', async (t) => {
+  t.equal(loadConfig({ LEASE_TTL_MS: '1000' }).heartbeatMs, 333)
+  t.equal(loadConfig({ LEASE_TTL_MS: '1000', HEARTBEAT_MS: '900' }).heartbeatMs, 900)
+})
+
+t.test('LOG_PRETTY overrides the NODE_ENV default', async (t) => {
+  t.equal(loadConfig({ NODE_ENV: 'development', LOG_PRETTY: 'false' }).logPretty, false)
+  t.equal(loadConfig({ LOG_PRETTY: 'yes' }).logPretty, true)
+})
+
+t.test('empty and blank values count as unset; surrounding spaces are ignored', async (t) => {
+  const config = loadConfig({ PORT: '', HOST: '   ', WORKERS: ' 2 ' })
+  t.equal(config.port, 3000)
+  t.equal(config.host, '127.0.0.1')
+  t.equal(config.workers, 2)
+})
+
+t.test('PORT=0 (any free port) is allowed', async (t) => {
+  t.equal(loadConfig({ PORT: '0' }).port, 0)
+})
+
+t.test('a bad value names the variable, the value and what is allowed', async (t) => {
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: 'http' }, 'PORT="http" is not allowed: must be an integer between 0 and 65535'],
+    [{ PORT: '70000' }, 'PORT="70000" is not allowed: must be an integer between 0 and 65535'],
+    [{ PORT: '80.5' }, 'PORT="80.5" is not allowed: must be an integer between 0 and 65535'],
+    [{ PORT: '1e3' }, 'PORT="1e3" is not allowed: must be an integer between 0 and 65535'],
+    [{ WORKERS: '0' }, 'WORKERS="0" is not allowed: must be an integer between 1 and 1024'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL="verbose" is not allowed: must be one of fatal, error, warn, info, debug, trace, silent'],
+    [{ LOG_PRETTY: 'maybe' }, 'LOG_PRETTY="maybe" is not allowed: must be true or false (also 1/0, yes/no, on/off)'],
+    [{ LEASE_TTL_MS: '10' }, 'LEASE_TTL_MS="10" is not allowed: must be an integer >= 100'],
+    [{ MODEL_CACHE_SIZE: '-1' }, 'MODEL_CACHE_SIZE="-1" is not allowed: must be an integer >= 1'],
+    [{ MAX_BODY_BYTES: '100' }, 'MAX_BODY_BYTES="100" is not allowed: must be an integer >= 1024'],
+    [{ MAX_HIDDEN_SIZE: 'big' }, 'MAX_HIDDEN_SIZE="big" is not allowed: must be an integer >= 1'],
+    [{ MAX_PREDICT_BATCH: '0' }, 'MAX_PREDICT_BATCH="0" is not allowed: must be an integer >= 1'],
+    [
+      { LEASE_TTL_MS: '3000', HEARTBEAT_MS: '3000' },
+      'HEARTBEAT_MS=3000 is not allowed: must be less than LEASE_TTL_MS (3000)',
+    ],
+  ]
+  for (const [env, issue] of cases) {
+    const error = configError(env)
+    t.same(error.issues, [issue], JSON.stringify(env))
+    t.match(error.message, issue)
+  }
+})
+
+t.test('all bad values are reported together', async (t) => {
+  const error = configError({ PORT: '-1', LOG_LEVEL: 'loud', MAX_EPOCHS: 'many' })
+  t.equal(error.issues.length, 3)
+  t.equal(
+    error.message,
+    'Invalid configuration:\n' +
+      '  - PORT="-1" is not allowed: must be an integer between 0 and 65535\n' +
+      '  - LOG_LEVEL="loud" is not allowed: must be one of fatal, error, warn, info, debug, trace, silent\n' +
+      '  - MAX_EPOCHS="many" is not allowed: must be an integer >= 1',
+  )
+  t.ok(error instanceof Error)
+})
+
+t.test('loadConfig reads process.env by default', async (t) => {
+  const saved = process.env.MAX_SEQ_LEN
+  process.env.MAX_SEQ_LEN = '77'
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.MAX_SEQ_LEN
+    else process.env.MAX_SEQ_LEN = saved
+  })
+  t.equal(loadConfig().limits.maxSeqLen, 77)
+})
