@@ -179,21 +179,28 @@ export abstract class Direction {
         for (let g = 0; g < G; g++) gates[o + g] += bias[g]
       }
     } else {
-      // A one-hot row selects one column of W_ih: gather it from a transposed copy.
+      // A one-hot row selects one column of W_ih. Few rows (generation) read the columns in
+      // place; many rows first transpose W_ih so every gather is contiguous.
       const I = this.I
-      if (this.wihT.length !== I * G) this.wihT = new Float64Array(I * G)
-      const wT = this.wihT
       const w = this.wih
-      for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) wT[i * G + g] = w[g * I + i]
       const ids = input.ids
+      const transpose = rows > I
+      if (transpose) {
+        if (this.wihT.length !== I * G) this.wihT = new Float64Array(I * G)
+        const wT = this.wihT
+        for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) wT[i * G + g] = w[g * I + i]
+      }
+      const wT = this.wihT
       for (let r = 0; r < rows; r++) {
         const id = ids[r]
         const o = r * G
         if (id < 0) {
           for (let g = 0; g < G; g++) gates[o + g] = bias[g]
-        } else {
+        } else if (transpose) {
           const src = id * G
           for (let g = 0; g < G; g++) gates[o + g] = wT[src + g] + bias[g]
+        } else {
+          for (let g = 0; g < G; g++) gates[o + g] = w[g * I + id] + bias[g]
         }
       }
     }

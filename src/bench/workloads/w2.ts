@@ -1,0 +1,105 @@
+import { SequenceModel, type ModelBatch } from '../../engine/model.js'
+import { createOptimizer } from '../../engine/optimizers.js'
+import { Rng } from '../../engine/rng.js'
+import { LossWorkspace, trainStep, type BatchTargets } from '../../engine/train-step.js'
+import { CharBatchStream, idsToTimeMajor, type CharBatch } from '../char-batches.js'
+import { loadCorpus, type Corpus } from '../corpus.js'
+import { median, msSince, now, secondsSince } from '../timing.js'
+import { evaluationLoss } from './evaluation.js'
+
+export const CHAR_LM_T = 32
+export const CHAR_LM_B = 32
+export const CHAR_LM_HIDDEN = 128
+
+/** One-hot(V) -> LSTM(V, 128) -> Linear(128, V) on every step: the W2 model, reused by W4. */
+export function charLanguageModel(vocabularySize: number, initSeed: number): SequenceModel {
+  const model = new SequenceModel({
+    mode: 'lstm', inputSize: vocabularySize, oneHot: true, hiddenSize: CHAR_LM_HIDDEN, numLayers: 1,
+    bidirectional: false, projSize: 0, dropout: 0, outputSize: vocabularySize, head: 'every_step',
+  })
+  model.init(new Rng(initSeed))
+  return model
+}
+
+export interface CharModelBatch {
+  batch: ModelBatch
+  targets: BatchTargets & { kind: 'classes' }
+}
+
+/** A character batch in the engine's time-major layout (row t*B + b), inputs and targets alike. */
+export function charModelBatch(data: CharBatch, training: boolean): CharModelBatch {
+  const { T, B } = data
+  const ids = idsToTimeMajor(new Int32Array(T * B), data.inputs, B, T)
+  const targets = idsToTimeMajor(new Int32Array(T * B), data.targets, B, T)
+  return {
+    batch: { T, B, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training, rng: null },
+    targets: { kind: 'classes', targets },
+  }
+}
+
+export interface W2Options {
+  warmupSteps?: number
+  timedSteps?: number
+  initSeed?: number
+  corpus?: Corpus
+}
+
+export interface W2Result {
+  workload: 'W2'
+  name: 'charlm'
+  tokens_per_s: number
+  loss_before: number
+  loss_after: number
+  seconds: number
+  step_ms_median: number
+  warmup_steps: number
+  timed_steps: number
+  T: number
+  B: number
+  vocabulary: number
+  hidden: number
+}
+
+export function runW2(options: W2Options = {}): W2Result {
+  const warmupSteps = options.warmupSteps ?? 3
+  const timedSteps = options.timedSteps ?? 20
+  const corpus = options.corpus ?? loadCorpus()
+  const V = corpus.vocabulary.length
+  const T = CHAR_LM_T
+  const B = CHAR_LM_B
+  // Batches 0 .. warmup-1 warm up, the next `timedSteps` are timed; all built before any timing.
+  const train = new CharBatchStream(corpus.ids, T, B, 1234).take(warmupSteps + timedSteps).map((b) => charModelBatch(b, true))
+  const evaluation = charModelBatch(new CharBatchStream(corpus.ids, T, B, 1235).next(), false)
+
+  const model = charLanguageModel(V, options.initSeed ?? 0)
+  const optimizer = createOptimizer('adam', model.params.size, { lr: 0.002 })
+  const workspace = new LossWorkspace()
+  const lossBefore = evaluationLoss(model, evaluation.batch, evaluation.targets)
+
+  for (let k = 0; k < warmupSteps; k++) trainStep(model, train[k].batch, train[k].targets, optimizer, null, workspace)
+  // Preallocated so the timed loop itself allocates nothing.
+  const stepMs = new Float64Array(timedSteps)
+  const start = now()
+  for (let k = warmupSteps; k < warmupSteps + timedSteps; k++) {
+    const stepStart = now()
+    trainStep(model, train[k].batch, train[k].targets, optimizer, null, workspace)
+    stepMs[k - warmupSteps] = msSince(stepStart)
+  }
+  const seconds = secondsSince(start)
+
+  return {
+    workload: 'W2',
+    name: 'charlm',
+    tokens_per_s: (T * B * timedSteps) / seconds,
+    loss_before: lossBefore,
+    loss_after: evaluationLoss(model, evaluation.batch, evaluation.targets),
+    seconds,
+    step_ms_median: median(stepMs),
+    warmup_steps: warmupSteps,
+    timed_steps: timedSteps,
+    T,
+    B,
+    vocabulary: V,
+    hidden: CHAR_LM_HIDDEN,
+  }
+}
