@@ -11,7 +11,7 @@ import { buildApp } from '../src/app.js'
 import { formatOpenApi, openApiConfig, openApiFilePath } from '../src/http/openapi-document.js'
 
 async function generate(): Promise<string> {
-  const app = await buildApp({ config: openApiConfig(), logger: false })
+  const app = await buildApp({ config: openApiConfig(), logger: false, training: false })
   try {
     await app.ready()
     return formatOpenApi(app.swagger())

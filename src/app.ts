@@ -10,7 +10,11 @@ import sharedSchemasPlugin from './http/plugins/shared-schemas.js'
 import swaggerPlugin from './http/plugins/swagger.js'
 import routes from './http/routes/index.js'
 import { buildValidator } from './http/validation/ajv.js'
+import servicesPlugin from './http/plugins/services.js'
+import { ModelCache } from './jobs/model-cache.js'
+import { JobRunner } from './jobs/runner.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
+import { openStorage, type Storage } from './storage/storage.js'
 
 /** The app type routes and plugins see: TypeBox schemas give typed requests and replies. */
 export type App = FastifyInstance<
@@ -25,6 +29,10 @@ export interface BuildAppOptions {
   config: Config
   /** Logger to use; defaults to `createLogger(config)`. `false` silences the app (tests). */
   logger?: Logger | false
+  /** Storage to use; defaults to opening `config.databasePath` (migrations run). */
+  storage?: Storage
+  /** Create the job runner (started by main.ts or a test with `app.runner.start()`); default true. */
+  training?: boolean
 }
 
 /**
@@ -55,8 +63,17 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   await app.register(routeConventionsPlugin)
   await app.register(swaggerPlugin)
 
-  // 2. Services that decorate the app (storage repositories, job runner) belong here,
-  //    before the routes that use them.
+  // 2. Services that decorate the app, before the routes that use them. The runner is
+  //    created here but only started by the caller: building the app starts no threads.
+  const storage = options.storage ?? openStorage({ path: config.databasePath })
+  const runner = options.training === false ? null : new JobRunner({
+    storage,
+    workers: config.workers,
+    leaseTtlMs: config.leaseTtlMs,
+    heartbeatMs: config.heartbeatMs,
+    logger: app.log as Logger,
+  })
+  await app.register(servicesPlugin, { storage, runner, models: new ModelCache(storage.checkpoints, config.modelCacheSize) })
 
   // 3. Routes.
   await app.register(routes)

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, logger })
   exitOnSignals(app)
   const url = await app.listen({ host: config.host, port: config.port })
+  app.runner?.start()
+  app.log.info({ workers: config.workers, database: config.databasePath }, 'training workers started')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

@@ -88,23 +88,24 @@ export class Parameters {
   /**
    * Loads every parameter from a state dict. Every name must be present with the same
    * shape; unexpected names are errors too (like PyTorch's strict `load_state_dict`).
+   * All-or-nothing: everything is checked before any value is written.
    */
   loadStateDict(dict: StateDict, prefix = ''): void {
     const expected = new Set(this.entries.map((e) => prefix + e.name))
     const unexpected = Object.keys(dict).filter((k) => k.startsWith(prefix) && !expected.has(k))
     if (unexpected.length > 0) throw new Error(`unexpected parameters in state dict: ${unexpected.join(', ')}`)
     for (const e of this.entries) {
-      const tensor = dict[prefix + e.name]
-      if (!tensor) throw new Error(`state dict is missing ${prefix + e.name}`)
+      const name = prefix + e.name
+      const tensor = dict[name]
+      if (!tensor) throw new Error(`state dict is missing ${name}`)
       if (tensor.shape.length !== e.shape.length || tensor.shape.some((d, i) => d !== e.shape[i])) {
-        throw new Error(`${prefix + e.name} has shape [${tensor.shape}], expected [${e.shape}]`)
+        throw new Error(`${name} has shape [${tensor.shape}], expected [${e.shape}]`)
       }
-      if (tensor.data.length !== e.size) throw new Error(`${prefix + e.name} has ${tensor.data.length} values, expected ${e.size}`)
-      for (let i = 0; i < e.size; i++) {
-        const v = tensor.data[i]
-        if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${prefix + e.name}[${i}] is not a finite number`)
-        this.data[e.offset + i] = v
-      }
+      if (tensor.data.length !== e.size) throw new Error(`${name} has ${tensor.data.length} values, expected ${e.size}`)
+      tensor.data.forEach((v, i) => {
+        if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${name}[${i}] is not a finite number`)
+      })
     }
+    for (const e of this.entries) this.data.set(dict[prefix + e.name].data, e.offset)
   }
 }

@@ -17,6 +17,8 @@ export const ERROR_CATALOGUE = {
     statusCode: 400,
     message: "The input contains characters outside the model's vocabulary",
   },
+  invalid_data: { statusCode: 400, message: 'The training data cannot train this model' },
+  invalid_input: { statusCode: 400, message: 'The prediction input does not fit the model' },
   limit_exceeded: { statusCode: 400, message: 'The request exceeds a configured limit' },
   bad_request: { statusCode: 400, message: 'The request is malformed' },
   unauthorized: { statusCode: 401, message: 'A valid API key is required' },
@@ -27,6 +29,7 @@ export const ERROR_CATALOGUE = {
   method_not_allowed: { statusCode: 405, message: 'Method not allowed' },
   job_not_succeeded: { statusCode: 409, message: 'The job has not succeeded' },
   job_active: { statusCode: 409, message: 'The job is still queued or running' },
+  job_finished: { statusCode: 409, message: 'The job has already finished' },
   payload_too_large: { statusCode: 413, message: 'The request body is too large' },
   unsupported_media_type: {
     statusCode: 415,

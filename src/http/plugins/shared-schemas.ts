@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import { sharedSchemas } from '../schemas/common.js'
+import { JobResponse } from '../schemas/jobs.js'
 
 /**
  * Registers schemas that routes reference by `$ref` (e.g. `ErrorResponse`). They become
@@ -7,7 +8,7 @@ import { sharedSchemas } from '../schemas/common.js'
  */
 export default fp(
   async (app) => {
-    for (const schema of sharedSchemas) app.addSchema(schema)
+    for (const schema of [...sharedSchemas, JobResponse]) app.addSchema(schema)
   },
   { name: 'seqserve-shared-schemas' },
 )

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import healthRoutes from './health.js'
+import jobRoutes from './jobs.js'
+import predictRoutes from './predict.js'
 
 /**
  * Every route plugin of the API, registered in one place. Each route file exports one
@@ -9,6 +11,8 @@ import healthRoutes from './health.js'
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(healthRoutes)
+  await app.register(jobRoutes)
+  await app.register(predictRoutes)
 }
 
 export default routes

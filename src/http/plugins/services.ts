@@ -1,0 +1,37 @@
+import fp from 'fastify-plugin'
+import type { JobRunner } from '../../jobs/runner.js'
+import type { ModelCache } from '../../jobs/model-cache.js'
+import type { Storage } from '../../storage/storage.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Repositories and the multi-table writes (`storage.jobs`, `.checkpoints`, `.losses`). */
+    storage: Storage
+    /** Trains queued jobs; null when this app only serves (e.g. the OpenAPI generator). */
+    runner: JobRunner | null
+    models: ModelCache
+  }
+}
+
+export interface ServicesPluginOptions {
+  storage: Storage
+  runner: JobRunner | null
+  models: ModelCache
+}
+
+/**
+ * Decorates the app with its services and closes them with it: running jobs checkpoint
+ * and return to the queue before the database closes.
+ */
+export default fp<ServicesPluginOptions>(
+  async (app, { storage, runner, models }) => {
+    app.decorate('storage', storage)
+    app.decorate('runner', runner)
+    app.decorate('models', models)
+    app.addHook('onClose', async () => {
+      if (runner) await runner.stop()
+      storage.close()
+    })
+  },
+  { name: 'seqserve-services' },
+)

@@ -1,0 +1,161 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
+import { InvalidCursorError } from '../../storage/errors.js'
+import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
+import { httpError } from '../errors.js'
+import { lossesCsv, presentJob, presentLoss } from '../presenters/job.js'
+import { errorResponses } from '../schemas/common.js'
+import {
+  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesQuery, LossesResponse,
+  StateDictResponse, createJobBody,
+} from '../schemas/jobs.js'
+import { decodeCheckpoint } from '../../engine/tasks/checkpoint.js'
+import { Predictor } from '../../engine/tasks/predictor.js'
+
+const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { limits } = app.config
+  const { storage } = app
+  const present = (job: JobRecord | JobSummary) => presentJob(job, storage.checkpoints.latestMeta(job.id))
+  const findJob = (id: string): JobRecord => {
+    const job = storage.jobs.findById(id)
+    if (!job) throw httpError('job_not_found', `No job with id ${id}`)
+    return job
+  }
+
+  app.post('/jobs', {
+    schema: {
+      summary: 'Submit a training job',
+      description: 'Queues a job; a worker thread trains it. Poll `GET /jobs/{id}` (the Location header) until `status` is `succeeded`, then call `GET /predict?job={id}`.',
+      tags: ['jobs'],
+      headers: IdempotencyHeaders,
+      body: createJobBody(limits),
+      response: { 202: JobRef, ...errorResponses(400, 413, 415, 422, 503) },
+    },
+  }, async (request, reply) => {
+    let submission
+    try {
+      submission = acceptSubmission(request.body as Parameters<typeof acceptSubmission>[0], limits)
+    } catch (err) {
+      if (err instanceof SubmissionError) throw httpError(err.code, err.message)
+      throw err
+    }
+    const key = request.headers['idempotency-key'] ?? null
+    const { job, created } = storage.jobs.createOrFind({
+      name: submission.name, spec: submission.spec, dataSummary: submission.dataSummary,
+      epochs: submission.spec.training.epochs, idempotencyKey: key, requestHash: submission.requestHash,
+    }, Date.now())
+    if (!created && job.requestHash !== submission.requestHash) {
+      throw httpError('idempotency_mismatch', `Idempotency-Key ${JSON.stringify(key)} was already used for job ${job.id} with a different request body`)
+    }
+    if (created) {
+      request.log.info({ jobId: job.id, name: job.name }, 'job queued')
+      app.runner?.wake()
+    } else {
+      reply.header('idempotent-replayed', 'true')
+    }
+    reply.code(202).header('location', `/jobs/${job.id}`)
+    return present(job)
+  })
+
+  app.get('/jobs', {
+    schema: {
+      summary: 'List jobs, newest first',
+      tags: ['jobs'],
+      querystring: ListJobsQuery,
+      response: { 200: JobListResponse, ...errorResponses(400) },
+    },
+  }, async (request) => {
+    const { status, name, limit, cursor } = request.query
+    try {
+      const page = storage.jobs.list({ status, name, limit, cursor })
+      return { items: page.items.map(present), next_cursor: page.nextCursor }
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw httpError('invalid_cursor', 'cursor is not a next_cursor value returned by GET /jobs')
+      throw err
+    }
+  })
+
+  app.get('/jobs/:id', {
+    schema: {
+      summary: 'Get a job: status, progress, losses so far, last checkpoint',
+      tags: ['jobs'],
+      params: JobIdParams,
+      response: { 200: JobRef, ...errorResponses(404) },
+    },
+  }, async (request) => present(findJob(request.params.id)))
+
+  app.get('/jobs/:id/losses', {
+    schema: {
+      summary: 'Loss history: one point per finished epoch',
+      description: 'JSON by default; `?format=csv` returns `epoch,loss,val_loss,at` rows.',
+      tags: ['jobs'],
+      params: JobIdParams,
+      querystring: LossesQuery,
+      response: {
+        200: Type.Union([LossesResponse, Type.String({ description: 'CSV when format=csv' })]),
+        ...errorResponses(404),
+      },
+    },
+  }, async (request, reply) => {
+    const job = findJob(request.params.id)
+    const points = storage.losses.list(job.id)
+    if (request.query.format === 'csv') {
+      reply.type('text/csv; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.csv"`)
+      return lossesCsv(points)
+    }
+    return { job: job.id, losses: points.map(presentLoss) }
+  })
+
+  app.post('/jobs/:id/cancel', {
+    schema: {
+      summary: 'Cancel a job',
+      description: 'A queued job is cancelled at once; a running job stops at its next step boundary, keeps its last checkpoint and ends `cancelled`.',
+      tags: ['jobs'],
+      params: JobIdParams,
+      response: { 202: JobRef, ...errorResponses(404, 409) },
+    },
+  }, async (request, reply) => {
+    const job = findJob(request.params.id)
+    if (isFinishedStatus(job.status)) throw httpError('job_finished', `Job ${job.id} already ended ${job.status}; there is nothing to cancel`)
+    const updated = storage.jobs.requestCancel(job.id, Date.now()) ?? job
+    app.runner?.cancel(job.id)
+    reply.code(202)
+    return present(updated)
+  })
+
+  app.delete('/jobs/:id', {
+    schema: {
+      summary: 'Delete a finished job with its checkpoints and losses',
+      tags: ['jobs'],
+      params: JobIdParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(404, 409) },
+    },
+  }, async (request, reply) => {
+    const { id } = request.params
+    const result = storage.jobs.delete(id)
+    if (result === 'not_found') throw httpError('job_not_found', `No job with id ${id}`)
+    if (result === 'conflict') throw httpError('job_active', `Job ${id} is still queued or running; cancel it first (POST /jobs/${id}/cancel)`)
+    app.models.evict(id)
+    reply.code(204)
+    return null
+  })
+
+  app.get('/jobs/:id/weights', {
+    schema: {
+      summary: 'Export the weights as a PyTorch-style state dict',
+      description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them, so `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them.',
+      tags: ['jobs'],
+      params: JobIdParams,
+      response: { 200: StateDictResponse, ...errorResponses(404, 409) },
+    },
+  }, async (request) => {
+    const job = findJob(request.params.id)
+    const record = storage.checkpoints.latest(job.id)
+    if (!record) throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status} and has no checkpoint yet`)
+    const checkpoint = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
+    return new Predictor(checkpoint).stateDict()
+  })
+}
+
+export default jobRoutes

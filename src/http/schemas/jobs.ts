@@ -1,0 +1,168 @@
+import { Type, type Static } from 'typebox'
+import type { Limits } from '../../config.js'
+import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
+import { JOB_STATUSES } from '../../storage/types.js'
+import { Nullable, StrictObject, TaggedUnion } from './common.js'
+
+/**
+ * Schemas of the jobs resource. Request schemas are built from the configured limits so a
+ * value over a limit is rejected by validation with a message naming the field and bound.
+ */
+
+export const TUTORIAL_JOB = {
+  name: 'greeter',
+  model: { type: 'rnn', hidden_size: 8, num_layers: 1, bidirectional: false, dropout: 0, nonlinearity: 'tanh' },
+  data: { type: 'pairs', pairs: [{ input: 'hello', target: 'elloh' }] },
+  training: {
+    epochs: 200, optimizer: 'adam', learning_rate: 0.1, batch_size: 1, seed: 0, clip_grad_norm: null,
+    validation_split: 0, checkpoint_every: 10, max_runtime_seconds: 3600,
+  },
+}
+
+export function modelSchema(limits: Limits) {
+  return StrictObject({
+    type: Type.Union([Type.Literal('rnn'), Type.Literal('lstm'), Type.Literal('gru')], { description: 'Recurrent layer, as torch.nn.RNN / LSTM / GRU' }),
+    hidden_size: Type.Integer({ minimum: 1, maximum: limits.maxHiddenSize, default: 64, description: 'Features in the hidden state' }),
+    num_layers: Type.Integer({ minimum: 1, maximum: limits.maxNumLayers, default: 1 }),
+    bidirectional: Type.Boolean({ default: false }),
+    dropout: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Dropout between layers in training (needs num_layers > 1)' }),
+    nonlinearity: Type.Union([Type.Literal('tanh'), Type.Literal('relu')], { default: 'tanh', description: 'rnn only' }),
+    proj_size: Type.Integer({ minimum: 0, default: 0, description: 'lstm only: projects h to this size (< hidden_size); 0 = off' }),
+  }, { examples: [TUTORIAL_JOB.model] })
+}
+
+export function dataSchema(limits: Limits) {
+  const sequence = Type.String({ minLength: 1, maxLength: limits.maxSeqLen })
+  const pairs = StrictObject({
+    type: Type.Literal('pairs'),
+    pairs: Type.Array(StrictObject({ input: sequence, target: Type.String({ maxLength: limits.maxSeqLen }) }), {
+      minItems: 1, maxItems: limits.maxExamples, description: 'Same-length input/target strings; the model maps each input character to the target character',
+    }),
+  }, { description: 'Sequence to sequence of the same length (the "hello" -> "elloh" tutorial)' })
+  const text = StrictObject({
+    type: Type.Literal('text'),
+    text: Type.String({ minLength: 2, maxLength: limits.maxDatasetChars }),
+    seq_len: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: 32, description: 'Steps of backpropagation through time' }),
+  }, { description: 'Next-character language model; predict continues a prompt' })
+  const series = StrictObject({
+    type: Type.Literal('series'),
+    series: Type.Union([
+      Type.Array(Type.Number(), { minItems: 2, maxItems: limits.maxSeriesPoints }),
+      Type.Array(Type.Array(Type.Number(), { minItems: 1, maxItems: 64 }), { minItems: 2, maxItems: limits.maxSeriesPoints }),
+    ], { description: 'Values in time order; rows of numbers for a multivariate series' }),
+    window: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: 20, description: 'Past values the model reads' }),
+    horizon: Type.Integer({ minimum: 1, maximum: limits.maxPredictLength, default: 1, description: 'Values predict returns (fed back one at a time)' }),
+  }, { description: 'Time-series forecasting' })
+  const classes = StrictObject({
+    type: Type.Literal('classes'),
+    examples: Type.Array(StrictObject({ input: sequence, label: Type.String({ minLength: 1, maxLength: 200 }) }), {
+      minItems: 2, maxItems: limits.maxExamples,
+    }),
+  }, { description: 'Sequence classification; predict returns a label and probabilities' })
+  return TaggedUnion('type', [pairs, text, series, classes], { examples: [TUTORIAL_JOB.data] })
+}
+
+export function trainingSchema(limits: Limits) {
+  return StrictObject({
+    epochs: Type.Integer({ minimum: 1, maximum: limits.maxEpochs, default: 100 }),
+    optimizer: Type.Enum([...OPTIMIZER_NAMES], { default: 'adam' }),
+    learning_rate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.01 }),
+    batch_size: Type.Integer({ minimum: 1, maximum: 4096, default: 32 }),
+    seed: Type.Integer({ minimum: 0, maximum: 4294967295, default: 0, description: 'Fixes initial weights, shuffling and dropout: same seed, same losses' }),
+    clip_grad_norm: Nullable(Type.Number({ exclusiveMinimum: 0 }), { default: null, description: 'Max L2 norm of all gradients, or null' }),
+    validation_split: Type.Number({ minimum: 0, maximum: 0.5, default: 0, description: 'Fraction of the data held out; adds val_loss to every epoch' }),
+    checkpoint_every: Type.Integer({ minimum: 1, default: 10, description: 'Epochs between checkpoints (one is always written at the end)' }),
+    max_runtime_seconds: Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600, default: 3600 }),
+    carry_hidden: Type.Boolean({ default: false, description: "The tutorial's trick: the final hidden state of an epoch starts the next one (disables shuffling)" }),
+    shuffle: Type.Boolean({ default: true }),
+    weight_decay: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+    momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'sgd and rmsprop' }),
+  }, { default: {}, examples: [TUTORIAL_JOB.training] })
+}
+
+export function createJobBody(limits: Limits) {
+  return StrictObject({
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Model name (default: <model.type>-<data.type>); GET /predict?model=<name> serves the newest succeeded job of that name' })),
+    model: modelSchema(limits),
+    data: dataSchema(limits),
+    training: Type.Optional(trainingSchema(limits)),
+  }, { examples: [TUTORIAL_JOB] })
+}
+
+export type CreateJobBody = Static<ReturnType<typeof createJobBody>>
+
+export const JobStatusSchema = Type.Enum([...JOB_STATUSES])
+
+const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T16:20:00.000Z'] })
+
+export const JobResponse = Type.Object({
+  id: Type.String({ examples: ['4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a'] }),
+  name: Type.String(),
+  status: JobStatusSchema,
+  model: Type.Record(Type.String(), Type.Unknown(), { description: 'The model settings with defaults filled in' }),
+  training: Type.Record(Type.String(), Type.Unknown(), { description: 'The training settings with defaults filled in' }),
+  data: Type.Record(Type.String(), Type.Unknown(), { description: 'A summary of the dataset (never the data itself)' }),
+  progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
+  loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
+  best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
+  error: Nullable(Type.Object({ code: Type.String({ examples: ['nan_loss'] }), message: Type.String() })),
+  attempt: Type.Integer({ description: 'Times a worker started the job (resumes after a crash count)' }),
+  checkpoint: Nullable(Type.Object({ epoch: Type.Integer(), created_at: Timestamp })),
+  created_at: Timestamp,
+  started_at: Nullable(Timestamp),
+  finished_at: Nullable(Timestamp),
+}, {
+  $id: 'Job',
+  title: 'Job',
+  examples: [{
+    id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
+    model: { ...TUTORIAL_JOB.model, proj_size: 0 },
+    training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
+    data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, loss: 0.0012, best_loss: 0.0012,
+    error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
+    created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
+  }],
+})
+
+export type JobBody = Static<typeof JobResponse>
+
+export const JobRef = Type.Unsafe<JobBody>({ $ref: 'Job' })
+
+export const JobIdParams = StrictObject({ id: Type.String({ minLength: 1, maxLength: 100, description: 'Job id' }) })
+
+export const ListJobsQuery = StrictObject({
+  status: Type.Optional(JobStatusSchema),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'next_cursor of the previous page' })),
+})
+
+export const JobListResponse = Type.Object({
+  items: Type.Array(JobRef),
+  next_cursor: Nullable(Type.String(), { description: 'Pass as cursor for the next page; null on the last page' }),
+})
+
+export const LossesQuery = StrictObject({
+  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+})
+
+export const LossPointSchema = Type.Object({
+  epoch: Type.Integer({ minimum: 1 }),
+  loss: Type.Number(),
+  val_loss: Type.Optional(Type.Number()),
+  at: Timestamp,
+})
+
+export const LossesResponse = Type.Object({
+  job: Type.String(),
+  losses: Type.Array(LossPointSchema),
+}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, at: '2026-11-27T16:20:00.200Z' }] }] })
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Same key and body -> the same job; same key, different body -> 422' })),
+})
+
+export const StateDictResponse = Type.Record(Type.String(), Type.Object({
+  shape: Type.Array(Type.Integer()),
+  data: Type.Array(Type.Number()),
+}), { description: 'PyTorch state_dict names (rnn.weight_ih_l0, ..., fc.weight, fc.bias), row-major data' })

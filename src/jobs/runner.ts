@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { MessageChannel } from 'node:worker_threads'
+import type { Logger } from 'pino'
+import type { JobSpec } from '../engine/tasks/spec.js'
+import { CHECKPOINT_FORMAT } from '../engine/tasks/checkpoint.js'
+import { STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../pool/protocol.js'
+import { TrainingPool } from '../pool/training-pool.js'
+import type { Storage } from '../storage/storage.js'
+import type { JobRecord, NewCheckpoint } from '../storage/types.js'
+
+export interface JobRunnerOptions {
+  storage: Storage
+  /** Worker threads, i.e. jobs trained at once. */
+  workers: number
+  leaseTtlMs: number
+  heartbeatMs: number
+  /** How often the queue is polled besides the wake-ups after each submission. */
+  pollMs?: number
+  maxAttempts?: number
+  logger: Logger
+  /** Observes lifecycle events (metrics). */
+  events?: Partial<JobRunnerEvents>
+}
+
+export interface JobRunnerEvents {
+  started(job: JobRecord, resumedFromEpoch: number): void
+  epoch(jobId: string, epoch: number, tokensOrSamples: number): void
+  finished(jobId: string, status: 'succeeded' | 'failed' | 'cancelled' | 'requeued'): void
+}
+
+interface ActiveJob {
+  id: string
+  attempt: number
+  stopFlag: Int32Array
+  log: Logger
+  /** Final checkpoint held back so it is written in the same transaction as the status. */
+  finalCheckpoint: NewCheckpoint | null
+  done: Promise<void>
+}
+
+/**
+ * Owns the training lifecycle: claims queued jobs (oldest first) under a lease, trains them
+ * on the worker pool, persists every epoch's loss and the checkpoints as they arrive,
+ * renews leases by heartbeat and returns lapsed jobs (a dead process) to the queue.
+ */
+export class JobRunner {
+  /** Identifies this process in leases. */
+  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  private readonly active = new Map<string, ActiveJob>()
+  private readonly timers: NodeJS.Timeout[] = []
+  private stopping = false
+  private pool: TrainingPool | null = null
+  private readonly maxAttempts: number
+
+  constructor(private readonly options: JobRunnerOptions) {
+    this.maxAttempts = options.maxAttempts ?? 3
+  }
+
+  get activeJobs(): number {
+    return this.active.size
+  }
+
+  /** True once started and until stopped: the worker pool is up. */
+  get running(): boolean {
+    return this.pool !== null && !this.stopping
+  }
+
+  /** Starts the worker threads, the heartbeat and the queue polling. */
+  start(): void {
+    if (this.pool) return
+    this.stopping = false
+    this.pool = new TrainingPool(this.options.workers)
+    const { heartbeatMs, pollMs = 1000 } = this.options
+    this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs).unref())
+    this.timers.push(setInterval(() => this.fill(), pollMs).unref())
+    this.reap()
+    this.fill()
+  }
+
+  /** Claims work now (called after a submission). */
+  wake(): void {
+    setImmediate(() => this.fill())
+  }
+
+  /** Asks a job running in this process to stop at its next step boundary. */
+  cancel(jobId: string): void {
+    const job = this.active.get(jobId)
+    if (job) Atomics.store(job.stopFlag, 0, STOP_CANCEL)
+  }
+
+  /**
+   * Graceful stop: no new claims; running jobs checkpoint their last finished epoch and go
+   * back to the queue (without using up an attempt). Resolves when they have all stopped.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true
+    for (const t of this.timers) clearInterval(t)
+    this.timers.length = 0
+    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    await Promise.allSettled([...this.active.values()].map((j) => j.done))
+    await this.pool?.close()
+    this.pool = null
+  }
+
+  private heartbeat(): void {
+    const { storage, leaseTtlMs, logger } = this.options
+    try {
+      storage.jobs.renewLeases(this.owner, leaseTtlMs, Date.now())
+      // A cancel recorded by another process (or before this one noticed) still stops the job.
+      for (const job of this.active.values()) {
+        if (storage.jobs.isCancelRequested(job.id)) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_CANCEL)
+      }
+      this.reap()
+      this.fill()
+    } catch (err) {
+      logger.error({ err }, 'heartbeat failed')
+    }
+  }
+
+  private reap(): void {
+    const { requeued, failed, cancelled } = this.options.storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts)
+    for (const id of requeued) this.options.logger.warn({ jobId: id }, 'job lease lapsed; back in the queue to resume from its last checkpoint')
+    for (const id of failed) this.options.logger.error({ jobId: id }, `job lease lapsed ${this.maxAttempts} times; failed as stalled`)
+    for (const id of cancelled) this.options.logger.info({ jobId: id }, 'job lease lapsed after a cancel request; cancelled')
+  }
+
+  private fill(): void {
+    if (this.stopping || !this.pool) return
+    const { storage, leaseTtlMs, workers, logger } = this.options
+    try {
+      while (this.active.size < workers) {
+        const job = storage.jobs.claimNext(this.owner, leaseTtlMs, Date.now())
+        if (!job) return
+        this.launch(job)
+      }
+    } catch (err) {
+      logger.error({ err }, 'claiming queued jobs failed')
+    }
+  }
+
+  private launch(job: JobRecord): void {
+    const { storage } = this.options
+    const pool = this.pool!
+    const log = this.options.logger.child({ jobId: job.id, attempt: job.attempt })
+    const resume = storage.resumeFromCheckpoint(job.id, this.owner, Date.now())
+    if (!resume) return
+    const stopFlag = new Int32Array(new SharedArrayBuffer(4))
+    const { port1, port2 } = new MessageChannel()
+    let settle!: () => void
+    const active: ActiveJob = {
+      id: job.id, attempt: job.attempt, stopFlag, log, finalCheckpoint: null,
+      done: new Promise<void>((resolve) => { settle = resolve }),
+    }
+    this.active.set(job.id, active)
+    log.info({ epoch: resume.progress.epoch, resumed: resume.checkpoint !== undefined }, resume.checkpoint ? 'job resumed from checkpoint' : 'job started')
+    this.options.events?.started?.(job, resume.progress.epoch)
+
+    let finished = false
+    const end = () => {
+      if (!this.active.has(job.id)) return
+      this.active.delete(job.id)
+      port1.close()
+      settle()
+      this.fill()
+    }
+    port1.on('message', (message: WorkerMessage) => {
+      try {
+        if (message.type === 'finished') finished = true
+        this.handle(active, message)
+      } catch (err) {
+        log.error({ err }, 'could not record training progress')
+        Atomics.store(stopFlag, 0, STOP_CANCEL)
+      }
+      if (message.type === 'finished') end()
+    })
+    pool.run({
+      jobId: job.id, attempt: job.attempt, spec: job.spec as JobSpec,
+      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, stopFlag, port: port2,
+    }).then(() => {
+      // Messages can trail the task's completion; give them a turn before deciding it vanished.
+      setTimeout(() => {
+        if (!finished) this.failJob(active, 'training_error', 'the training worker stopped without reporting an outcome')
+        end()
+      }, 100)
+    }, (err: Error) => {
+      log.error({ err }, 'training worker crashed')
+      this.failJob(active, 'training_error', 'the training worker crashed; see the server log')
+      end()
+    })
+  }
+
+  private handle(job: ActiveJob, message: WorkerMessage): void {
+    const { storage } = this.options
+    const now = Date.now()
+    switch (message.type) {
+      case 'started':
+        return
+      case 'epoch': {
+        const recorded = storage.recordEpochs(job.id, this.owner, {
+          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at }],
+          progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
+        }, now)
+        if (!recorded) return this.lostLease(job)
+        job.log.debug({ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss }, 'epoch finished')
+        this.options.events?.epoch?.(job.id, message.epoch, 0)
+        return
+      }
+      case 'checkpoint': {
+        const checkpoint = { epoch: message.epoch, isFinal: message.final, format: CHECKPOINT_FORMAT, blob: Buffer.from(message.blob.buffer, message.blob.byteOffset, message.blob.byteLength) }
+        if (message.final) {
+          job.finalCheckpoint = checkpoint
+          return
+        }
+        if (!storage.saveCheckpoint(job.id, this.owner, checkpoint, now)) return this.lostLease(job)
+        job.log.info({ epoch: message.epoch, bytes: message.blob.byteLength }, 'checkpoint saved')
+        return
+      }
+      case 'finished':
+        return this.finish(job, message)
+    }
+  }
+
+  private finish(job: ActiveJob, message: Extract<WorkerMessage, { type: 'finished' }>): void {
+    const { storage } = this.options
+    const now = Date.now()
+    if (message.outcome === 'succeeded') {
+      const current = storage.jobs.findById(job.id)
+      const update = job.finalCheckpoint && current
+        ? { points: [], progress: { epoch: current.progressEpoch, loss: current.loss, bestLoss: current.bestLoss }, checkpoint: job.finalCheckpoint }
+        : undefined
+      if (!storage.finishJob(job.id, this.owner, { status: 'succeeded' }, now, update)) return this.lostLease(job)
+      job.log.info({ epoch: current?.progressEpoch }, 'job succeeded')
+      this.options.events?.finished?.(job.id, 'succeeded')
+    } else if (message.outcome === 'stopped' && message.reason === 'shutdown') {
+      storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now)
+      job.log.info('job checkpointed and returned to the queue for the next start')
+      this.options.events?.finished?.(job.id, 'requeued')
+    } else if (message.outcome === 'stopped') {
+      storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now)
+      job.log.info('job cancelled')
+      this.options.events?.finished?.(job.id, 'cancelled')
+    } else {
+      this.failJob(job, message.code, message.message)
+    }
+  }
+
+  private failJob(job: ActiveJob, code: string, message: string): void {
+    const done = this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())
+    if (done) {
+      job.log.warn({ code }, `job failed: ${message}`)
+      this.options.events?.finished?.(job.id, 'failed')
+    }
+  }
+
+  /** Another process took the job over (our lease lapsed): stop training it here. */
+  private lostLease(job: ActiveJob): void {
+    job.log.warn('lease lost to another worker; stopping this copy of the job')
+    Atomics.store(job.stopFlag, 0, STOP_CANCEL)
+  }
+}

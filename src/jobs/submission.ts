@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto'
+import type { Limits } from '../config.js'
+import type { DataSpec, JobSpec, ModelSpec, TrainingSpec } from '../engine/tasks/spec.js'
+import { DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
+
+/** A job request that cannot be accepted; `code` is an HTTP error code of the catalogue. */
+export class SubmissionError extends Error {
+  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded', message: string) {
+    super(message)
+    this.name = 'SubmissionError'
+  }
+}
+
+export interface Submission {
+  name: string
+  spec: JobSpec
+  dataSummary: Record<string, unknown>
+  /** Hash of the normalised request, compared when an Idempotency-Key is reused. */
+  requestHash: string
+}
+
+/**
+ * Turns a schema-validated (defaults filled) POST /jobs body into a job: checks what a
+ * schema cannot (cross-field rules, dataset totals) and that the data can train the model.
+ */
+export function acceptSubmission(body: { name?: string; model: ModelSpec; data: DataSpec; training?: TrainingSpec }, limits: Limits): Submission {
+  const { model, data } = body
+  const training = body.training!
+  if (model.proj_size > 0 && model.type !== 'lstm') throw new SubmissionError('validation_failed', 'body/model/proj_size is only supported when model.type is "lstm"')
+  if (model.proj_size >= model.hidden_size && model.proj_size > 0) {
+    throw new SubmissionError('validation_failed', `body/model/proj_size must be smaller than hidden_size (${model.hidden_size})`)
+  }
+  checkDatasetSize(data, limits)
+  const spec: JobSpec = { model, data, training }
+  try {
+    prepareTask(spec)
+  } catch (err) {
+    if (err instanceof DataError) throw new SubmissionError('invalid_data', err.message)
+    throw err
+  }
+  const name = body.name ?? `${model.type}-${data.type}`
+  return { name, spec, dataSummary: summarizeData(data), requestHash: hashRequest({ name, spec }) }
+}
+
+function checkDatasetSize(data: DataSpec, limits: Limits): void {
+  let chars = 0
+  if (data.type === 'pairs') for (const p of data.pairs) chars += p.input.length + p.target.length
+  if (data.type === 'classes') for (const e of data.examples) chars += e.input.length
+  if (data.type === 'text') chars = data.text.length
+  if (chars > limits.maxDatasetChars) {
+    throw new SubmissionError('limit_exceeded', `body/data holds ${chars} characters; the limit is ${limits.maxDatasetChars} (MAX_DATASET_CHARS)`)
+  }
+  if (data.type === 'series') {
+    const width = Array.isArray(data.series[0]) ? (data.series[0] as number[]).length : 1
+    const points = data.series.length * width
+    if (points > limits.maxSeriesPoints) {
+      throw new SubmissionError('limit_exceeded', `body/data/series holds ${points} numbers; the limit is ${limits.maxSeriesPoints} (MAX_SERIES_POINTS)`)
+    }
+  }
+}
+
+/** sha256 of the request with object keys sorted, so key order does not matter. */
+export function hashRequest(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex')
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+    return `{${entries.join(',')}}`
+  }
+  return JSON.stringify(value)
+}

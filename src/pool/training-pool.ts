@@ -1,0 +1,51 @@
+import { Piscina } from 'piscina'
+import type { TrainingTask } from './protocol.js'
+
+/** Worker file beside this module: .ts under tsx (development, tests), .js when built. */
+function workerFile(): string {
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+  return new URL(`./training-worker${ext}`, import.meta.url).href
+}
+
+/** A fixed-size pool of worker threads that train jobs with the engine. */
+export class TrainingPool {
+  private readonly piscina: Piscina
+  readonly size: number
+
+  constructor(size: number) {
+    this.size = size
+    this.piscina = new Piscina({
+      filename: workerFile(),
+      minThreads: size,
+      maxThreads: size,
+      idleTimeout: 60_000,
+      // Training tasks are long and synchronous: a worker runs one at a time.
+      concurrentTasksPerWorker: 1,
+    })
+  }
+
+  private running = 0
+
+  /** Tasks currently training. */
+  get active(): number {
+    return this.running
+  }
+
+  /** Resolves when the worker function returns; its messages arrive on task.port. */
+  async run(task: TrainingTask): Promise<void> {
+    this.running++
+    try {
+      await this.piscina.run(task, { transferList: [task.port as never] })
+    } finally {
+      this.running--
+    }
+  }
+
+  get threadCount(): number {
+    return this.piscina.threads.length
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy()
+  }
+}
