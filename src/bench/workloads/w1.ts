@@ -21,17 +21,21 @@ export function seedTaskIds(word: string): Int32Array {
 
 export interface W1Options {
   epochs?: number
-  /** Timed repetitions after the warm-up run; each one starts from a fresh model. */
+  /** Timed repetitions after the warm-up runs; each one starts from a fresh model. */
   repetitions?: number
+  /** Untimed runs first: V8 needs several 200-epoch runs before its optimised code settles. */
+  warmupRuns?: number
   initSeed?: number
 }
 
 export interface W1Result {
   workload: 'W1'
   name: 'seed'
-  /** The first timed run of `epochs` updates after the warm-up run. */
+  /** Median of the timed runs of `epochs` updates, after the warm-up runs. */
   seconds: number
   seconds_median: number
+  seconds_min: number
+  warmup_runs: number
   /** Every timed repetition in order: V8 keeps optimising well past the first warm-up run. */
   seconds_runs: number[]
   repetitions: number
@@ -75,10 +79,11 @@ function trainSeedTask(epochs: number, initSeed: number): SeedRun {
 
 export function runW1(options: W1Options = {}): W1Result {
   const epochs = options.epochs ?? 200
-  const repetitions = options.repetitions ?? 7
+  const repetitions = options.repetitions ?? 15
+  const warmupRuns = options.warmupRuns ?? 5
   const initSeed = options.initSeed ?? 0
   if (!(epochs >= 1 && repetitions >= 1)) throw new RangeError('W1 needs at least one epoch and one repetition')
-  trainSeedTask(epochs, initSeed) // warm-up: same work on a fresh model, discarded
+  for (let w = 0; w < warmupRuns; w++) trainSeedTask(epochs, initSeed) // same work on fresh models, discarded
   const runs: SeedRun[] = []
   for (let r = 0; r < repetitions; r++) runs.push(trainSeedTask(epochs, initSeed))
   const first = runs[0]
@@ -87,8 +92,10 @@ export function runW1(options: W1Options = {}): W1Result {
   return {
     workload: 'W1',
     name: 'seed',
-    seconds: first.seconds,
+    seconds: median(runs.map((r) => r.seconds)),
     seconds_median: median(runs.map((r) => r.seconds)),
+    seconds_min: Math.min(...runs.map((r) => r.seconds)),
+    warmup_runs: warmupRuns,
     seconds_runs: runs.map((r) => r.seconds),
     repetitions,
     epochs,
