@@ -23,6 +23,7 @@ export class CheckpointsRepository {
   private readonly pruneStmt: BetterSqlite3.Statement<[Record<string, unknown>]>
   private readonly latestStmt: BetterSqlite3.Statement<[string], CheckpointRow>
   private readonly latestMetaStmt: BetterSqlite3.Statement<[string], MetaRow>
+  private readonly latestMetaManyStmt: BetterSqlite3.Statement<[string], MetaRow>
   private readonly finalStmt: BetterSqlite3.Statement<[string], CheckpointRow>
   private readonly listMetaStmt: BetterSqlite3.Statement<[string], MetaRow>
   private readonly atStmt: BetterSqlite3.Statement<[string, number], CheckpointRow>
@@ -45,6 +46,10 @@ export class CheckpointsRepository {
       )`)
     this.latestStmt = db.prepare('SELECT * FROM checkpoints WHERE job_id = ? ORDER BY epoch DESC LIMIT 1')
     this.latestMetaStmt = db.prepare(`SELECT ${META_COLUMNS} FROM checkpoints WHERE job_id = ? ORDER BY epoch DESC LIMIT 1`)
+    this.latestMetaManyStmt = db.prepare(`
+      SELECT ${META_COLUMNS} FROM checkpoints c
+      WHERE c.job_id IN (SELECT value FROM json_each(?))
+        AND c.epoch = (SELECT MAX(epoch) FROM checkpoints WHERE job_id = c.job_id)`)
     this.finalStmt = db.prepare('SELECT * FROM checkpoints WHERE job_id = ? AND is_final = 1 ORDER BY epoch DESC LIMIT 1')
     this.listMetaStmt = db.prepare(`SELECT ${META_COLUMNS} FROM checkpoints WHERE job_id = ? ORDER BY epoch`)
     this.atStmt = db.prepare('SELECT * FROM checkpoints WHERE job_id = ? AND epoch = ?')
@@ -87,6 +92,12 @@ export class CheckpointsRepository {
   }
 
   /** The checkpoint a finished run left for serving. */
+  /** latestMeta for many jobs in one query (job listings); jobs without a checkpoint are absent. */
+  latestMetaForJobs(jobIds: readonly string[]): Map<string, CheckpointMeta> {
+    const rows = this.latestMetaManyStmt.all(JSON.stringify(jobIds))
+    return new Map(rows.map((row) => [row.job_id, toCheckpointMeta(row)]))
+  }
+
   final(jobId: string): CheckpointRecord | undefined {
     const row = this.finalStmt.get(jobId)
     return row === undefined ? undefined : toCheckpointRecord(row)

@@ -93,3 +93,21 @@ t.test('checkpoints require an existing job', async (t) => {
   const { storage } = tempStorage(t)
   t.throws(() => storage.checkpoints.save('ghost', { epoch: 1, isFinal: false, format: 1, blob: blobOf(1) }, 1), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
 })
+
+t.test('latestMetaForJobs returns each job\'s newest checkpoint in one query', async (t) => {
+  const { storage } = tempStorage(t)
+  const now = 1_000
+  const [aId, bId, cId] = createJobs(storage, 3)
+  const a = { id: aId }, b = { id: bId }, c = { id: cId }
+  const blob = Buffer.from([1, 2, 3])
+  storage.checkpoints.save(a.id, { epoch: 2, isFinal: false, format: 1, blob }, now)
+  storage.checkpoints.save(a.id, { epoch: 4, isFinal: false, format: 1, blob }, now + 1)
+  storage.checkpoints.save(b.id, { epoch: 10, isFinal: true, format: 1, blob }, now + 2)
+  const metas = storage.checkpoints.latestMetaForJobs([a.id, b.id, c.id])
+  t.equal(metas.size, 2)
+  t.equal(metas.get(a.id)?.epoch, 4)
+  t.equal(metas.get(b.id)?.epoch, 10)
+  t.equal(metas.get(b.id)?.isFinal, true)
+  t.notOk(metas.has(c.id))
+  t.equal(storage.checkpoints.latestMetaForJobs([]).size, 0)
+})

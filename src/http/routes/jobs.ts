@@ -69,7 +69,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const { status, name, limit, cursor } = request.query
     try {
       const page = storage.jobs.list({ status, name, limit, cursor })
-      return { items: page.items.map(present), next_cursor: page.nextCursor }
+      const checkpoints = storage.checkpoints.latestMetaForJobs(page.items.map((job) => job.id))
+      return { items: page.items.map((job) => presentJob(job, checkpoints.get(job.id))), next_cursor: page.nextCursor }
     } catch (err) {
       if (err instanceof InvalidCursorError) throw httpError('invalid_cursor', 'cursor is not a next_cursor value returned by GET /jobs')
       throw err
