@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-/** The shared benchmark corpus: `<repo>/../shared/bench/corpus.txt`, or `$SEQSERVE_BENCH_CORPUS`. */
+/**
+ * The benchmark corpus: `$SEQSERVE_BENCH_CORPUS`, else the copy of the shared
+ * `../shared/bench/corpus.txt` kept beside this file (so any checkout can run the bench).
+ */
 export function defaultCorpusPath(env: NodeJS.ProcessEnv = process.env): string {
   const override = env.SEQSERVE_BENCH_CORPUS
   if (override) return override
-  return fileURLToPath(new URL('../../../shared/bench/corpus.txt', import.meta.url))
+  return fileURLToPath(new URL('./corpus.txt', import.meta.url))
 }
 
 export interface Corpus {

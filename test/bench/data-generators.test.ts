@@ -44,8 +44,10 @@ t.test('vocabulary: unique characters sorted by UTF-16 code unit', async (t) => 
   for (let i = 0; i < corpus.text.length; i += 997) t.equal(corpus.vocabulary[corpus.ids[i]], corpus.text[i])
 })
 
-t.test('corpus path: beside the repo by default, overridable by env', async (t) => {
-  t.equal(defaultCorpusPath({}), path.resolve(repoRoot, '../shared/bench/corpus.txt'))
+t.test('corpus path: the copy in src/bench by default, overridable by env', async (t) => {
+  t.equal(defaultCorpusPath({}), path.resolve(repoRoot, 'src/bench/corpus.txt'))
+  const shared = path.resolve(repoRoot, '../shared/bench/corpus.txt')
+  if (fs.existsSync(shared)) t.ok(fs.readFileSync(shared).equals(fs.readFileSync(defaultCorpusPath({}))), 'the copy equals the shared corpus')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqserve-bench-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const file = path.join(dir, 'tiny.txt')

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { fixturePath } from '../helpers/engine.js'
 import t, { type Test } from 'tap'
 import { crossEntropy, logSoftmax, mse, softmax } from '../../src/engine/losses.js'
 
@@ -8,11 +9,6 @@ import { crossEntropy, logSoftmax, mse, softmax } from '../../src/engine/losses.
 interface Tensor {
   shape: number[]
   data: number[]
-}
-function fixturePath(): string {
-  const env = process.env.SEQSERVE_FIXTURES
-  if (!env) return fileURLToPath(new URL('../../../shared/fixtures/torch_reference.json', import.meta.url))
-  return statSync(env).isDirectory() ? join(env, 'torch_reference.json') : env
 }
 const reference = JSON.parse(readFileSync(fixturePath(), 'utf8')) as Record<string, unknown>
 

@@ -4,13 +4,13 @@
  * reports and exits as documented.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Fixture } from '../../src/parity/fixture.js'
 import { loadFixture, runParity } from '../../src/parity/run.js'
-import { REPO_ROOT, fixturePath } from '../helpers/engine.js'
+import { REPO_ROOT, SHARED_FIXTURE, VENDORED_FIXTURE, fixturePath } from '../helpers/engine.js'
 
 const FIXTURE = fixturePath()
 const fixture = loadFixture(FIXTURE)
@@ -172,4 +172,12 @@ t.test('the CLI: npx tsx scripts/parity.ts FILE', async (t) => {
 
   t.equal(missing.status, 1, 'an unreadable file: exit 1')
   t.match(missing.lines[0], /^not ok .*absent\.json/, 'an unreadable file is reported as a failure')
+})
+
+t.test('the vendored reference file is a verbatim copy of the shared one', async (t) => {
+  if (!existsSync(SHARED_FIXTURE)) {
+    t.pass('no shared fixtures beside this checkout; the vendored copy is used as is')
+    return
+  }
+  t.ok(readFileSync(SHARED_FIXTURE).equals(readFileSync(VENDORED_FIXTURE)), 'test/fixtures/torch_reference.json equals ../shared/fixtures/torch_reference.json')
 })

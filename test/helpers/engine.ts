@@ -14,13 +14,18 @@ import { Rng } from '../../src/engine/rng.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
+/** The copy of the shared PyTorch reference file kept in the repo (test/fixtures/README.md). */
+export const VENDORED_FIXTURE = resolve(REPO_ROOT, 'test/fixtures/torch_reference.json')
+/** The project's shared original, beside the repo when this checkout has it. */
+export const SHARED_FIXTURE = resolve(REPO_ROOT, '../shared/fixtures/torch_reference.json')
+
 /**
  * The PyTorch reference file: `SEQSERVE_FIXTURES` (the file itself or its folder) when set,
- * else `<repo>/../shared/fixtures/torch_reference.json`.
+ * else the copy in test/fixtures.
  */
 export function fixturePath(): string {
   const env = process.env.SEQSERVE_FIXTURES
-  if (!env) return resolve(REPO_ROOT, '../shared/fixtures/torch_reference.json')
+  if (!env) return VENDORED_FIXTURE
   const path = resolve(env)
   return statSync(path).isDirectory() ? join(path, 'torch_reference.json') : path
 }
