@@ -1,35 +1,12 @@
-import { readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { fixturePath } from '../helpers/engine.js'
+import type { FixtureTensor } from '../../src/parity/fixture.js'
+import { assertClose as assertWithin, loadReference } from '../helpers/engine.js'
 import t, { type Test } from 'tap'
 import { clipGradNorm, l2Norm } from '../../src/engine/clip.js'
 
-// --- reference fixtures (same loader in losses/clip tests) ---------------------------------
-interface Tensor {
-  shape: number[]
-  data: number[]
-}
-const reference = JSON.parse(readFileSync(fixturePath(), 'utf8')) as Record<string, unknown>
-
-/** One assertion per vector: |ours - ref| <= 1e-5 * max(1, |ref|) everywhere. */
-function assertClose(t: Test, ours: ArrayLike<number>, ref: ArrayLike<number>, label: string): void {
-  if (ours.length !== ref.length) {
-    t.fail(`${label}: length ${ours.length} != ${ref.length}`)
-    return
-  }
-  let worst = -1
-  for (let i = 0; i < ref.length; i++) {
-    const err = Math.abs(ours[i] - ref[i]) / Math.max(1, Math.abs(ref[i]))
-    if (!(err <= 1e-5)) {
-      t.fail(`${label}[${i}]: ours ${ours[i]} vs torch ${ref[i]}`)
-      return
-    }
-    worst = Math.max(worst, err)
-  }
-  t.pass(`${label} (max scaled error ${worst.toExponential(2)})`)
-}
-// ---------------------------------------------------------------------------------------------
+type Tensor = FixtureTensor
+const reference = loadReference()
+/** |ours - ref| <= 1e-5 * max(1, |ref|) everywhere, the issue's tolerance for these tensors. */
+const assertClose = (t: Test, ours: ArrayLike<number>, ref: ArrayLike<number>, label: string) => assertWithin(t, ours, ref, 1e-5, label)
 
 interface ClipCase {
   max_norm: number

@@ -2,7 +2,7 @@
  * Shared helpers for the engine tests: where the PyTorch reference file lives, seeded random
  * tensors, a recurrent stack under a random linear probe loss, and central finite differences.
  */
-import { statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
@@ -28,6 +28,11 @@ export function fixturePath(): string {
   if (!env) return VENDORED_FIXTURE
   const path = resolve(env)
   return statSync(path).isDirectory() ? join(path, 'torch_reference.json') : path
+}
+
+/** The reference file's JSON (see fixturePath). */
+export function loadReference(): Record<string, unknown> {
+  return JSON.parse(readFileSync(fixturePath(), 'utf8')) as Record<string, unknown>
 }
 
 /** Uniform values in [-scale, scale). */
