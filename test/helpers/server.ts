@@ -19,6 +19,8 @@ export interface StartServerOptions {
   logger?: Logger | false
   /** Runs after buildApp and before listen: register test-only routes here. */
   setup?: (app: App) => void | Promise<void>
+  /** Start the job runner (worker threads) after listen, so submitted jobs train. */
+  training?: boolean
 }
 
 /** A real HTTP server on an ephemeral port, closed when the test ends. */
@@ -30,6 +32,10 @@ export async function startServer(
   t.teardown(() => app.close())
   await options.setup?.(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
+  if (options.training) {
+    if (!app.runner) throw new Error('startServer({ training: true }) needs an app with a job runner')
+    app.runner.start()
+  }
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('expected a TCP address')
   const baseUrl = `http://127.0.0.1:${address.port}`

@@ -116,11 +116,9 @@ export class Predictor {
     const labels = this.meta.labels
     const p = softmax(this.probs, logits, 1, labels.length)
     let best = 0
-    const probabilities: Record<string, number> = {}
-    labels.forEach((label, j) => {
-      probabilities[label] = p[j]
-      if (p[j] > p[best]) best = j
-    })
+    for (let j = 1; j < labels.length; j++) if (p[j] > p[best]) best = j
+    // fromEntries defines own properties, so labels like "__proto__" are kept as labels.
+    const probabilities: Record<string, number> = Object.fromEntries(labels.map((label, j) => [label, p[j]]))
     return { label: labels[best], probabilities }
   }
 

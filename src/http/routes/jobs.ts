@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError } from '../../storage/errors.js'
@@ -12,6 +13,17 @@ import {
 } from '../schemas/jobs.js'
 import { decodeCheckpoint } from '../../engine/tasks/checkpoint.js'
 import { Predictor } from '../../engine/tasks/predictor.js'
+
+/**
+ * For routes that take no body. Many clients send `Content-Type: application/json` on every
+ * POST/DELETE; with nothing after it fastify's JSON parser would answer 400 "body is empty".
+ * A request that carries no body has nothing to parse, so its content type is dropped.
+ */
+async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<void> {
+  const headers = request.raw.headers
+  const empty = headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')
+  if (empty) delete headers['content-type']
+}
 
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
@@ -109,6 +121,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/jobs/:id/cancel', {
+    onRequest: ignoreContentTypeWithoutBody,
     schema: {
       summary: 'Cancel a job',
       description: 'A queued job is cancelled at once; a running job stops at its next step boundary, keeps its last checkpoint and ends `cancelled`.',
@@ -126,6 +139,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/jobs/:id', {
+    onRequest: ignoreContentTypeWithoutBody,
     schema: {
       summary: 'Delete a finished job with its checkpoints and losses',
       tags: ['jobs'],

@@ -46,10 +46,12 @@ export function dataSchema(limits: Limits) {
   }, { description: 'Next-character language model; predict continues a prompt' })
   const series = StrictObject({
     type: Type.Literal('series'),
-    series: Type.Union([
-      Type.Array(Type.Number(), { minItems: 2, maxItems: limits.maxSeriesPoints }),
-      Type.Array(Type.Array(Type.Number(), { minItems: 1, maxItems: 64 }), { minItems: 2, maxItems: limits.maxSeriesPoints }),
-    ], { description: 'Values in time order; rows of numbers for a multivariate series' }),
+    // One array whose items are numbers or rows (not a union of two arrays): a too-long
+    // series then fails `maxItems` by name instead of "does not match any allowed form".
+    // Mixed numbers and rows pass here and are rejected as invalid_data by the task.
+    series: Type.Array(Type.Union([Type.Number(), Type.Array(Type.Number(), { minItems: 1, maxItems: 64 })]), {
+      minItems: 2, maxItems: limits.maxSeriesPoints, description: 'Values in time order; rows of numbers for a multivariate series',
+    }),
     window: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: 20, description: 'Past values the model reads' }),
     horizon: Type.Integer({ minimum: 1, maximum: limits.maxPredictLength, default: 1, description: 'Values predict returns (fed back one at a time)' }),
   }, { description: 'Time-series forecasting' })
