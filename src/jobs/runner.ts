@@ -34,6 +34,8 @@ interface ActiveJob {
   attempt: number
   stopFlag: Int32Array
   log: Logger
+  /** Last completed epoch, so every lifecycle log line says where training stood. */
+  epoch: number
   /** Final checkpoint held back so it is written in the same transaction as the status. */
   finalCheckpoint: NewCheckpoint | null
   done: Promise<void>
@@ -48,7 +50,8 @@ export class JobRunner {
   /** Identifies this process in leases. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   private readonly active = new Map<string, ActiveJob>()
-  private readonly timers: NodeJS.Timeout[] = []
+  private heartbeatTimer: NodeJS.Timeout | null = null
+  private pollTimer: NodeJS.Timeout | null = null
   private stopping = false
   private pool: TrainingPool | null = null
   private readonly maxAttempts: number
@@ -72,8 +75,8 @@ export class JobRunner {
     this.stopping = false
     this.pool = new TrainingPool(this.options.workers)
     const { heartbeatMs, pollMs = 1000 } = this.options
-    this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs).unref())
-    this.timers.push(setInterval(() => this.fill(), pollMs).unref())
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatMs).unref()
+    this.pollTimer = setInterval(() => this.fill(), pollMs).unref()
     this.reap()
     this.fill()
   }
@@ -95,10 +98,14 @@ export class JobRunner {
    */
   async stop(): Promise<void> {
     this.stopping = true
-    for (const t of this.timers) clearInterval(t)
-    this.timers.length = 0
+    if (this.pollTimer) clearInterval(this.pollTimer)
+    this.pollTimer = null
     for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    // The heartbeat goes on until the jobs have stopped: a step can outlast the lease, and a
+    // lapsed lease would let another process take the job over and cost it an attempt.
     await Promise.allSettled([...this.active.values()].map((j) => j.done))
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer)
+    this.heartbeatTimer = null
     await this.pool?.close()
     this.pool = null
   }
@@ -119,10 +126,16 @@ export class JobRunner {
   }
 
   private reap(): void {
-    const { requeued, failed, cancelled } = this.options.storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts)
-    for (const id of requeued) this.options.logger.warn({ jobId: id }, 'job lease lapsed; back in the queue to resume from its last checkpoint')
-    for (const id of failed) this.options.logger.error({ jobId: id }, `job lease lapsed ${this.maxAttempts} times; failed as stalled`)
-    for (const id of cancelled) this.options.logger.info({ jobId: id }, 'job lease lapsed after a cancel request; cancelled')
+    const { storage, logger } = this.options
+    const { requeued, failed, cancelled } = storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts)
+    // Reaping is rare (a process died), so reading each job back for its attempt and epoch is cheap.
+    const fields = (id: string) => {
+      const job = storage.jobs.findById(id)
+      return { jobId: id, attempt: job?.attempt, epoch: job?.progressEpoch }
+    }
+    for (const id of requeued) logger.warn(fields(id), 'job lease lapsed; back in the queue to resume from its last checkpoint')
+    for (const id of failed) logger.error(fields(id), `job lease lapsed ${this.maxAttempts} times; failed as stalled`)
+    for (const id of cancelled) logger.info(fields(id), 'job lease lapsed after a cancel request; cancelled')
   }
 
   private fill(): void {
@@ -149,7 +162,7 @@ export class JobRunner {
     const { port1, port2 } = new MessageChannel()
     let settle!: () => void
     const active: ActiveJob = {
-      id: job.id, attempt: job.attempt, stopFlag, log, finalCheckpoint: null,
+      id: job.id, attempt: job.attempt, stopFlag, log, epoch: resume.progress.epoch, finalCheckpoint: null,
       done: new Promise<void>((resolve) => { settle = resolve }),
     }
     this.active.set(job.id, active)
@@ -169,7 +182,7 @@ export class JobRunner {
         if (message.type === 'finished') finished = true
         this.handle(active, message)
       } catch (err) {
-        log.error({ err }, 'could not record training progress')
+        log.error({ err, epoch: active.epoch }, 'could not record training progress')
         Atomics.store(stopFlag, 0, STOP_CANCEL)
       }
       if (message.type === 'finished') end()
@@ -184,7 +197,7 @@ export class JobRunner {
         end()
       }, 100)
     }, (err: Error) => {
-      log.error({ err }, 'training worker crashed')
+      log.error({ err, epoch: active.epoch }, 'training worker crashed')
       this.failJob(active, 'training_error', 'the training worker crashed; see the server log')
       end()
     })
@@ -202,6 +215,7 @@ export class JobRunner {
           progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
         }, now)
         if (!recorded) return this.lostLease(job)
+        job.epoch = message.epoch
         job.log.debug({ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss }, 'epoch finished')
         this.options.events?.epoch?.(job.id, message.epoch, 0)
         return
@@ -234,11 +248,11 @@ export class JobRunner {
       this.options.events?.finished?.(job.id, 'succeeded')
     } else if (message.outcome === 'stopped' && message.reason === 'shutdown') {
       storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now)
-      job.log.info('job checkpointed and returned to the queue for the next start')
+      job.log.info({ epoch: job.epoch }, 'job checkpointed and returned to the queue for the next start')
       this.options.events?.finished?.(job.id, 'requeued')
     } else if (message.outcome === 'stopped') {
       storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now)
-      job.log.info('job cancelled')
+      job.log.info({ epoch: job.epoch }, 'job cancelled')
       this.options.events?.finished?.(job.id, 'cancelled')
     } else {
       this.failJob(job, message.code, message.message)
@@ -248,14 +262,14 @@ export class JobRunner {
   private failJob(job: ActiveJob, code: string, message: string): void {
     const done = this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())
     if (done) {
-      job.log.warn({ code }, `job failed: ${message}`)
+      job.log.warn({ code, epoch: job.epoch }, `job failed: ${message}`)
       this.options.events?.finished?.(job.id, 'failed')
     }
   }
 
   /** Another process took the job over (our lease lapsed): stop training it here. */
   private lostLease(job: ActiveJob): void {
-    job.log.warn('lease lost to another worker; stopping this copy of the job')
+    job.log.warn({ epoch: job.epoch }, 'lease lost to another worker; stopping this copy of the job')
     Atomics.store(job.stopFlag, 0, STOP_CANCEL)
   }
 }
