@@ -10,6 +10,8 @@ import sharedSchemasPlugin from './http/plugins/shared-schemas.js'
 import swaggerPlugin from './http/plugins/swagger.js'
 import routes from './http/routes/index.js'
 import { buildValidator } from './http/validation/ajv.js'
+import { createMetrics } from './http/metrics/metrics.js'
+import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
 import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner } from './jobs/runner.js'
@@ -66,14 +68,18 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
   const storage = options.storage ?? openStorage({ path: config.databasePath })
+  const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
+  const metrics = createMetrics(storage, models)
   const runner = options.training === false ? null : new JobRunner({
     storage,
     workers: config.workers,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
     logger: app.log as Logger,
+    events: metrics.runnerEvents,
   })
-  await app.register(servicesPlugin, { storage, runner, models: new ModelCache(storage.checkpoints, config.modelCacheSize) })
+  await app.register(servicesPlugin, { storage, runner, models })
+  await app.register(metricsPlugin, { metrics })
 
   // 3. Routes.
   await app.register(routes)

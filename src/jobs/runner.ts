@@ -25,7 +25,8 @@ export interface JobRunnerOptions {
 
 export interface JobRunnerEvents {
   started(job: JobRecord, resumedFromEpoch: number): void
-  epoch(jobId: string, epoch: number, tokensOrSamples: number): void
+  /** `tokens`: target values trained on in the epoch (characters, series values or labels). */
+  epoch(jobId: string, epoch: number, tokens: number): void
   finished(jobId: string, status: 'succeeded' | 'failed' | 'cancelled' | 'requeued'): void
 }
 
@@ -50,6 +51,8 @@ export class JobRunner {
   /** Identifies this process in leases. */
   readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   private readonly active = new Map<string, ActiveJob>()
+  /** Jobs claimed but never started whose return to the queue failed. */
+  private readonly unreleased = new Set<string>()
   private heartbeatTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private stopping = false
@@ -110,8 +113,20 @@ export class JobRunner {
     this.pool = null
   }
 
+  /** Gives a claimed job back to the queue; retried on every heartbeat until the database takes it. */
+  private release(jobId: string): void {
+    try {
+      this.options.storage.jobs.requeue(jobId, this.owner, { countAttempt: false }, Date.now())
+      this.unreleased.delete(jobId)
+    } catch (err) {
+      this.unreleased.add(jobId)
+      this.options.logger.error({ err, jobId }, 'could not return the job to the queue; will retry')
+    }
+  }
+
   private heartbeat(): void {
     const { storage, leaseTtlMs, logger } = this.options
+    for (const jobId of this.unreleased) this.release(jobId)
     try {
       storage.jobs.renewLeases(this.owner, leaseTtlMs, Date.now())
       // A cancel recorded by another process (or before this one noticed) still stops the job.
@@ -156,7 +171,15 @@ export class JobRunner {
     const { storage } = this.options
     const pool = this.pool!
     const log = this.options.logger.child({ jobId: job.id, attempt: job.attempt })
-    const resume = storage.resumeFromCheckpoint(job.id, this.owner, Date.now())
+    let resume
+    try {
+      resume = storage.resumeFromCheckpoint(job.id, this.owner, Date.now())
+    } catch (err) {
+      // Claimed but not started: hand it back, or the heartbeat would keep its lease forever.
+      log.error({ err, epoch: job.progressEpoch }, 'could not prepare the job to run; returning it to the queue')
+      this.release(job.id)
+      return
+    }
     if (!resume) return
     const stopFlag = new Int32Array(new SharedArrayBuffer(4))
     const { port1, port2 } = new MessageChannel()
@@ -217,7 +240,7 @@ export class JobRunner {
         if (!recorded) return this.lostLease(job)
         job.epoch = message.epoch
         job.log.debug({ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss }, 'epoch finished')
-        this.options.events?.epoch?.(job.id, message.epoch, 0)
+        this.options.events?.epoch?.(job.id, message.epoch, message.tokens)
         return
       }
       case 'checkpoint': {
@@ -247,11 +270,11 @@ export class JobRunner {
       job.log.info({ epoch: current?.progressEpoch }, 'job succeeded')
       this.options.events?.finished?.(job.id, 'succeeded')
     } else if (message.outcome === 'stopped' && message.reason === 'shutdown') {
-      storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now)
+      if (!storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now)) return this.lostLease(job)
       job.log.info({ epoch: job.epoch }, 'job checkpointed and returned to the queue for the next start')
       this.options.events?.finished?.(job.id, 'requeued')
     } else if (message.outcome === 'stopped') {
-      storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now)
+      if (!storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now)) return this.lostLease(job)
       job.log.info({ epoch: job.epoch }, 'job cancelled')
       this.options.events?.finished?.(job.id, 'cancelled')
     } else {

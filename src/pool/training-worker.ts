@@ -34,7 +34,7 @@ export default function train(task: TrainingTask): void {
       const result = trainer.runEpoch(() => stopRequested() || overtime())
       if (result === null) break
       post({
-        type: 'epoch', epoch: result.epoch, loss: result.loss, valLoss: result.valLoss, bestLoss: trainer.bestLoss,
+        type: 'epoch', epoch: result.epoch, loss: result.loss, valLoss: result.valLoss, bestLoss: trainer.bestLoss, tokens: result.tokens,
         at: Date.now(), elapsedMs: trainer.elapsedMs,
       })
       if (!trainer.done && result.epoch % every === 0) postCheckpoint(trainer, false)

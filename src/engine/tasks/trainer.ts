@@ -11,6 +11,8 @@ export interface EpochResult {
   epoch: number
   loss: number
   valLoss: number | null
+  /** Target values trained on in the epoch (characters, series values or labels). */
+  tokens: number
 }
 
 /** The loss became NaN or infinite: training diverged (lower the learning rate or clip gradients). */
@@ -110,7 +112,7 @@ export class Trainer {
     if (this.bestLoss === null || tracked < this.bestLoss) this.bestLoss = tracked
     this.elapsedMs += performance.now() - started
     this.snapshot = this.capture()
-    return { epoch: epochNumber, loss, valLoss }
+    return { epoch: epochNumber, loss, valLoss, tokens: weight }
   }
 
   /** Mean loss on the held-out data in evaluation mode; null without a validation split. */

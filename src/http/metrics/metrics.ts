@@ -1,0 +1,124 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { JobRunnerEvents } from '../../jobs/runner.js'
+import type { ModelCache } from '../../jobs/model-cache.js'
+import type { Storage } from '../../storage/storage.js'
+import { JOB_STATUSES } from '../../storage/types.js'
+
+/** Window over which the training throughput gauges average. */
+const THROUGHPUT_WINDOW_S = 60
+
+export interface Metrics {
+  registry: Registry
+  /** Passed to the JobRunner: lifecycle events become counters. */
+  runnerEvents: JobRunnerEvents
+  observePredict(method: string, statusCode: number, seconds: number): void
+}
+
+/**
+ * The service's Prometheus metrics, in a registry of their own (so several apps in one
+ * process, as in tests, do not collide). Job counts by status are read from the database at
+ * scrape time, so they are right even for jobs other processes changed.
+ */
+export function createMetrics(storage: Storage, models: ModelCache): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'seqserve_' })
+
+  new Gauge({
+    name: 'seqserve_jobs', help: 'Jobs by status', labelNames: ['status'], registers: [registry],
+    collect() {
+      const counts = storage.jobs.countByStatus()
+      for (const status of JOB_STATUSES) this.set({ status }, counts[status] ?? 0)
+    },
+  })
+  const started = new Counter({ name: 'seqserve_jobs_started_total', help: 'Training runs started (first attempts and resumes)', registers: [registry] })
+  const resumed = new Counter({ name: 'seqserve_jobs_resumed_total', help: 'Training runs that resumed a job after a crash, lapsed lease or restart', registers: [registry] })
+  const finished = new Counter({ name: 'seqserve_jobs_finished_total', help: 'Training runs that ended, by outcome (succeeded, failed, cancelled, requeued at shutdown)', labelNames: ['outcome'], registers: [registry] })
+  const epochs = new Counter({ name: 'seqserve_epochs_trained_total', help: 'Epochs trained', registers: [registry] })
+  const tokens = new Counter({ name: 'seqserve_tokens_trained_total', help: 'Target values trained on (characters, series values or labels)', registers: [registry] })
+  const queueWait = new Histogram({
+    name: 'seqserve_queue_wait_seconds', help: 'Time from submission to the first start of a job', registers: [registry],
+    buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600],
+  })
+  const predictLatency = new Histogram({
+    name: 'seqserve_predict_duration_seconds', help: 'Prediction request latency (GET: one input, POST: a batch)', labelNames: ['method', 'status_code'], registers: [registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  })
+  new Counter({
+    name: 'seqserve_model_cache_hits_total', help: 'Predictions served by a model already in memory', registers: [registry],
+    collect() { this.reset(); this.inc(models.hits) },
+  })
+  new Counter({
+    name: 'seqserve_model_cache_misses_total', help: 'Predictions that loaded a model from its checkpoint', registers: [registry],
+    collect() { this.reset(); this.inc(models.misses) },
+  })
+
+  const throughput = new Throughput(THROUGHPUT_WINDOW_S)
+  new Gauge({
+    name: 'seqserve_epochs_per_second', help: `Epochs trained per second over the last ${THROUGHPUT_WINDOW_S} s`, registers: [registry],
+    collect() { this.set(throughput.rate(Date.now()).epochs) },
+  })
+  new Gauge({
+    name: 'seqserve_tokens_per_second', help: `Target values trained per second over the last ${THROUGHPUT_WINDOW_S} s`, registers: [registry],
+    collect() { this.set(throughput.rate(Date.now()).tokens) },
+  })
+
+  return {
+    registry,
+    runnerEvents: {
+      started(job, resumedFromEpoch) {
+        started.inc()
+        if (job.attempt > 1 || resumedFromEpoch > 0) resumed.inc()
+        else queueWait.observe((Date.now() - job.createdAt) / 1000)
+      },
+      epoch(_jobId, _epoch, trained) {
+        epochs.inc()
+        tokens.inc(trained)
+        throughput.add(Date.now(), trained)
+      },
+      finished(_jobId, outcome) {
+        finished.inc({ outcome })
+      },
+    },
+    observePredict(method, statusCode, seconds) {
+      predictLatency.observe({ method, status_code: String(statusCode) }, seconds)
+    },
+  }
+}
+
+/** Epochs and tokens in one-second buckets over a sliding window (constant memory). */
+class Throughput {
+  private readonly seconds: Float64Array
+  private readonly epochs: Float64Array
+  private readonly tokens: Float64Array
+
+  constructor(private readonly window: number) {
+    this.seconds = new Float64Array(window).fill(-1)
+    this.epochs = new Float64Array(window)
+    this.tokens = new Float64Array(window)
+  }
+
+  add(nowMs: number, tokens: number): void {
+    const second = Math.floor(nowMs / 1000)
+    const i = second % this.window
+    if (this.seconds[i] !== second) {
+      this.seconds[i] = second
+      this.epochs[i] = 0
+      this.tokens[i] = 0
+    }
+    this.epochs[i]++
+    this.tokens[i] += tokens
+  }
+
+  rate(nowMs: number): { epochs: number; tokens: number } {
+    const now = Math.floor(nowMs / 1000)
+    let epochs = 0
+    let tokens = 0
+    for (let i = 0; i < this.window; i++) {
+      if (this.seconds[i] > now - this.window) {
+        epochs += this.epochs[i]
+        tokens += this.tokens[i]
+      }
+    }
+    return { epochs: epochs / this.window, tokens: tokens / this.window }
+  }
+}

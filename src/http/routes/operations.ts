@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { checkReadiness } from '../../jobs/readiness.js'
+import { errorResponses } from '../schemas/common.js'
+
+const ReadinessResponse = Type.Object({
+  status: Type.Enum(['ready', 'not_ready']),
+  checks: Type.Object({ database: Type.Boolean(), migrations: Type.Boolean(), workers: Type.Boolean() }),
+  reasons: Type.Array(Type.String(), { description: 'Why the service is not ready; empty when ready' }),
+}, { examples: [{ status: 'ready', checks: { database: true, migrations: true, workers: true }, reasons: [] }] })
+
+/** Readiness and Prometheus metrics, for load balancers and monitoring. */
+const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/readyz', {
+    config: { scope: 'public', loadShedding: false },
+    schema: {
+      summary: 'Readiness probe',
+      description: '200 when the database is writable, its migrations are applied and the worker pool is up; 503 with the reasons otherwise.',
+      tags: ['health'],
+      response: { 200: ReadinessResponse, 503: ReadinessResponse },
+    },
+  }, async (_request, reply) => {
+    const readiness = checkReadiness(app.storage, app.runner)
+    reply.code(readiness.ready ? 200 : 503)
+    return { status: readiness.ready ? 'ready' as const : 'not_ready' as const, checks: readiness.checks, reasons: readiness.reasons }
+  })
+
+  app.get('/metrics', {
+    config: { scope: 'admin', loadShedding: false },
+    schema: {
+      summary: 'Prometheus metrics',
+      description: 'Prometheus text format: jobs by status, lifecycle counters, training throughput, queue wait, predict latency, model cache hits and misses, process metrics.',
+      tags: ['operations'],
+      response: { 200: Type.String({ description: 'Prometheus exposition format 0.0.4' }), ...errorResponses(401, 403) },
+    },
+  }, async (_request, reply) => {
+    reply.type(app.metrics.registry.contentType)
+    return app.metrics.registry.metrics()
+  })
+}
+
+export default operationsRoutes
