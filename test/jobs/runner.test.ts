@@ -5,7 +5,7 @@
  */
 import path from 'node:path'
 import t from 'tap'
-import { JobsClient, type JobView } from '../helpers/jobs-client.js'
+import { JobsClient, waitFor, type JobView } from '../helpers/jobs-client.js'
 import { assertLossHistory } from '../helpers/loss-checks.js'
 import { divergingSeriesJob, gruPairsJob, lstmTextJob, referenceLosses, type JobRequest } from '../helpers/job-specs.js'
 import type { LogLine } from '../helpers/logs.js'
@@ -99,11 +99,13 @@ t.test('WORKERS=1: queued jobs run one at a time, oldest first', async (t) => {
   t.ok(jobs.every((j) => j.status === 'succeeded'), 'all succeeded')
   t.equal(mostRunning, 1, 'never two running at once')
 
-  // The log is the exact order of events in the runner.
-  const events = service.lines.flatMap((l) => {
+  // The log is the exact order of events in the runner. A job's status is committed just
+  // before its "job succeeded" line is written, so wait for the last line to arrive.
+  const lifecycle = () => service.lines.flatMap((l) => {
     const index = typeof l.jobId === 'string' ? ids.indexOf(l.jobId) : -1
     return index >= 0 && (l.msg === 'job started' || l.msg === 'job succeeded') ? [`${l.msg === 'job started' ? 'start' : 'end'} ${index}`] : []
   })
+  const events = await waitFor('every lifecycle log line', () => (lifecycle().length >= 8 ? lifecycle() : undefined), 10_000, () => JSON.stringify(lifecycle()))
   t.same(events, ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3'], 'oldest first, each after the previous one ended')
   const started = jobs.map((j) => Date.parse(j.started_at!))
   t.same([...started].sort((a, b) => a - b), started, 'started_at follows submission order')
