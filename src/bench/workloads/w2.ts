@@ -1,10 +1,9 @@
 import { SequenceModel, type ModelBatch } from '../../engine/model.js'
-import { createOptimizer } from '../../engine/optimizers.js'
 import { Rng } from '../../engine/rng.js'
-import { LossWorkspace, trainStep, type BatchTargets } from '../../engine/train-step.js'
+import type { BatchTargets } from '../../engine/train-step.js'
 import { CharBatchStream, idsToTimeMajor, type CharBatch } from '../char-batches.js'
 import { loadCorpus, type Corpus } from '../corpus.js'
-import { median, msSince, now, secondsSince } from '../timing.js'
+import { timeTraining } from './timed-training.js'
 import { evaluationLoss } from './evaluation.js'
 
 export const CHAR_LM_T = 32
@@ -72,20 +71,8 @@ export function runW2(options: W2Options = {}): W2Result {
   const evaluation = charModelBatch(new CharBatchStream(corpus.ids, T, B, 1235).next(), false)
 
   const model = charLanguageModel(V, options.initSeed ?? 0)
-  const optimizer = createOptimizer('adam', model.params.size, { lr: 0.002 })
-  const workspace = new LossWorkspace()
   const lossBefore = evaluationLoss(model, evaluation.batch, evaluation.targets)
-
-  for (let k = 0; k < warmupSteps; k++) trainStep(model, train[k].batch, train[k].targets, optimizer, null, workspace)
-  // Preallocated so the timed loop itself allocates nothing.
-  const stepMs = new Float64Array(timedSteps)
-  const start = now()
-  for (let k = warmupSteps; k < warmupSteps + timedSteps; k++) {
-    const stepStart = now()
-    trainStep(model, train[k].batch, train[k].targets, optimizer, null, workspace)
-    stepMs[k - warmupSteps] = msSince(stepStart)
-  }
-  const seconds = secondsSince(start)
+  const { seconds, stepMsMedian } = timeTraining(model, train, 0.002, warmupSteps, timedSteps)
 
   return {
     workload: 'W2',
@@ -94,7 +81,7 @@ export function runW2(options: W2Options = {}): W2Result {
     loss_before: lossBefore,
     loss_after: evaluationLoss(model, evaluation.batch, evaluation.targets),
     seconds,
-    step_ms_median: median(stepMs),
+    step_ms_median: stepMsMedian,
     warmup_steps: warmupSteps,
     timed_steps: timedSteps,
     T,

@@ -1,10 +1,9 @@
 import { toTimeMajor } from '../../engine/layout.js'
 import { SequenceModel, type ModelBatch } from '../../engine/model.js'
-import { createOptimizer } from '../../engine/optimizers.js'
 import { Rng } from '../../engine/rng.js'
-import { LossWorkspace, trainStep, type BatchTargets } from '../../engine/train-step.js'
+import type { BatchTargets } from '../../engine/train-step.js'
 import { SineBatchStream, type SineBatch } from '../sine-batches.js'
-import { median, msSince, now, secondsSince } from '../timing.js'
+import { timeTraining } from './timed-training.js'
 import { evaluationLoss } from './evaluation.js'
 
 const T = 50
@@ -58,20 +57,8 @@ export function runW3(options: W3Options = {}): W3Result {
     bidirectional: false, projSize: 0, dropout: 0, outputSize: 1, head: 'last_step',
   })
   model.init(new Rng(options.initSeed ?? 0))
-  const optimizer = createOptimizer('adam', model.params.size, { lr: 0.01 })
-  const workspace = new LossWorkspace()
   const mseBefore = evaluationLoss(model, evaluation.batch, evaluation.targets)
-
-  for (let k = 0; k < warmupSteps; k++) trainStep(model, train[k].batch, train[k].targets, optimizer, null, workspace)
-  // Preallocated so the timed loop itself allocates nothing.
-  const stepMs = new Float64Array(timedSteps)
-  const start = now()
-  for (let k = warmupSteps; k < warmupSteps + timedSteps; k++) {
-    const stepStart = now()
-    trainStep(model, train[k].batch, train[k].targets, optimizer, null, workspace)
-    stepMs[k - warmupSteps] = msSince(stepStart)
-  }
-  const seconds = secondsSince(start)
+  const { seconds, stepMsMedian } = timeTraining(model, train, 0.01, warmupSteps, timedSteps)
 
   return {
     workload: 'W3',
@@ -80,7 +67,7 @@ export function runW3(options: W3Options = {}): W3Result {
     mse_before: mseBefore,
     mse_after: evaluationLoss(model, evaluation.batch, evaluation.targets),
     seconds,
-    step_ms_median: median(stepMs),
+    step_ms_median: stepMsMedian,
     warmup_steps: warmupSteps,
     timed_steps: timedSteps,
     T,
