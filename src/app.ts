@@ -2,10 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { Config } from './config.js'
+import authPlugin from './http/plugins/auth.js'
 import configPlugin from './http/plugins/config.js'
 import errorHandlerPlugin from './http/plugins/error-handler.js'
+import loadSheddingPlugin from './http/plugins/load-shedding.js'
+import rateLimitsPlugin from './http/plugins/rate-limits.js'
 import requestIdPlugin from './http/plugins/request-id.js'
 import routeConventionsPlugin from './http/plugins/route-conventions.js'
+import securityHeadersPlugin from './http/plugins/security-headers.js'
 import sharedSchemasPlugin from './http/plugins/shared-schemas.js'
 import swaggerPlugin from './http/plugins/swagger.js'
 import routes from './http/routes/index.js'
@@ -61,6 +65,14 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   await app.register(configPlugin, { config })
   await app.register(requestIdPlugin)
   await app.register(errorHandlerPlugin)
+  // Protection, in the order its onRequest hooks run: headers on every response (errors
+  // too), shed load before doing any work, authenticate, then (as route hooks, so after
+  // the key is known) count rate limits. Routes opt in through their config:
+  // `scope`, `loadShedding`, `rateLimitGroup`.
+  await app.register(securityHeadersPlugin)
+  await app.register(loadSheddingPlugin)
+  await app.register(authPlugin)
+  await app.register(rateLimitsPlugin)
   await app.register(sharedSchemasPlugin)
   await app.register(routeConventionsPlugin)
   await app.register(swaggerPlugin)

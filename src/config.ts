@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
+import { ApiKeyTable, parseApiKeys } from './http/auth/api-keys.js'
 
 /**
  * Service configuration, read once from the environment at start.
@@ -44,6 +46,21 @@ export interface Config {
   heartbeatMs: number
   modelCacheSize: number
   limits: Limits
+  /** API_KEYS / API_KEYS_FILE; `ApiKeyTable.NONE` means the service is open. */
+  apiKeys: ApiKeyTable
+  rateLimits: RateLimits
+  /** POST /jobs answers 503 `queue_full` while this many jobs are queued. */
+  maxQueuedJobs: number
+  /** Mean event loop delay above which requests are shed with 503; 0 disables. */
+  maxEventLoopDelayMs: number
+}
+
+/** Requests per minute per API key (per client IP when no keys are configured); 0 = unlimited. */
+export interface RateLimits {
+  /** POST /jobs */
+  jobsPerMinute: number
+  /** GET and POST /predict, one budget for both */
+  predictPerMinute: number
 }
 
 export type Env = Record<string, string | undefined>
@@ -71,6 +88,11 @@ class EnvReader {
   readonly issues: string[] = []
 
   constructor(private readonly env: Env) {}
+
+  /** The trimmed value, or undefined when unset or blank. */
+  optional(name: string): string | undefined {
+    return this.raw(name)
+  }
 
   private raw(name: string): string | undefined {
     const value = this.env[name]?.trim()
@@ -138,6 +160,38 @@ function readLimits(read: EnvReader): Limits {
   }
 }
 
+/**
+ * API_KEYS holds the JSON itself; API_KEYS_FILE names a file holding it (a mounted
+ * secret). Messages name the variable and the key's position, never a key.
+ */
+function readApiKeys(read: EnvReader): ApiKeyTable {
+  const inline = read.optional('API_KEYS')
+  const file = read.optional('API_KEYS_FILE')
+  if (inline !== undefined && file !== undefined) {
+    read.issues.push('API_KEYS and API_KEYS_FILE are both set: set only one')
+    return ApiKeyTable.NONE
+  }
+  let text = inline
+  let source = 'API_KEYS'
+  if (file !== undefined) {
+    source = `API_KEYS_FILE (${file})`
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
+      read.issues.push(`API_KEYS_FILE=${JSON.stringify(file)} cannot be read (${reason})`)
+      return ApiKeyTable.NONE
+    }
+  }
+  if (text === undefined) return ApiKeyTable.NONE
+  const parsed = parseApiKeys(text, source)
+  if (!parsed.ok) {
+    read.issues.push(...parsed.issues)
+    return ApiKeyTable.NONE
+  }
+  return parsed.keys
+}
+
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env)
@@ -167,6 +221,13 @@ export function loadConfig(env: Env = process.env): Config {
     heartbeatMs,
     modelCacheSize: read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
     limits: readLimits(read),
+    apiKeys: readApiKeys(read),
+    rateLimits: {
+      jobsPerMinute: read.integer('RATE_LIMIT_JOBS_PER_MINUTE', { default: 60, min: 0 }),
+      predictPerMinute: read.integer('RATE_LIMIT_PREDICT_PER_MINUTE', { default: 600, min: 0 }),
+    },
+    maxQueuedJobs: read.integer('MAX_QUEUED_JOBS', { default: 1000, min: 1 }),
+    maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

@@ -1,6 +1,10 @@
+import { writeFileSync } from 'node:fs'
 import os from 'node:os'
+import { join } from 'node:path'
+import { inspect } from 'node:util'
 import t from 'tap'
 import { ConfigError, loadConfig } from '../src/config.js'
+import { ApiKeyTable } from '../src/http/auth/api-keys.js'
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -37,7 +41,12 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       maxPredictLength: 2000,
       maxPredictBatch: 256,
     },
+    apiKeys: ApiKeyTable.NONE,
+    rateLimits: { jobsPerMinute: 60, predictPerMinute: 600 },
+    maxQueuedJobs: 1000,
+    maxEventLoopDelayMs: 1000,
   })
+  t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
 
 t.test('every variable is read', async (t) => {
@@ -60,6 +69,11 @@ t.test('every variable is read', async (t) => {
     MAX_SEQ_LEN: '128',
     MAX_PREDICT_LENGTH: '50',
     MAX_PREDICT_BATCH: '8',
+    API_KEYS: '{"0123456789abcdef0123":["jobs:read","predict"]}',
+    RATE_LIMIT_JOBS_PER_MINUTE: '5',
+    RATE_LIMIT_PREDICT_PER_MINUTE: '0',
+    MAX_QUEUED_JOBS: '7',
+    MAX_EVENT_LOOP_DELAY_MS: '250',
   })
   t.match(config, {
     port: 8080,
@@ -72,7 +86,14 @@ t.test('every variable is read', async (t) => {
     leaseTtlMs: 9000,
     heartbeatMs: 3000,
     modelCacheSize: 4,
+    rateLimits: { jobsPerMinute: 5, predictPerMinute: 0 },
+    maxQueuedJobs: 7,
+    maxEventLoopDelayMs: 250,
   })
+  t.same(
+    config.apiKeys.identities().map(({ id, scopes }) => ({ id, scopes: [...scopes] })),
+    [{ id: 'key-1', scopes: ['jobs:read', 'predict'] }],
+  )
   t.same(config.limits, {
     maxBodyBytes: 2048,
     maxDatasetChars: 100,
@@ -122,6 +143,10 @@ t.test('a bad value names the variable, the value and what is allowed', async (t
     [{ MAX_BODY_BYTES: '100' }, 'MAX_BODY_BYTES="100" is not allowed: must be an integer >= 1024'],
     [{ MAX_HIDDEN_SIZE: 'big' }, 'MAX_HIDDEN_SIZE="big" is not allowed: must be an integer >= 1'],
     [{ MAX_PREDICT_BATCH: '0' }, 'MAX_PREDICT_BATCH="0" is not allowed: must be an integer >= 1'],
+    [{ RATE_LIMIT_JOBS_PER_MINUTE: '-1' }, 'RATE_LIMIT_JOBS_PER_MINUTE="-1" is not allowed: must be an integer >= 0'],
+    [{ RATE_LIMIT_PREDICT_PER_MINUTE: 'lots' }, 'RATE_LIMIT_PREDICT_PER_MINUTE="lots" is not allowed: must be an integer >= 0'],
+    [{ MAX_QUEUED_JOBS: '0' }, 'MAX_QUEUED_JOBS="0" is not allowed: must be an integer >= 1'],
+    [{ MAX_EVENT_LOOP_DELAY_MS: '1.5' }, 'MAX_EVENT_LOOP_DELAY_MS="1.5" is not allowed: must be an integer >= 0'],
     [
       { LEASE_TTL_MS: '3000', HEARTBEAT_MS: '3000' },
       'HEARTBEAT_MS=3000 is not allowed: must be less than LEASE_TTL_MS (3000)',
@@ -155,4 +180,85 @@ t.test('loadConfig reads process.env by default', async (t) => {
     else process.env.MAX_SEQ_LEN = saved
   })
   t.equal(loadConfig().limits.maxSeqLen, 77)
+})
+
+const KEY_A = 'a1b2c3d4e5f6a7b8c9d0'
+const KEY_B = 'Zm9vYmFyYmF6cXV4LXNlY3JldA=='
+
+t.test('API_KEYS maps each key to its scopes; keys are known by position, never by content', async (t) => {
+  const config = loadConfig({ API_KEYS: JSON.stringify({ [KEY_A]: ['jobs:write', 'jobs:read'], [KEY_B]: ['admin'] }) })
+  t.equal(config.apiKeys.size, 2)
+  t.same(config.apiKeys.identify(KEY_B)?.id, 'key-2')
+  t.same([...(config.apiKeys.identify(KEY_A)?.scopes ?? [])], ['jobs:write', 'jobs:read'])
+  t.equal(config.apiKeys.identify(`${KEY_A}x`), undefined, 'a longer key is a different key')
+  t.equal(config.apiKeys.identify(KEY_A.slice(0, -1)), undefined, 'so is a prefix')
+  t.equal(config.apiKeys.identify(''), undefined)
+  // A config object that ends up in a log line or a test diff must not carry the secrets.
+  for (const printed of [JSON.stringify(config), inspect(config, { depth: 5 })]) {
+    t.notMatch(printed, KEY_A)
+    t.notMatch(printed, KEY_B)
+  }
+  t.match(JSON.stringify(config), '[2 API keys, redacted]')
+})
+
+t.test('API_KEYS_FILE reads the same JSON from a file (a mounted secret)', async (t) => {
+  const dir = t.testdir({ 'keys.json': `${JSON.stringify({ [KEY_A]: ['predict'] })}\n` })
+  const config = loadConfig({ API_KEYS_FILE: join(dir, 'keys.json') })
+  t.equal(config.apiKeys.identify(KEY_A)?.id, 'key-1')
+  t.same([...(config.apiKeys.identify(KEY_A)?.scopes ?? [])], ['predict'])
+})
+
+t.test('bad API key settings name the variable and the key position, never the key', async (t) => {
+  const dir = t.testdir({ 'broken.json': `{"${KEY_A}": ["admin"]` })
+  const missing = join(dir, 'missing.json')
+  const cases: [Record<string, string>, string[]][] = [
+    [{ API_KEYS: `{${KEY_A}: admin}` }, ['API_KEYS is not valid JSON: expected {"<key>": ["<scope>", ...]}']],
+    [{ API_KEYS: `["${KEY_A}"]` }, ['API_KEYS must be a JSON object {"<key>": ["<scope>", ...]}']],
+    [{ API_KEYS: '{}' }, ['API_KEYS holds no keys; unset it to run without API keys']],
+    [{ API_KEYS: '{"": ["admin"]}' }, ['API_KEYS key #1 is empty']],
+    [
+      { API_KEYS: JSON.stringify({ [KEY_A]: ['admin'], [KEY_B]: ['jobs:delete', 'predict'] }) },
+      ['API_KEYS key #2 has unknown scope "jobs:delete": allowed are jobs:write, jobs:read, predict, metrics:read, admin'],
+    ],
+    [
+      { API_KEYS: JSON.stringify({ [KEY_A]: [] }) },
+      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, metrics:read, admin)'],
+    ],
+    [
+      { API_KEYS: JSON.stringify({ [KEY_A]: 'admin' }) },
+      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, metrics:read, admin)'],
+    ],
+    [
+      { API_KEYS: JSON.stringify({ 'short-key': ['admin'] }) },
+      ['API_KEYS key #1 is shorter than 16 characters; generate one with `openssl rand -hex 32`'],
+    ],
+    [
+      { API_KEYS: JSON.stringify({ [`${KEY_A} with spaces`]: ['admin'] }) },
+      ['API_KEYS key #1 has characters a Bearer token cannot carry (allowed: A-Z a-z 0-9 - . _ ~ + / and trailing =)'],
+    ],
+    [
+      { API_KEYS: JSON.stringify({ [KEY_A]: ['admin'] }), API_KEYS_FILE: join(dir, 'broken.json') },
+      ['API_KEYS and API_KEYS_FILE are both set: set only one'],
+    ],
+    [
+      { API_KEYS_FILE: join(dir, 'broken.json') },
+      [`API_KEYS_FILE (${join(dir, 'broken.json')}) is not valid JSON: expected {"<key>": ["<scope>", ...]}`],
+    ],
+    [{ API_KEYS_FILE: missing }, [`API_KEYS_FILE=${JSON.stringify(missing)} cannot be read (ENOENT)`]],
+  ]
+  for (const [env, issues] of cases) {
+    const error = configError(env)
+    t.same(error.issues, issues, JSON.stringify(env))
+    for (const key of [KEY_A, KEY_B]) t.notMatch(error.message, key, 'the message never quotes a key')
+  }
+})
+
+t.test('API key problems are reported together with every other bad variable', async (t) => {
+  const error = configError({ PORT: 'x', API_KEYS: JSON.stringify({ '': ['admin'], [KEY_A]: ['root'] }), MAX_QUEUED_JOBS: '-3' })
+  t.same(error.issues, [
+    'PORT="x" is not allowed: must be an integer between 0 and 65535',
+    'API_KEYS key #1 is empty',
+    'API_KEYS key #2 has unknown scope "root": allowed are jobs:write, jobs:read, predict, metrics:read, admin',
+    'MAX_QUEUED_JOBS="-3" is not allowed: must be an integer >= 1',
+  ])
 })

@@ -1,7 +1,11 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import type { RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
+import { PUBLIC } from '../auth/scopes.js'
+import { SECURITY_SCHEMES, documentRoutePolicies } from '../openapi-route-policies.js'
 import { packageInfo } from '../package-info.js'
+import { DOCS_SECURITY_HEADERS } from './security-headers.js'
 
 /** Tags group routes in /docs; a route's `schema.tags` must use these names. */
 export const API_TAGS = [
@@ -16,6 +20,10 @@ export const API_TAGS = [
  *
  * Deliberately no `servers` entry: the document must not depend on where it is served
  * from, or the committed copy would drift between machines.
+ *
+ * Each operation's security requirement and the 401/403/429/503 answers of the protection
+ * plugins are documented from its route config (openapi-route-policies.ts). The docs and
+ * the document itself are public, and the docs pages get a CSP that lets Swagger UI run.
  */
 export default fp(
   async (app) => {
@@ -25,16 +33,26 @@ export default fp(
         openapi: '3.1.0',
         info: { title: info.name, description: info.description, version: info.version },
         tags: API_TAGS,
+        components: { securitySchemes: SECURITY_SCHEMES },
       },
+      transform: ({ schema, url, route }) => ({
+        schema: documentRoutePolicies(schema as Parameters<typeof documentRoutePolicies>[0], route.config) as typeof schema,
+        url,
+      }),
       // Shared schemas become #/components/schemas/<$id> rather than def-0, def-1, ...
       refResolver: {
         buildLocalReference: (json, _baseUri, _fragment, index) =>
           typeof json.$id === 'string' ? json.$id : `def-${index}`,
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs' })
+    await app.register(async (docs) => {
+      docs.addHook('onRoute', (route: RouteOptions) => {
+        route.config = { ...route.config, scope: PUBLIC, helmet: DOCS_SECURITY_HEADERS } as RouteOptions['config']
+      })
+      await docs.register(swaggerUi, { routePrefix: '/docs' })
+    })
 
-    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+    app.get('/openapi.json', { schema: { hide: true }, config: { scope: PUBLIC } }, async () => app.swagger())
   },
   { name: 'seqserve-swagger' },
 )

@@ -6,6 +6,8 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
     {
+      // Probes need no key, and liveness answers even while load is shed (load-shedding.ts).
+      config: { scope: 'public', loadShedding: false },
       schema: {
         summary: 'Liveness probe',
         description: 'Returns 200 while the process is up. It does not check the database or workers.',

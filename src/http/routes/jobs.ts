@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError } from '../../storage/errors.js'
@@ -25,6 +25,9 @@ async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<vo
   if (empty) delete headers['content-type']
 }
 
+/** Jobs leave the queue at training speed; half a minute is a fair first back-off. */
+const QUEUE_FULL_RETRY_AFTER_S = 30
+
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
   const { storage } = app
@@ -34,8 +37,18 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (!job) throw httpError('job_not_found', `No job with id ${id}`)
     return job
   }
+  /** MAX_QUEUED_JOBS: a new job waits outside while the queue is full; a replay still gets its job. */
+  const assertQueueHasRoom = (idempotencyKey: string | undefined, reply: FastifyReply) => {
+    if (idempotencyKey !== undefined && storage.jobs.findByIdempotencyKey(idempotencyKey)) return
+    const queued = storage.jobs.countQueued()
+    const max = app.config.maxQueuedJobs
+    if (queued < max) return
+    reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_S))
+    throw httpError('queue_full', `The job queue is full (${queued} jobs queued, MAX_QUEUED_JOBS=${max}); retry later`, { queued, max_queued_jobs: max })
+  }
 
   app.post('/jobs', {
+    config: { scope: 'jobs:write', rateLimitGroup: 'jobs' },
     schema: {
       summary: 'Submit a training job',
       description: 'Queues a job; a worker thread trains it. Poll `GET /jobs/{id}` (the Location header) until `status` is `succeeded`, then call `GET /predict?job={id}`.',
@@ -45,6 +58,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 202: JobRef, ...errorResponses(400, 413, 415, 422, 503) },
     },
   }, async (request, reply) => {
+    // Checked before the submission is digested (a full queue is the cheapest answer), and
+    // with no await until the insert below, so concurrent requests cannot overshoot the cap.
+    assertQueueHasRoom(request.headers['idempotency-key'], reply)
     let submission
     try {
       submission = acceptSubmission(request.body as Parameters<typeof acceptSubmission>[0], limits)
@@ -71,6 +87,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/jobs', {
+    config: { scope: 'jobs:read' },
     schema: {
       summary: 'List jobs, newest first',
       tags: ['jobs'],
@@ -90,6 +107,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/jobs/:id', {
+    config: { scope: 'jobs:read' },
     schema: {
       summary: 'Get a job: status, progress, losses so far, last checkpoint',
       tags: ['jobs'],
@@ -99,6 +117,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => present(findJob(request.params.id)))
 
   app.get('/jobs/:id/losses', {
+    config: { scope: 'jobs:read' },
     schema: {
       summary: 'Loss history: one point per finished epoch',
       description: 'JSON by default; `?format=csv` returns `epoch,loss,val_loss,at` rows.',
@@ -121,6 +140,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/jobs/:id/cancel', {
+    config: { scope: 'jobs:write' },
     onRequest: ignoreContentTypeWithoutBody,
     schema: {
       summary: 'Cancel a job',
@@ -139,6 +159,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.delete('/jobs/:id', {
+    config: { scope: 'jobs:write' },
     onRequest: ignoreContentTypeWithoutBody,
     schema: {
       summary: 'Delete a finished job with its checkpoints and losses',
@@ -157,6 +178,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/jobs/:id/weights', {
+    config: { scope: 'jobs:read' },
     schema: {
       summary: 'Export the weights as a PyTorch-style state dict',
       description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them, so `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them.',

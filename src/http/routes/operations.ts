@@ -26,7 +26,7 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.get('/metrics', {
-    config: { scope: 'admin', loadShedding: false },
+    config: { scope: 'metrics:read', loadShedding: false },
     schema: {
       summary: 'Prometheus metrics',
       description: 'Prometheus text format: jobs by status, lifecycle counters, training throughput, queue wait, predict latency, model cache hits and misses, process metrics.',

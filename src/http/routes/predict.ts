@@ -46,6 +46,7 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }
 
   app.get('/predict', {
+    config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
       summary: 'Predict with a trained model',
       description: 'pairs: maps `input` to a string of the same length; text: continues the prompt by `length` characters; series: forecasts the next values of comma-separated numbers; classes: returns `label` and `probabilities`.',
@@ -60,6 +61,7 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/predict', {
+    config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
       summary: 'Predict a batch of inputs',
       description: 'The same as GET /predict for every entry of `inputs`; numeric arrays may be given directly for series models. With a `seed`, text entry i uses seed + i.',
