@@ -53,6 +53,11 @@ export interface Config {
   maxQueuedJobs: number
   /** Mean event loop delay above which requests are shed with 503; 0 disables. */
   maxEventLoopDelayMs: number
+  /**
+   * Time a SIGTERM/SIGINT shutdown may take: running jobs checkpoint and go back to the queue;
+   * jobs still training when it runs out are requeued without their unsaved epochs.
+   */
+  shutdownTimeoutMs: number
 }
 
 /** Requests per minute per API key (per client IP when no keys are configured); 0 = unlimited. */
@@ -228,6 +233,8 @@ export function loadConfig(env: Env = process.env): Config {
     },
     maxQueuedJobs: read.integer('MAX_QUEUED_JOBS', { default: 1000, min: 1 }),
     maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),
+    // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

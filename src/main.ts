@@ -20,10 +20,13 @@ function readConfigOrExit(): Config {
 }
 
 /**
- * SIGINT/SIGTERM close the app (fastify stops accepting connections, then runs every
- * plugin's onClose hook) and exit. A second signal while closing exits at once.
+ * SIGINT/SIGTERM close the app: fastify stops accepting connections, then the onClose hooks
+ * have running jobs checkpoint their last finished epoch and go back to the queue, and the
+ * database closes. Past `SHUTDOWN_TIMEOUT_MS` the jobs still training are requeued as they
+ * stand (resuming from their previous checkpoint) and the process exits. A second signal
+ * while closing exits at once.
  */
-function exitOnSignals(app: App): void {
+function exitOnSignals(app: App, shutdownTimeoutMs: number): void {
   let closing = false
   const onSignal = (signal: NodeJS.Signals) => {
     if (closing) {
@@ -31,7 +34,12 @@ function exitOnSignals(app: App): void {
       process.exit(1)
     }
     closing = true
-    app.log.info({ signal }, 'shutting down')
+    app.log.info({ signal, timeoutMs: shutdownTimeoutMs }, 'shutting down')
+    setTimeout(() => {
+      const requeued = app.runner?.abandon() ?? 0
+      app.log.warn({ requeued }, `shutdown took longer than SHUTDOWN_TIMEOUT_MS=${shutdownTimeoutMs}; requeued the jobs still training and exiting`)
+      process.exit(1)
+    }, shutdownTimeoutMs).unref()
     app.close().then(
       () => {
         app.log.info('shut down cleanly')
@@ -51,7 +59,7 @@ async function main(): Promise<void> {
   const config = readConfigOrExit()
   const logger = createLogger(config)
   const app = await buildApp({ config, logger })
-  exitOnSignals(app)
+  exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
   app.log.info({ workers: config.workers, database: config.databasePath }, 'training workers started')

@@ -45,6 +45,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     rateLimits: { jobsPerMinute: 60, predictPerMinute: 600 },
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
+    shutdownTimeoutMs: 8000,
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -74,6 +75,7 @@ t.test('every variable is read', async (t) => {
     RATE_LIMIT_PREDICT_PER_MINUTE: '0',
     MAX_QUEUED_JOBS: '7',
     MAX_EVENT_LOOP_DELAY_MS: '250',
+    SHUTDOWN_TIMEOUT_MS: '20000',
   })
   t.match(config, {
     port: 8080,
@@ -89,6 +91,7 @@ t.test('every variable is read', async (t) => {
     rateLimits: { jobsPerMinute: 5, predictPerMinute: 0 },
     maxQueuedJobs: 7,
     maxEventLoopDelayMs: 250,
+    shutdownTimeoutMs: 20000,
   })
   t.same(
     config.apiKeys.identities().map(({ id, scopes }) => ({ id, scopes: [...scopes] })),

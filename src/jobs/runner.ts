@@ -124,6 +124,23 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Last resort of a shutdown that ran out of time: every job still training here goes back
+   * to the queue at once (no attempt used; it resumes from its last saved checkpoint and the
+   * epochs after it are trained again). Returns how many were requeued.
+   */
+  abandon(): number {
+    let requeued = 0
+    for (const job of this.active.values()) {
+      try {
+        if (this.options.storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, Date.now())) requeued++
+      } catch (err) {
+        job.log.error({ err, epoch: job.epoch }, 'could not requeue the job; its lease will lapse instead')
+      }
+    }
+    return requeued
+  }
+
   private heartbeat(): void {
     const { storage, leaseTtlMs, logger } = this.options
     for (const jobId of this.unreleased) this.release(jobId)
