@@ -8,6 +8,7 @@ import errorHandlerPlugin from './http/plugins/error-handler.js'
 import loadSheddingPlugin from './http/plugins/load-shedding.js'
 import rateLimitsPlugin from './http/plugins/rate-limits.js'
 import requestIdPlugin from './http/plugins/request-id.js'
+import { answerUnknownExpectation, clientErrorHandler, frameworkErrors } from './http/protocol-errors.js'
 import routeConventionsPlugin from './http/plugins/route-conventions.js'
 import securityHeadersPlugin from './http/plugins/security-headers.js'
 import sharedSchemasPlugin from './http/plugins/shared-schemas.js'
@@ -55,7 +56,12 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     genReqId,
     bodyLimit: config.limits.maxBodyBytes,
     schemaController: { compilersFactory: { buildValidator } },
+    // Requests that never reach a route (malformed HTTP, unroutable URLs) still get the one
+    // error shape.
+    clientErrorHandler,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App
+  app.server.on('checkExpectation', answerUnknownExpectation)
 
   // The API speaks JSON only; without fastify's text/plain parser, a text body is a clear
   // 415 instead of a string that fails validation with a confusing message.

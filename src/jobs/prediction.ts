@@ -52,6 +52,11 @@ export function predict(predictor: Predictor, input: PredictInput, options: Pred
     const rows = seriesRows(input, meta.features)
     if (rows.length === 0) throw new InvalidInputError('input has no values')
     const forecast = predictor.forecast(rows, options.horizon ?? meta.horizon)
+    // Values far outside the training data (1e308) overflow the network to NaN/Infinity,
+    // which JSON cannot carry: that is a bad input for this model, not a server fault.
+    if (forecast.some((row) => row.some((value) => !Number.isFinite(value)))) {
+      throw new InvalidInputError('the forecast is not a finite number: the input values are too far outside the range of the data this model was trained on')
+    }
     return { input, output: meta.multivariate ? forecast : forecast.map((r) => r[0]) }
   }
   if (typeof input !== 'string') throw new InvalidInputError(`this ${meta.kind} model takes strings, not numbers`)

@@ -27,6 +27,14 @@ export function StrictObject<Properties extends TProperties>(
   return Type.Object(properties, { ...options, additionalProperties: false })
 }
 
+/**
+ * A default that respects a configured limit: an operator who lowers MAX_HIDDEN_SIZE to 16
+ * must not turn every request that omits hidden_size into "hidden_size must be <= 16".
+ */
+export function defaultWithin(preferred: number, limit: number): number {
+  return Math.min(preferred, limit)
+}
+
 /** `T | null` */
 export function Nullable<T extends TSchema>(schema: T, options: TSchemaOptions = {}) {
   return Type.Union([schema, Type.Null()], options)

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import type { Limits } from '../../config.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
 import { JOB_STATUSES } from '../../storage/types.js'
-import { Nullable, StrictObject, TaggedUnion } from './common.js'
+import { defaultWithin, Nullable, StrictObject, TaggedUnion } from './common.js'
 
 /**
  * Schemas of the jobs resource. Request schemas are built from the configured limits so a
@@ -22,7 +22,7 @@ export const TUTORIAL_JOB = {
 export function modelSchema(limits: Limits) {
   return StrictObject({
     type: Type.Union([Type.Literal('rnn'), Type.Literal('lstm'), Type.Literal('gru')], { description: 'Recurrent layer, as torch.nn.RNN / LSTM / GRU' }),
-    hidden_size: Type.Integer({ minimum: 1, maximum: limits.maxHiddenSize, default: 64, description: 'Features in the hidden state' }),
+    hidden_size: Type.Integer({ minimum: 1, maximum: limits.maxHiddenSize, default: defaultWithin(64, limits.maxHiddenSize), description: 'Features in the hidden state' }),
     num_layers: Type.Integer({ minimum: 1, maximum: limits.maxNumLayers, default: 1 }),
     bidirectional: Type.Boolean({ default: false }),
     dropout: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Dropout between layers in training (needs num_layers > 1)' }),
@@ -42,7 +42,7 @@ export function dataSchema(limits: Limits) {
   const text = StrictObject({
     type: Type.Literal('text'),
     text: Type.String({ minLength: 2, maxLength: limits.maxDatasetChars }),
-    seq_len: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: 32, description: 'Steps of backpropagation through time' }),
+    seq_len: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: defaultWithin(32, limits.maxSeqLen), description: 'Steps of backpropagation through time' }),
   }, { description: 'Next-character language model; predict continues a prompt' })
   const series = StrictObject({
     type: Type.Literal('series'),
@@ -52,7 +52,7 @@ export function dataSchema(limits: Limits) {
     series: Type.Array(Type.Union([Type.Number(), Type.Array(Type.Number(), { minItems: 1, maxItems: 64 })]), {
       minItems: 2, maxItems: limits.maxSeriesPoints, description: 'Values in time order; rows of numbers for a multivariate series',
     }),
-    window: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: 20, description: 'Past values the model reads' }),
+    window: Type.Integer({ minimum: 1, maximum: limits.maxSeqLen, default: defaultWithin(20, limits.maxSeqLen), description: 'Past values the model reads' }),
     horizon: Type.Integer({ minimum: 1, maximum: limits.maxPredictLength, default: 1, description: 'Values predict returns (fed back one at a time)' }),
   }, { description: 'Time-series forecasting' })
   const classes = StrictObject({
@@ -66,7 +66,7 @@ export function dataSchema(limits: Limits) {
 
 export function trainingSchema(limits: Limits) {
   return StrictObject({
-    epochs: Type.Integer({ minimum: 1, maximum: limits.maxEpochs, default: 100 }),
+    epochs: Type.Integer({ minimum: 1, maximum: limits.maxEpochs, default: defaultWithin(100, limits.maxEpochs) }),
     optimizer: Type.Enum([...OPTIMIZER_NAMES], { default: 'adam' }),
     learning_rate: Type.Number({ exclusiveMinimum: 0, maximum: 10, default: 0.01 }),
     batch_size: Type.Integer({ minimum: 1, maximum: 4096, default: 32 }),

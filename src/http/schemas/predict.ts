@@ -1,6 +1,6 @@
 import { Type } from 'typebox'
 import type { Limits } from '../../config.js'
-import { StrictObject } from './common.js'
+import { defaultWithin, StrictObject } from './common.js'
 
 const JobSelector = {
   job: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Job id' })),
@@ -9,7 +9,7 @@ const JobSelector = {
 
 function samplingOptions(limits: Limits) {
   return {
-    length: Type.Integer({ minimum: 1, maximum: limits.maxPredictLength, default: 100, description: 'text: characters to generate' }),
+    length: Type.Integer({ minimum: 1, maximum: limits.maxPredictLength, default: defaultWithin(100, limits.maxPredictLength), description: 'text: characters to generate' }),
     temperature: Type.Number({ minimum: 0, maximum: 10, default: 1, description: 'text: 0 = greedy (argmax), higher = more random' }),
     top_k: Type.Integer({ minimum: 0, maximum: 100000, default: 0, description: 'text: sample among the k most likely characters (0 = all)' }),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295, description: 'text: same seed, same text (random when absent; the response says which)' })),

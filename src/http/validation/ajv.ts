@@ -1,4 +1,4 @@
-import { Ajv, type AnySchema, type Options } from 'ajv'
+import { Ajv, type AnySchema, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import * as ajvFormatsModule from 'ajv-formats'
 import type { FastifyServerOptions } from 'fastify'
 
@@ -59,11 +59,47 @@ function compileWith(ajv: Ajv, schema: AnySchema) {
   return ajv.compile(schema)
 }
 
+/** JSON pointers of the numbers in `data` that are not finite. */
+function nonFiniteNumbers(data: unknown, path = ''): string[] {
+  if (typeof data === 'number') return Number.isFinite(data) ? [] : [path]
+  if (data === null || typeof data !== 'object') return []
+  return Object.entries(data).flatMap(([key, value]) => nonFiniteNumbers(value, `${path}/${key}`))
+}
+
+/**
+ * Ajv's coercion turns the strings "Infinity", "-Infinity" and "1e999" into non-finite
+ * numbers that pass `type: integer` and skip `minimum`/`maximum` (ajv-validator/ajv#2212,
+ * fastify/fastify#6718): `?horizon=Infinity` would reach the route and forecast forever.
+ * Strings only become numbers through coercion here, so any non-finite number left after
+ * validation is such a string, reported like Ajv's own type error.
+ */
+function rejectCoercedNonFinite(validate: ValidateFunction): ValidateFunction {
+  const checked = function (this: unknown, data: unknown, context?: unknown) {
+    const valid = validate.call(this, data, context as never)
+    const paths = nonFiniteNumbers(data)
+    checked.errors = validate.errors
+    if (paths.length === 0) return valid
+    checked.errors = [
+      ...(validate.errors ?? []),
+      ...paths.map((instancePath): ErrorObject => ({
+        keyword: 'type', instancePath, schemaPath: '#', params: { type: 'number' }, message: 'must be a finite number',
+      })),
+    ]
+    return false
+  } as ValidateFunction
+  // fastify passes parentData (so Ajv can coerce a root value) only to functions with schemaEnv.
+  checked.schemaEnv = validate.schemaEnv
+  checked.schema = validate.schema
+  return checked
+}
+
 /** Fastify `schemaController.compilersFactory.buildValidator`. */
 export const buildValidator: BuildValidator = (externalSchemas) => {
   const schemas = (externalSchemas ?? {}) as Record<string, unknown>
   const bodyAjv = createAjv({ coerceTypes: false }, schemas)
   const stringlyAjv = createAjv({ coerceTypes: 'array' }, schemas)
   return ({ schema, httpPart }) =>
-    compileWith(httpPart === 'body' ? bodyAjv : stringlyAjv, schema as AnySchema)
+    httpPart === 'body'
+      ? compileWith(bodyAjv, schema as AnySchema)
+      : rejectCoercedNonFinite(compileWith(stringlyAjv, schema as AnySchema))
 }

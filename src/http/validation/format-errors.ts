@@ -97,12 +97,16 @@ function describeAnyOf(part: string, anyOf: AjvIssue, branches: AjvIssue[]): Fie
       )
       return { field, message: `must be one of ${values.map(quote).join(', ')}` }
     }
+    // "must be > 0" + "must be null" -> "must be > 0 or null"; a branch not worded "must be ..."
+    // ("must NOT have fewer than 1 characters") keeps its own verb: "... or be array".
     const parts = sameField.map((issue) =>
       issue.keyword === 'type' && issue.params.type === 'null'
-        ? 'null'
-        : (issue.message ?? 'valid').replace(/^must be /, ''),
+        ? 'be null'
+        : (issue.message ?? 'be valid').replace(/^must /, ''),
     )
-    return { field, message: `must be ${[...new Set(parts)].join(' or ')}` }
+    const unique = [...new Set(parts)]
+    if (unique.every((part) => part.startsWith('be '))) return { field, message: `must be ${unique.map((part) => part.slice(3)).join(' or ')}` }
+    return { field, message: `must ${unique.join(' or ')}` }
   }
   return { field, message: 'does not match any of the allowed forms' }
 }
