@@ -133,3 +133,14 @@ t.test('bad data is rejected with messages that say what to fix', async (t) => {
   t.throws(() => prepareTask(job({ type: 'series', series: [[1, 2], [3]], window: 1, horizon: 1 })), /data.series\[1\]/)
   t.throws(() => prepareTask(job({ type: 'classes', examples: [{ input: 'a', label: 'x' }, { input: 'b', label: 'x' }] })), /two labels/)
 })
+
+t.test('series near the float64 limit standardise without overflowing', async (t) => {
+  const series = Array.from({ length: 60 }, (_, i) => 1e308 + 5e307 * Math.sin(i * 0.5) - 5e307)
+  const task = prepareTask(job({ type: 'series', series, window: 5, horizon: 1 }))
+  if (task.meta.kind !== 'series') throw new Error('expected a series task')
+  t.ok(Number.isFinite(task.meta.std[0]) && task.meta.std[0] > 1e306, `std ${task.meta.std[0]} is finite and of the data's scale`)
+  t.ok(Number.isFinite(task.meta.mean[0]), `mean ${task.meta.mean[0]} is finite`)
+  const filled = task.train.fill(0, false)
+  const values = filled.batch.input.kind === 'dense' ? filled.batch.input.data : new Float64Array(0)
+  t.ok(values.every(Number.isFinite) && values.some((v) => Math.abs(v) > 0.5), 'training inputs are finite and not collapsed to 0')
+})

@@ -141,15 +141,33 @@ function prepareSeries(data: SeriesData, model: ModelSpec, training: TrainingSpe
   if (samples < 1) {
     throw new DataError(`data.series has ${N} points; it needs at least window + 1 = ${data.window + 1} (lower data.window or give more points)`)
   }
-  // z-score every feature so the network sees unit-scale inputs; prediction undoes it.
-  const mean = new Array<number>(F).fill(0)
-  const std = new Array<number>(F).fill(0)
-  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) mean[f] += values[i * F + f] / N
-  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) std[f] += (values[i * F + f] - mean[f]) ** 2 / N
-  for (let f = 0; f < F; f++) std[f] = Math.sqrt(std[f]) || 1
-  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) values[i * F + f] = (values[i * F + f] - mean[f]) / std[f]
+  const { mean, std } = standardize(values, N, F)
   const meta: TaskMeta = { kind: 'series', features: F, multivariate, window: data.window, horizon: data.horizon, mean, std }
   return finish(meta, model, training, samples, new WindowBatcher(values, F, data.window))
+}
+
+/**
+ * z-scores every feature in place so the network sees unit-scale inputs (prediction undoes
+ * it). Values are first divided by the feature's largest magnitude, so sums and squares stay
+ * finite for any finite input (even near 1e308).
+ */
+function standardize(values: Float64Array, N: number, F: number): { mean: number[]; std: number[] } {
+  const mean: number[] = []
+  const std: number[] = []
+  for (let f = 0; f < F; f++) {
+    let scale = 0
+    for (let i = 0; i < N; i++) scale = Math.max(scale, Math.abs(values[i * F + f]))
+    if (scale === 0) scale = 1
+    let m = 0
+    for (let i = 0; i < N; i++) m += values[i * F + f] / scale / N
+    let variance = 0
+    for (let i = 0; i < N; i++) variance += (values[i * F + f] / scale - m) ** 2 / N
+    const s = Math.sqrt(variance) || 1
+    for (let i = 0; i < N; i++) values[i * F + f] = (values[i * F + f] / scale - m) / s
+    mean.push(m * scale)
+    std.push(s * scale)
+  }
+  return { mean, std }
 }
 
 function prepareClasses(data: ClassesData, model: ModelSpec, training: TrainingSpec): PreparedTask {
