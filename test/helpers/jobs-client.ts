@@ -52,6 +52,13 @@ export class JobsClient {
     return Promise.all(ids.map((id) => this.job(id)))
   }
 
+  /** Jobs running right now, read in one query (a consistent snapshot, unlike polling each job). */
+  async runningCount(): Promise<number> {
+    const response = await fetch(`${this.baseUrl}/jobs?status=running&limit=100`)
+    if (response.status !== 200) throw new Error(`GET /jobs answered ${response.status}: ${await response.text()}`)
+    return ((await response.json()) as { items: JobView[] }).items.length
+  }
+
   /** Every job, newest first (follows the cursor). */
   async list(): Promise<JobView[]> {
     const all: JobView[] = []

@@ -16,13 +16,22 @@ t.test('SIGTERM with a step longer than SHUTDOWN_TIMEOUT_MS: requeued at the tim
   // One training step of a wide LSTM over long windows takes seconds: the worker cannot
   // reach a step boundary within the 300 ms the shutdown allows.
   const text = 'the quick brown fox jumps over the lazy dog. '.repeat(200)
-  const job = await client.submit({
-    name: 'slow-steps',
-    model: { type: 'lstm', hidden_size: 384 },
-    data: { type: 'text', text, seq_len: 256 },
-    training: { epochs: 5, batch_size: 32, checkpoint_every: 1 },
+  const response = await fetch(`${service.url}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'slow-steps',
+      model: { type: 'lstm', hidden_size: 384 },
+      data: { type: 'text', text, seq_len: 256 },
+      training: { epochs: 5, batch_size: 32, checkpoint_every: 1 },
+    }),
   })
+  t.equal(response.status, 202)
+  const job = (await response.json()) as { id: string }
   await client.waitForJobs([job.id], 'the job running', ([j]) => j.status === 'running')
+  // "running" is set when the job is claimed; give the worker thread time to be inside its
+  // first (multi-second) step, so the graceful path cannot finish before the timeout.
+  await new Promise((resolve) => setTimeout(resolve, 2000))
 
   const signalled = Date.now()
   service.child.kill('SIGTERM')
