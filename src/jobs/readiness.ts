@@ -29,8 +29,7 @@ export function checkReadiness(storage: Storage, runner: JobRunner | null, migra
   let migrations = false
   if (database) {
     try {
-      const files = listMigrationFiles(migrationsDir)
-      const latest = files.length > 0 ? files[files.length - 1].version : 0
+      const latest = latestMigration(migrationsDir)
       const version = currentVersion(storage.db)
       migrations = version === latest
       if (!migrations) reasons.push(`the database schema is at version ${version}, this code expects ${latest}`)
@@ -41,4 +40,17 @@ export function checkReadiness(storage: Storage, runner: JobRunner | null, migra
   const workers = runner === null || runner.running
   if (!workers) reasons.push('the training worker pool is not running (starting up or shutting down)')
   return { ready: reasons.length === 0, checks: { database, migrations, workers }, reasons }
+}
+
+const latestByDir = new Map<string, number>()
+
+/** The newest migration shipped with this code (read once per folder: it does not change while running). */
+function latestMigration(dir: string): number {
+  let latest = latestByDir.get(dir)
+  if (latest === undefined) {
+    const files = listMigrationFiles(dir)
+    latest = files.length > 0 ? files[files.length - 1].version : 0
+    latestByDir.set(dir, latest)
+  }
+  return latest
 }

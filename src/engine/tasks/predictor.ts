@@ -25,6 +25,8 @@ export class Predictor {
   private readonly h: Float64Array
   private readonly c: Float64Array
   private readonly probs: Float64Array
+  /** Scratch for the top-k threshold, so sampling allocates nothing per character. */
+  private readonly sorted: Float64Array
   private readonly oneId = new Int32Array(1)
 
   constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'>) {
@@ -36,6 +38,7 @@ export class Predictor {
     this.h = new Float64Array(sizes.h)
     this.c = new Float64Array(sizes.c)
     this.probs = new Float64Array(checkpoint.model.outputSize)
+    this.sorted = new Float64Array(checkpoint.model.outputSize)
   }
 
   /** Characters of `text` the model has never seen (prediction would reject them). */
@@ -94,7 +97,10 @@ export class Predictor {
     for (let j = 0; j < V; j++) p[j] = logits[row + j] / options.temperature
     if (options.topK > 0 && options.topK < V) {
       // Keep the k largest logits (ties at the threshold are kept too).
-      const threshold = [...p].sort((a, b) => b - a)[options.topK - 1]
+      const sorted = this.sorted
+      sorted.set(p)
+      sorted.sort()
+      const threshold = sorted[V - options.topK]
       for (let j = 0; j < V; j++) if (p[j] < threshold) p[j] = -Infinity
     }
     softmax(p, p, 1, V)
