@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'

@@ -24,25 +24,9 @@ export class TrainingPool {
     })
   }
 
-  private running = 0
-
-  /** Tasks currently training. */
-  get active(): number {
-    return this.running
-  }
-
   /** Resolves when the worker function returns; its messages arrive on task.port. */
   async run(task: TrainingTask): Promise<void> {
-    this.running++
-    try {
-      await this.piscina.run(task, { transferList: [task.port as never] })
-    } finally {
-      this.running--
-    }
-  }
-
-  get threadCount(): number {
-    return this.piscina.threads.length
+    await this.piscina.run(task, { transferList: [task.port as never] })
   }
 
   async close(): Promise<void> {
