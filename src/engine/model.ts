@@ -3,8 +3,7 @@ import { Linear } from './linear.js'
 import { Parameters } from './params.js'
 import type { Rng } from './rng.js'
 import { type RecurrentConfig, type RecurrentMode, outputHiddenSize, recurrentParamSpecs } from './recurrent/config.js'
-import type { LayerInput } from './recurrent/direction.js'
-import { Recurrent } from './recurrent/recurrent.js'
+import { Recurrent, type RecurrentBatch } from './recurrent/recurrent.js'
 
 /** `every_step`: the head reads every step (seq2seq, language model); `last_step`: the final state (forecast, classify). */
 export type HeadMode = 'every_step' | 'last_step'
@@ -23,17 +22,8 @@ export interface SequenceModelConfig {
   head: HeadMode
 }
 
-export interface ModelBatch {
-  T: number
-  B: number
-  /** Time-major (row t*B + b). */
-  input: LayerInput
-  lengths: Int32Array | null
-  h0: Float64Array | null
-  c0: Float64Array | null
-  training: boolean
-  rng: Rng | null
-}
+/** A batch for the whole model is a batch for its recurrent stack (time-major, row t*B + b). */
+export type ModelBatch = RecurrentBatch
 
 export const RNN_PREFIX = 'rnn.'
 export const FC_PREFIX = 'fc.'
