@@ -22,17 +22,13 @@ export interface Checkpoint {
   carry: Float64Array[]
 }
 
-interface Header {
+/** The JSON part of the encoding: everything but the arrays, which follow it as float64s. */
+type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry'> & {
   format: number
-  meta: TaskMeta
-  model: SequenceModelConfig
-  epoch: number
-  loss: number | null
-  bestLoss: number | null
-  elapsedMs: number
-  rng: number[]
   optimizer: { name: OptimizerName; step: number; buffers: string[] }
+  /** Number of carried-state arrays. */
   carry: number
+  /** Length of every array, in order: params, optimizer buffers (by name), carry. */
   arrays: number[]
 }
 
