@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { Parameters } from '../../src/engine/params.js'
 import { type RecurrentConfig, recurrentParamSpecs } from '../../src/engine/recurrent/config.js'
-import type { LayerInput } from '../../src/engine/recurrent/direction.js'
-import { Recurrent } from '../../src/engine/recurrent/recurrent.js'
+import { Recurrent, type RecurrentBatch } from '../../src/engine/recurrent/recurrent.js'
 import { Rng } from '../../src/engine/rng.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -67,13 +66,7 @@ export function createRecurrent(config: RecurrentConfig, seed: number, scale = 0
 }
 
 /** Everything one forward call needs besides the stack (time-major, row t*B + b). */
-export interface ProbeBatch {
-  T: number
-  B: number
-  input: LayerInput
-  lengths: Int32Array | null
-  h0: Float64Array | null
-  c0: Float64Array | null
+export type ProbeBatch = Omit<RecurrentBatch, 'training' | 'rng'> & {
   training?: boolean
   /** Called before every forward, so finite differences can replay the same dropout masks. */
   rng?: () => Rng | null
