@@ -65,3 +65,14 @@ t.test('a bad point rejects the whole batch', async (t) => {
   t.same(storage.losses.list(id), [], 'epoch 1 was rolled back with the failing epoch 2')
   t.throws(() => storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
 })
+
+t.test('list pages by epoch: at most `limit` points after `afterEpoch`', async (t) => {
+  const { storage } = tempStorage(t)
+  const [id, other] = createJobs(storage, 2)
+  storage.losses.append(id, [1, 2, 3, 4, 5].map((epoch) => ({ epoch, loss: epoch, at: epoch })))
+  storage.losses.append(other, [{ epoch: 3, loss: 9, at: 9 }])
+  t.same(storage.losses.list(id, { afterEpoch: 0, limit: 2 }).map((p) => p.epoch), [1, 2])
+  t.same(storage.losses.list(id, { afterEpoch: 2, limit: 2 }).map((p) => p.epoch), [3, 4])
+  t.same(storage.losses.list(id, { afterEpoch: 4, limit: 2 }).map((p) => p.epoch), [5])
+  t.same(storage.losses.list(id, { afterEpoch: 5, limit: 2 }), [])
+})
