@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { findProjectRoot } from '../../src/http/package-info.js'
+import { testConfig } from '../helpers/config.js'
 import { startServer } from '../helpers/server.js'
 
 const ROOT = findProjectRoot()
@@ -39,7 +40,7 @@ await api.POST('/jobs', { body: { model: { type: 'transformer' }, data: { type: 
 `
 
 t.test('a client generated from the served document types and runs the README script', async (t) => {
-  const server = await startServer(t, { training: true })
+  const server = await startServer(t, { config: testConfig({ maxEventLoopDelayMs: 0 }), training: true })
   const dir = mkdtempSync(join(tmpdir(), 'seqserve-client-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')

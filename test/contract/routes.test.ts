@@ -123,7 +123,7 @@ const seen: Exchange[] = []
 let allOperations: string[] = []
 
 t.test('open server: every route through the validating proxy', async (t) => {
-  const server = await startServer(t, { config: testConfig({ limits: { maxBodyBytes: 64 * 1024 } }), training: true })
+  const server = await startServer(t, { config: testConfig({ limits: { maxBodyBytes: 64 * 1024 }, maxEventLoopDelayMs: 0 }), training: true })
   const api = await contractSetup(t, server)
   allOperations = Object.values(api.document.paths).flatMap((m) => Object.values(m).map((o) => o.operationId))
 
@@ -234,6 +234,7 @@ t.test('every operation was exercised with a success and an error', async (t) =>
 t.test('the proxy reports a response that contradicts the document', async (t) => {
   // Guards the suite itself: a server answering outside its contract must be caught.
   const server = await startServer(t, {
+    config: testConfig({ maxEventLoopDelayMs: 0 }),
     setup: (app) => {
       app.addHook('onSend', async (request, reply, payload) => (request.url === '/healthz' ? JSON.stringify({ status: 'fine' }) : payload))
     },

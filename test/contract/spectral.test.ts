@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { findProjectRoot } from '../../src/http/package-info.js'
 import { openApiFilePath } from '../../src/http/openapi-document.js'
+import { testConfig } from '../helpers/config.js'
 import { startServer } from '../helpers/server.js'
 import { keyedConfig } from './contract-helpers.js'
 
@@ -49,8 +50,8 @@ t.test('the committed openapi/openapi.json: 0 errors, 0 warnings', async (t) => 
   t.same(describe(results.filter((r) => r.severity === 1)), [], '0 warnings')
 })
 
-t.test('the document a server with API keys serves: 0 errors, 0 warnings', async (t) => {
-  const server = await startServer(t, { config: keyedConfig() })
+t.test('the document a server with API keys and CORS serves: 0 errors, 0 warnings', async (t) => {
+  const server = await startServer(t, { config: keyedConfig({ CORS_ORIGINS: 'https://app.example.com' }) })
   const document = await (await server.fetch('/openapi.json')).json()
   const file = join(dir, 'keyed.json')
   writeFileSync(file, JSON.stringify(document))
@@ -59,7 +60,7 @@ t.test('the document a server with API keys serves: 0 errors, 0 warnings', async
 })
 
 t.test('spectral finds an example that contradicts its schema', async (t) => {
-  const server = await startServer(t)
+  const server = await startServer(t, { config: testConfig({ maxEventLoopDelayMs: 0 }) })
   const document = (await (await server.fetch('/openapi.json')).json()) as {
     paths: Record<string, Record<string, { requestBody: { content: Record<string, { example?: Record<string, unknown> }> } }>>
   }

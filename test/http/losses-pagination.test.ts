@@ -3,12 +3,13 @@
  * and a `Link` header), `limit` and `cursor` page through JSON and CSV alike.
  */
 import t from 'tap'
+import { testConfig } from '../helpers/config.js'
 import { startServer } from '../helpers/server.js'
 
 const POINTS = 10_001
 
 t.test('losses paginate in JSON and CSV', async (t) => {
-  const server = await startServer(t)
+  const server = await startServer(t, { config: testConfig({ maxEventLoopDelayMs: 0 }) })
   const { storage } = server.app
   // Storage calls are awaited so they also hold for an asynchronous storage interface.
   const job = await storage.jobs.create({

@@ -15,6 +15,8 @@ export const API_TAGS = [
   { name: 'operations', description: 'Monitoring' },
 ]
 
+const CORS_TAG = { name: 'cors', description: 'Browser preflight requests (only when CORS_ORIGINS is set)' }
+
 /**
  * OpenAPI document built from the route schemas (served at GET /openapi.json and
  * committed as openapi/openapi.json) and Swagger UI at /docs.
@@ -35,7 +37,7 @@ export default fp(
         openapi: '3.1.0',
         info: { title: info.name, description: info.description, version: info.version },
         servers: [{ url: '/', description: 'The server that serves this document' }],
-        tags: API_TAGS,
+        tags: app.config.corsOrigins.length > 0 ? [...API_TAGS, CORS_TAG] : API_TAGS,
         components: { securitySchemes: securitySchemes(keysRequired) },
       },
       transform: ({ schema, url, route }) => ({

@@ -200,9 +200,9 @@ export function contentResponse<Content extends Record<string, { schema: TSchema
   return { description, ...withHeaders(options), content }
 }
 
-/** A named response without a body (204). */
-export function noContent(description: string) {
-  return Type.Null({ description })
+/** A named response without a body (204), with the headers it carries. */
+export function noContent(description: string, options: { headers?: Record<string, TSchema> } = {}) {
+  return Type.Null({ description, ...(options.headers === undefined ? {} : { headers: options.headers }) })
 }
 
 type ErrorStatus = (typeof ERROR_CATALOGUE)[ErrorCode]['statusCode']
