@@ -24,7 +24,7 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (_request, reply) => {
-    const readiness = checkReadiness(app.storage, app.runner)
+    const readiness = await checkReadiness(app.storage, app.runner)
     reply.code(readiness.ready ? 200 : 503)
     return { status: readiness.ready ? 'ready' as const : 'not_ready' as const, checks: readiness.checks, reasons: readiness.reasons }
   })
