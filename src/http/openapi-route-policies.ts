@@ -1,4 +1,5 @@
 import type { FastifyContextConfig } from 'fastify'
+import { Type } from 'typebox'
 import { PUBLIC, UNDECLARED_ROUTE_SCOPE } from './auth/scopes.js'
 import { REQUEST_PARTS, optionalDefaults } from './openapi-request-defaults.js'
 import { RESPONSE_HEADERS, errorResponses } from './schemas/common.js'
@@ -41,13 +42,23 @@ const RATE_LIMIT_HEADERS = {
   'X-RateLimit-Reset': RESPONSE_HEADERS['X-RateLimit-Reset'],
 }
 
-/** Every counted response of a rate-limited route carries the budget headers (not 401/403: those are never counted). */
-function withRateLimitHeaders(responses: Record<string, unknown>): Record<string, unknown> {
+/** Adds `headers` to the responses whose status passes `applies`. */
+function withHeaders(responses: Record<string, unknown>, headers: Record<string, unknown>, applies: (status: string) => boolean = () => true) {
   return Object.fromEntries(Object.entries(responses).map(([status, response]) => {
-    if (status === '401' || status === '403' || typeof response !== 'object' || response === null) return [status, response]
+    if (!applies(status) || typeof response !== 'object' || response === null) return [status, response]
     const named = response as { headers?: Record<string, unknown> }
-    return [status, { ...named, headers: { ...RATE_LIMIT_HEADERS, ...named.headers } }]
+    return [status, { ...named, headers: { ...headers, ...named.headers } }]
   }))
+}
+
+/** Every request may name itself (plugins/request-id.ts); its id comes back in every response. */
+const REQUEST_ID_HEADER = Type.Object({
+  'x-request-id': Type.Optional(Type.String({ description: 'An id for this request in the server logs: up to 128 letters, digits and _.:=+/- (a fresh one when absent or unusable)' })),
+})
+
+function withRequestIdHeader(headers: unknown): unknown {
+  const existing = (headers ?? { type: 'object', properties: {} }) as { properties?: Record<string, unknown> }
+  return { ...existing, properties: { ...REQUEST_ID_HEADER.properties, ...existing.properties } }
 }
 
 /** The `transform` of @fastify/swagger: returns the documented schema of one route. */
@@ -71,6 +82,9 @@ export function documentRoutePolicies(schema: Schema | undefined, config: Fastif
   if (config?.rateLimitGroup !== undefined) Object.assign(added, errorResponses(429))
   if (config?.loadShedding !== false) Object.assign(added, errorResponses(503))
   let response = byStatus({ ...added, ...schema.response })
-  if (config?.rateLimitGroup !== undefined) response = withRateLimitHeaders(response)
+  // Every counted response of a rate-limited route carries the budget headers (not 401/403: never counted).
+  if (config?.rateLimitGroup !== undefined) response = withHeaders(response, RATE_LIMIT_HEADERS, (status) => status !== '401' && status !== '403')
+  response = withHeaders(response, { 'X-Request-Id': RESPONSE_HEADERS['X-Request-Id'] })
+  documented.headers = withRequestIdHeader(documented.headers)
   return { ...documented, security, response }
 }

@@ -51,19 +51,33 @@ const REQUEST_ONLY_KEYWORDS = new Set([
 function stored(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(stored)
   if (typeof schema !== 'object' || schema === null) return schema
+  return storedObject(schema as Record<string, unknown>)
+}
+
+function storedObject(schema: Record<string, unknown>): Record<string, unknown> {
   const copy: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(schema)) {
     if (REQUEST_ONLY_KEYWORDS.has(key)) continue
     copy[key] = key === 'const' || key === 'enum' ? value : stored(value)
   }
-  if (typeof copy.properties === 'object' && copy.properties !== null) copy.required = Object.keys(copy.properties)
+  // Required once stored: what the request required plus what has a default (the server
+  // fills it in). A truly optional field (no default) stays optional.
+  const properties = copy.properties
+  if (typeof properties === 'object' && properties !== null) {
+    const required = new Set(Array.isArray(schema.required) ? (schema.required as string[]) : [])
+    for (const [name, property] of Object.entries(schema.properties as Record<string, object>)) {
+      if (typeof property === 'object' && property !== null && 'default' in property) required.add(name)
+    }
+    copy.required = Object.keys(properties).filter((name) => required.has(name))
+    if ((copy.required as string[]).length === 0) delete copy.required
+  }
   return copy
 }
 
 /**
- * A request object schema as the server echoes it back (e.g. a job's `model`): every field
- * required because the server fills the defaults, and no request limits, which may change
- * between when a job was submitted and when it is read.
+ * A request object schema as the server echoes it back (e.g. a job's `model`): fields with
+ * defaults become required because the server fills them in, and request limits go, as they
+ * may change between when a job was submitted and when it is read.
  */
 export function storedShape<T extends TObject>(schema: T, description: string) {
   return Type.Unsafe<Static<T>>({ ...(stored(schema) as object), description })
@@ -167,6 +181,7 @@ export const RESPONSE_HEADERS = {
   'X-RateLimit-Reset': Type.Integer({ minimum: 0, description: 'Seconds until the window resets' }),
   'Content-Disposition': Type.String({ description: 'Suggested file name of a download' }),
   Link: Type.String({ description: 'RFC 8288 `<url>; rel="next"` link to the next page; absent on the last page' }),
+  'X-Request-Id': Type.String({ description: "The request's id in the server's logs (the client's own X-Request-Id when it sent a usable one)" }),
 } satisfies Record<string, TSchema>
 
 export type ResponseHeaders = Partial<Record<keyof typeof RESPONSE_HEADERS, TSchema>>
