@@ -1,6 +1,5 @@
 import type { Backend, Floats } from './backend/types.js'
 import type { ParamSpec, Parameters } from './params.js'
-import { columnSums } from './recurrent/direction.js'
 
 /** torch.nn.Linear: y = x W^T + b, W [out x in]. */
 export class Linear {
@@ -46,7 +45,7 @@ export class Linear {
     const I = this.inFeatures
     const O = this.outFeatures
     this.backend.gemmTN(this.gw, 0, I, dy, 0, O, x, 0, I, O, I, rows, true)
-    columnSums(this.gb, dy, rows, O)
+    this.backend.columnSums(this.gb, dy, 0, rows, O)
     if (dx) this.backend.gemmNN(dx, 0, I, dy, 0, O, this.w, 0, I, rows, I, O, false)
   }
 }

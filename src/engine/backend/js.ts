@@ -1,4 +1,4 @@
-import { gruCell, lstmCell } from '../kernels/cells.js'
+import { columnSums, gruCell, lstmCell, lstmCellBackward } from '../kernels/cells.js'
 import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
 import type { Backend, Dtype, Floats } from './types.js'
 
@@ -10,6 +10,8 @@ export class JsBackend implements Backend {
   readonly gemmTN = gemmTN
   readonly lstmCell = lstmCell
   readonly gruCell = gruCell
+  readonly lstmCellBackward = lstmCellBackward
+  readonly columnSums = columnSums
   private allocated = 0
 
   constructor(readonly dtype: Dtype) {}

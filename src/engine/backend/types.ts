@@ -5,7 +5,7 @@
  * read it (one WebAssembly memory per instance for the wasm kernels).
  */
 
-import type { GruCell, LstmCell } from '../kernels/cells.js'
+import type { ColumnSums, GruCell, LstmCell, LstmCellBackward } from '../kernels/cells.js'
 
 export const DTYPES = ['float32', 'float64'] as const
 export type Dtype = (typeof DTYPES)[number]
@@ -36,6 +36,9 @@ export interface Backend {
   /** The LSTM and GRU cells' element-wise step over consecutive rows (kernels/cells.ts). */
   readonly lstmCell: LstmCell
   readonly gruCell: GruCell
+  readonly lstmCellBackward: LstmCellBackward
+  /** out[j] += column sums of a [rows x cols] matrix (bias gradients). */
+  readonly columnSums: ColumnSums
   /** out[j*ldo + i] = x[i*ldx + j] for i < rows, j < cols (packs a weight's transpose). */
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void
   /** Bytes this instance holds (the WebAssembly memory's size for wasm). */

@@ -1,4 +1,4 @@
-import { type GruCell, type LstmCell, gruCell, lstmCell } from '../kernels/cells.js'
+import { type ColumnSums, type GruCell, type LstmCell, type LstmCellBackward, columnSums, gruCell, lstmCell, lstmCellBackward } from '../kernels/cells.js'
 import { KERNELS_WASM_BASE64 } from '../kernels/wasm/kernels-binary.js'
 import type { Backend, Dtype, Floats, Gemm } from './types.js'
 
@@ -17,7 +17,9 @@ type CellExport = (rows: number, H: number, p0: number, p1: number, p2: number, 
 interface KernelExports {
   gemmNT_f64: GemmExport; gemmNT_f32: GemmExport
   transpose_f64: TransposeExport; transpose_f32: TransposeExport
-  lstmCellF32: CellExport; gruCellF32: CellExport
+  lstmCellF32: CellExport; gruCellF32: CellExport; lstmCellBackwardF32: CellExport
+  columnSums_f64: (out: number, m: number, rows: number, cols: number) => void
+  columnSums_f32: (out: number, m: number, rows: number, cols: number) => void
 }
 
 /** Staging slots: copies of foreign operands (c, a, b), then the packed transposes of NN / TN. */
@@ -71,6 +73,8 @@ export class WasmBackend implements Backend {
   /** float32: SIMD cells (polynomial exp); float64: the JavaScript cells (Math.exp, the reference). */
   readonly lstmCell: LstmCell
   readonly gruCell: GruCell
+  readonly lstmCellBackward: LstmCellBackward
+  readonly columnSums: ColumnSums
   private readonly size: 4 | 8
   private top = 16
   /** Every ArrayBuffer object this memory has exposed (a new one after each growth). */
@@ -107,9 +111,25 @@ export class WasmBackend implements Backend {
           gruCell(rows, H, gates, gOff, hg, hgOff, bhn, bhnOff, hPrev, hPrevOff, hOut, hOutOff, hn, hnOff)
         }
       }
+      const lstmBack = exports.lstmCellBackwardF32
+      this.lstmCellBackward = (rows, H, gates, gOff, tanhC, tcOff, dm, dmOff, dc, dcOff, cPrev, cpOff, dG, dGOff) => {
+        if (rows <= 0) return
+        if (this.owns(gates) && this.owns(tanhC) && this.owns(dm) && this.owns(dc) && this.owns(cPrev) && this.owns(dG)) {
+          lstmBack(rows, H, this.at(gates, gOff), this.at(tanhC, tcOff), this.at(dm, dmOff), this.at(dc, dcOff), this.at(cPrev, cpOff), this.at(dG, dGOff))
+        } else {
+          lstmCellBackward(rows, H, gates, gOff, tanhC, tcOff, dm, dmOff, dc, dcOff, cPrev, cpOff, dG, dGOff)
+        }
+      }
     } else {
       this.lstmCell = lstmCell
       this.gruCell = gruCell
+      this.lstmCellBackward = lstmCellBackward
+    }
+    const sums = f32 ? exports.columnSums_f32 : exports.columnSums_f64
+    this.columnSums = (out, m, mOff, rows, cols) => {
+      if (rows <= 0 || cols <= 0) return
+      if (this.owns(out) && this.owns(m)) sums(this.at(out, 0), this.at(m, mOff), rows, cols)
+      else columnSums(out, m, mOff, rows, cols)
     }
     // NN and TN run as NT on packed transposes: the NT kernel's dot products along contiguous
     // rows measured 3-4x faster than broadcasting along B's strided rows (scripts/bench-gemm.ts).

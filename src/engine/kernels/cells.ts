@@ -59,5 +59,47 @@ export function gruCell(rows: number, H: number, gates: Floats, gOff: number, hg
   }
 }
 
+/**
+ * LSTM backward step (gates hold the activations i, f, g, o): dct = dc + dm*o*(1 - tanhC²);
+ * dc <- dct*f; dG = [dct*g*i(1-i), dct*cPrev*f(1-f), dct*i(1-g²), dm*tanhC*o(1-o)].
+ * dm and dc are [rows x H] from row 0 of their buffers' offsets, like the forward operands.
+ */
+export function lstmCellBackward(rows: number, H: number, gates: Floats, gOff: number, tanhC: Floats, tcOff: number,
+  dm: Floats, dmOff: number, dc: Floats, dcOff: number, cPrev: Floats, cpOff: number, dG: Floats, dGOff: number): void {
+  const G = 4 * H
+  for (let b = 0; b < rows; b++) {
+    const gRow = gOff + b * G
+    const dRow = dGOff + b * G
+    const row = tcOff + b * H
+    const cp = cpOff + b * H
+    const r = dmOff + b * H
+    const rc = dcOff + b * H
+    for (let j = 0; j < H; j++) {
+      const i = gates[gRow + j]
+      const f = gates[gRow + H + j]
+      const g = gates[gRow + 2 * H + j]
+      const o = gates[gRow + 3 * H + j]
+      const th = tanhC[row + j]
+      const dmj = dm[r + j]
+      const dct = dc[rc + j] + dmj * o * (1 - th * th)
+      dc[rc + j] = dct * f
+      dG[dRow + j] = dct * g * i * (1 - i)
+      dG[dRow + H + j] = dct * cPrev[cp + j] * f * (1 - f)
+      dG[dRow + 2 * H + j] = dct * i * (1 - g * g)
+      dG[dRow + 3 * H + j] = dmj * th * o * (1 - o)
+    }
+  }
+}
+
+/** out[j] += sum over rows of m[mOff + r*cols + j], each column summed over the rows in order. */
+export function columnSums(out: Floats, m: Floats, mOff: number, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = mOff + r * cols
+    for (let j = 0; j < cols; j++) out[j] += m[o + j]
+  }
+}
+
 export type LstmCell = typeof lstmCell
+export type LstmCellBackward = typeof lstmCellBackward
+export type ColumnSums = typeof columnSums
 export type GruCell = typeof gruCell

@@ -283,8 +283,8 @@ export abstract class Direction {
     // Weight gradients over all steps at once: dW_hh += dGh^T · H_prev.
     const prevStart = (this.reverse ? 1 : 0) * B * Hout
     this.backend.gemmTN(this.gwhh, 0, Hout, dGh, 0, G, this.hSlots, prevStart, Hout, G, Hout, rows, true)
-    columnSums(this.gbih, dG, rows, G)
-    columnSums(this.gbhh, dGh, rows, G)
+    this.backend.columnSums(this.gbih, dG, 0, rows, G)
+    this.backend.columnSums(this.gbhh, dGh, 0, rows, G)
     const input = this.input!
     const I = this.I
     if (input.kind === 'dense') {
@@ -308,13 +308,5 @@ export abstract class Direction {
       for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) gw[g * I + i] += gT[i * G + g]
     }
     this.accumulateExtraGrads()
-  }
-}
-
-/** out[j] += sum over rows of m[r*cols + j] */
-export function columnSums(out: Floats, m: Floats, rows: number, cols: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols
-    for (let j = 0; j < cols; j++) out[j] += m[o + j]
   }
 }

@@ -136,28 +136,17 @@ export class LstmDirection extends Direction {
       dm = this.dm
     }
     const prevC = this.prevSlot(t) * B * H
-    for (let b = 0; b < B; b++) {
-      const gRow = (t * B + b) * G
-      if (this.isPadded(t, b)) {
-        dG.fill(0, gRow, gRow + G)
-        continue
-      }
-      const row = (t * B + b) * H
-      const cp = prevC + b * H
-      const r = b * H
-      for (let j = 0; j < H; j++) {
-        const i = gates[gRow + j]
-        const f = gates[gRow + H + j]
-        const g = gates[gRow + 2 * H + j]
-        const o = gates[gRow + 3 * H + j]
-        const th = tc[row + j]
-        const dmj = dm[r + j]
-        const dct = dc[r + j] + dmj * o * (1 - th * th)
-        dc[r + j] = dct * f
-        dG[gRow + j] = dct * g * i * (1 - i)
-        dG[gRow + H + j] = dct * cs[cp + j] * f * (1 - f)
-        dG[gRow + 2 * H + j] = dct * i * (1 - g * g)
-        dG[gRow + 3 * H + j] = dmj * th * o * (1 - o)
+    const back = this.backend.lstmCellBackward
+    if (!this.lengths) {
+      back(B, H, gates, t * B * G, tc, t * B * H, dm, 0, dc, 0, cs, prevC, dG, t * B * G)
+    } else {
+      for (let b = 0; b < B; b++) {
+        const gRow = (t * B + b) * G
+        if (this.isPadded(t, b)) {
+          dG.fill(0, gRow, gRow + G)
+          continue
+        }
+        back(1, H, gates, gRow, tc, (t * B + b) * H, dm, b * H, dc, b * H, cs, prevC + b * H, dG, gRow)
       }
     }
     this.recurrentGradient(t, dG)

@@ -98,3 +98,29 @@ export function gruCellF32(rows: i32, H: i32, gates: usize, hg: usize, bhn: usiz
     }
   }
 }
+
+/**
+ * LSTM backward step (gates hold the activations i, f, g, o): dct = dc + dm*o*(1 - tanhC²);
+ * dc <- dct*f; dG = [dct*g*i(1-i), dct*cPrev*f(1-f), dct*i(1-g²), dm*tanhC*o(1-o)].
+ */
+export function lstmCellBackwardF32(rows: i32, H: i32, gates: usize, tanhC: usize, dm: usize, dc: usize, cPrev: usize, dG: usize): void {
+  const hb = <usize>H * 4
+  const one = f32x4.splat(1)
+  for (let b = 0; b < rows; b++) {
+    const gr = gates + <usize>b * 4 * hb, dr = dG + <usize>b * 4 * hb
+    const hrow = <usize>b * hb
+    for (let j = 0; j < H; j += 4) {
+      const count = H - j
+      const o = <usize>j * 4
+      const i = ld(gr + o, count), f = ld(gr + hb + o, count), g = ld(gr + 2 * hb + o, count), og = ld(gr + 3 * hb + o, count)
+      const th = ld(tanhC + hrow + o, count)
+      const dmj = ld(dm + hrow + o, count)
+      const dct = f32x4.add(ld(dc + hrow + o, count), f32x4.mul(f32x4.mul(dmj, og), f32x4.sub(one, f32x4.mul(th, th))))
+      st(dc + hrow + o, f32x4.mul(dct, f), count)
+      st(dr + o, f32x4.mul(f32x4.mul(f32x4.mul(dct, g), i), f32x4.sub(one, i)), count)
+      st(dr + hb + o, f32x4.mul(f32x4.mul(f32x4.mul(dct, ld(cPrev + hrow + o, count)), f), f32x4.sub(one, f)), count)
+      st(dr + 2 * hb + o, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), count)
+      st(dr + 3 * hb + o, f32x4.mul(f32x4.mul(f32x4.mul(dmj, th), og), f32x4.sub(one, og)), count)
+    }
+  }
+}

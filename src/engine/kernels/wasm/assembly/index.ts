@@ -7,3 +7,7 @@ export function gemmNT_f32(c: usize, ldc: i32, a: usize, lda: i32, b: usize, ldb
 export function transpose_f64(out: usize, ldo: i32, x: usize, ldx: i32, rows: i32, cols: i32): void { transpose<f64>(out, ldo, x, ldx, rows, cols) }
 export function transpose_f32(out: usize, ldo: i32, x: usize, ldx: i32, rows: i32, cols: i32): void { transpose<f32>(out, ldo, x, ldx, rows, cols) }
 export { lstmCellF32, gruCellF32 } from './cells'
+export { lstmCellBackwardF32 } from './cells'
+import { columnSums } from './reduce'
+export function columnSums_f64(out: usize, m: usize, rows: i32, cols: i32): void { columnSums<f64>(out, m, rows, cols) }
+export function columnSums_f32(out: usize, m: usize, rows: i32, cols: i32): void { columnSums<f32>(out, m, rows, cols) }
