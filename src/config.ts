@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
+import { KERNEL_SETS, type KernelSetName } from './engine/backend/types.js'
 import { ApiKeyTable, parseApiKeys } from './http/auth/api-keys.js'
 
 /**
@@ -60,6 +61,12 @@ export interface Config {
   shutdownTimeoutMs: number
   /** CORS_ORIGINS: browser origins allowed to call the API (`*` for any); empty = CORS off. */
   corsOrigins: string[]
+  /**
+   * KERNELS: the engine's kernel set for new jobs and for serving (`wasm` = WebAssembly SIMD,
+   * `js` = plain JavaScript); null (unset) = wasm where the runtime has WebAssembly SIMD, else js.
+   * The engine reads the same variable in every worker thread (src/engine/backend/select.ts).
+   */
+  kernels: KernelSetName | null
 }
 
 /** Requests per minute per API key (per client IP when no keys are configured); 0 = unlimited. */
@@ -253,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
     corsOrigins: readCorsOrigins(read),
+    kernels: env.KERNELS ? read.oneOf('KERNELS', KERNEL_SETS, 'wasm') : null,
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

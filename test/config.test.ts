@@ -46,6 +46,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
     corsOrigins: [],
+    kernels: null,
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -266,4 +267,11 @@ t.test('API key problems are reported together with every other bad variable', a
     'API_KEYS key #2 has unknown scope "root": allowed are jobs:write, jobs:read, predict, metrics:read, admin',
     'MAX_QUEUED_JOBS="-3" is not allowed: must be an integer >= 1',
   ])
+})
+
+t.test('KERNELS chooses the engine kernel set; unset leaves the choice to the engine', async (t) => {
+  t.equal(loadConfig({ KERNELS: 'js' }).kernels, 'js')
+  t.equal(loadConfig({ KERNELS: 'wasm' }).kernels, 'wasm')
+  t.equal(loadConfig({ KERNELS: '' }).kernels, null)
+  t.match(configError({ KERNELS: 'simd' }).issues.join('\n'), /KERNELS="simd" is not allowed: must be one of wasm, js/)
 })

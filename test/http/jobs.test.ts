@@ -40,7 +40,7 @@ t.test('POST /jobs -> 202, Location and the job with every default filled in', a
   t.same(Object.keys(job).sort(), JOB_FIELDS, 'exactly the documented fields')
   t.equal(job.name, 'rnn-pairs', 'name defaults to <model.type>-<data.type>')
   t.equal(job.status, 'queued')
-  t.same(job.model, { type: 'rnn', hidden_size: 64, num_layers: 1, bidirectional: false, dropout: 0, nonlinearity: 'tanh', proj_size: 0 })
+  t.same(job.model, { type: 'rnn', hidden_size: 64, num_layers: 1, bidirectional: false, dropout: 0, nonlinearity: 'tanh', proj_size: 0, dtype: 'float32' })
   t.same(job.training, {
     epochs: 100, optimizer: 'adam', learning_rate: 0.01, batch_size: 32, seed: 0, clip_grad_norm: null, validation_split: 0,
     checkpoint_every: 10, max_runtime_seconds: 3600, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0,

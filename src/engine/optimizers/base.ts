@@ -3,15 +3,20 @@
  * buffers, with exact save/restore. Subclasses allocate their buffers once, at construction,
  * through `buffer()`, so `step` never allocates.
  */
+import type { Dtype, Floats } from '../backend/types.js'
 import type { OptimizerName, OptimizerState } from './types.js'
 
 export abstract class OptimizerBase {
   abstract readonly name: OptimizerName
   readonly size: number
   protected steps = 0
-  private readonly named: Record<string, Float64Array> = {}
+  private readonly named: Record<string, Floats> = {}
 
-  constructor(size: number) {
+  /** The element type of the state buffers: the parameters' precision, as in PyTorch. */
+  readonly dtype: Dtype
+
+  constructor(size: number, dtype: Dtype) {
+    this.dtype = dtype
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(`optimizer size must be a non-negative integer, got ${size}`)
     }
@@ -23,7 +28,7 @@ export abstract class OptimizerBase {
   }
 
   getState(): OptimizerState {
-    const buffers: Record<string, Float64Array> = {}
+    const buffers: Record<string, Floats> = {}
     for (const [key, buf] of Object.entries(this.named)) buffers[key] = buf.slice()
     return { step: this.steps, buffers }
   }
@@ -44,8 +49,8 @@ export abstract class OptimizerBase {
     }
     for (const key of expected) {
       const src = s.buffers[key]
-      if (!(src instanceof Float64Array) || src.length !== this.size) {
-        throw new RangeError(`${this.name}: state buffer '${key}' must be a Float64Array of length ${this.size}`)
+      if (!(src instanceof Float64Array || src instanceof Float32Array) || src.length !== this.size) {
+        throw new RangeError(`${this.name}: state buffer '${key}' must be a Float64Array or Float32Array of length ${this.size}`)
       }
     }
     // Validate everything before copying so a bad state leaves the optimizer untouched.
@@ -53,14 +58,14 @@ export abstract class OptimizerBase {
     this.steps = s.step
   }
 
-  protected buffer(key: string, fill = 0): Float64Array {
-    const buf = new Float64Array(this.size)
+  protected buffer(key: string, fill = 0): Floats {
+    const buf = this.dtype === 'float32' ? new Float32Array(this.size) : new Float64Array(this.size)
     if (fill !== 0) buf.fill(fill)
     this.named[key] = buf
     return buf
   }
 
-  protected checkSizes(params: Float64Array, grads: Float64Array): void {
+  protected checkSizes(params: Floats, grads: Floats): void {
     if (params.length !== this.size || grads.length !== this.size) {
       throw new RangeError(
         `${this.name}: step expects params and grads of length ${this.size}, got ${params.length} and ${grads.length}`,

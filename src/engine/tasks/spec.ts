@@ -2,6 +2,7 @@
  * The training job as the engine receives it: every field present (the HTTP layer fills
  * defaults). Field names follow PyTorch's vocabulary in snake_case, as in the public API.
  */
+import type { Dtype } from '../backend/types.js'
 import type { OptimizerName } from '../optimizers.js'
 
 export type ModelType = 'rnn' | 'lstm' | 'gru'
@@ -16,6 +17,11 @@ export interface ModelSpec {
   nonlinearity: 'tanh' | 'relu'
   /** LSTM only; 0 = no projection. */
   proj_size: number
+  /**
+   * Precision of the weights and of every computation. Absent in jobs submitted before it
+   * existed: those ran, and resume, in float64. The HTTP layer fills DEFAULT_DTYPE.
+   */
+  dtype?: Dtype
 }
 
 export interface PairsData { type: 'pairs'; pairs: { input: string; target: string }[] }

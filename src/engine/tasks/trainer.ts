@@ -1,3 +1,5 @@
+import { createBackend, defaultKernelSet } from '../backend/select.js'
+import type { Dtype, Floats, KernelSetName } from '../backend/types.js'
 import { type ModelBatch, SequenceModel } from '../model.js'
 import { type Optimizer, type OptimizerOptions, createOptimizer } from '../optimizers.js'
 import { Rng } from '../rng.js'
@@ -44,21 +46,26 @@ export class Trainer {
   private readonly rng: Rng
   private readonly workspace = new LossWorkspace()
   /** Carried hidden state: per batch, or (stateful plans) the streams' state at the end of the epoch. */
-  private carry: Float64Array[] = []
-  private streamState: Float64Array = new Float64Array(0)
+  private carry: Floats[] = []
+  private streamState: Floats = new Float64Array(0)
   private snapshot: Checkpoint
   epoch = 0
   loss: number | null = null
   bestLoss: number | null = null
   elapsedMs = 0
 
-  constructor(spec: JobSpec, resume?: Checkpoint) {
+  /**
+   * `kernels` applies to a fresh run only (default: the process's default kernel set); a resume
+   * keeps the precision and kernel set recorded in its checkpoint.
+   */
+  constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet()) {
     this.training = spec.training
     this.task = prepareTask(spec)
-    this.model = new SequenceModel(this.task.model)
+    const dtype: Dtype = resume?.dtype ?? spec.model.dtype ?? 'float64'
+    this.model = new SequenceModel(this.task.model, createBackend(dtype, resume?.kernels ?? kernels))
     this.rng = new Rng(spec.training.seed)
     this.model.init(this.rng)
-    this.optimizer = createOptimizer(spec.training.optimizer, this.model.params.size, optimizerOptions(spec.training))
+    this.optimizer = createOptimizer(spec.training.optimizer, this.model.params.size, optimizerOptions(spec.training), dtype)
     if (resume) this.restore(resume)
     this.snapshot = this.capture()
   }
@@ -79,7 +86,7 @@ export class Trainer {
     plan.beginEpoch(t.shuffle && !t.carry_hidden ? this.rng : null)
     const epochNumber = this.epoch + 1
     let streaming = plan.stateful && t.carry_hidden && this.carry.length > 0
-    if (streaming) this.streamState = Float64Array.from(this.carry[0])
+    if (streaming) this.streamState = this.carry[0].slice()
     let total = 0
     let weight = 0
     for (let k = 0; k < plan.batchCount; k++) {
@@ -102,7 +109,7 @@ export class Trainer {
         this.carry[k] = this.saveState(this.carry[k], filled.batch.B)
       }
     }
-    if (plan.stateful && t.carry_hidden) this.carry = [Float64Array.from(this.streamState)]
+    if (plan.stateful && t.carry_hidden) this.carry = [this.streamState.slice()]
     const loss = weight > 0 ? total / weight : 0
     const valLoss = this.validationLoss()
     if (valLoss !== null && !Number.isFinite(valLoss)) throw new NonFiniteLossError(epochNumber, valLoss)
@@ -122,7 +129,7 @@ export class Trainer {
     plan.beginEpoch(null)
     let total = 0
     let weight = 0
-    let state: Float64Array | null = null
+    let state: Floats | null = null
     for (let k = 0; k < plan.batchCount; k++) {
       const filled = plan.fill(k, false)
       if (state) this.useState(filled.batch, state)
@@ -136,7 +143,7 @@ export class Trainer {
   }
 
   /** Starts a batch from a saved (h, c) state, detached from the graph that produced it. */
-  private useState(batch: ModelBatch, state: Float64Array): void {
+  private useState(batch: ModelBatch, state: Floats): void {
     const { h, c } = this.model.stateSizes
     const B = batch.B
     if (state.length !== (h + c) * B) return
@@ -145,10 +152,10 @@ export class Trainer {
   }
 
   /** Copies the last forward's final (h, c) into `into` (reallocated when the size differs). */
-  private saveState(into: Float64Array | undefined, B: number): Float64Array {
+  private saveState(into: Floats | undefined, B: number): Floats {
     const { h, c } = this.model.stateSizes
     const size = (h + c) * B
-    const out = into && into.length === size ? into : new Float64Array(size)
+    const out = into && into.length === size ? into : this.model.params.backend.floats(size)
     out.set(this.model.rnn.hN.subarray(0, h * B))
     if (c > 0) out.set(this.model.rnn.cN.subarray(0, c * B), h * B)
     return out
@@ -164,14 +171,16 @@ export class Trainer {
     return {
       meta: this.task.meta,
       model: this.task.model,
+      dtype: this.model.params.backend.dtype,
+      kernels: this.model.params.backend.kernels,
       epoch: this.epoch,
       loss: this.loss,
       bestLoss: this.bestLoss,
       elapsedMs: this.elapsedMs,
       rng: this.rng.getState(),
       optimizer: { name: this.optimizer.name, step: state.step, buffers: state.buffers },
-      params: Float64Array.from(this.model.params.data),
-      carry: this.carry.map((c) => Float64Array.from(c)),
+      params: this.model.params.data.slice(),
+      carry: this.carry.map((c) => c.slice()),
     }
   }
 
@@ -183,7 +192,11 @@ export class Trainer {
     this.model.params.data.set(c.params)
     this.optimizer.setState({ step: c.optimizer.step, buffers: c.optimizer.buffers })
     this.rng.setState(c.rng)
-    this.carry = c.carry.map((a) => Float64Array.from(a))
+    this.carry = c.carry.map((a) => {
+      const copy = this.model.params.backend.floats(a.length)
+      copy.set(a)
+      return copy
+    })
     this.epoch = c.epoch
     this.loss = c.loss
     this.bestLoss = c.bestLoss

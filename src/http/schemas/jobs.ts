@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import type { Limits } from '../../config.js'
+import { DEFAULT_DTYPE } from '../../engine/backend/select.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
 import { JOB_STATUSES } from '../../storage/types.js'
 import { defaultsOf, defaultWithin, Nullable, storedShape, StrictObject, TaggedUnion } from './common.js'
@@ -28,6 +29,10 @@ export function modelSchema(limits: Limits) {
     dropout: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Dropout between layers in training (needs num_layers > 1)' }),
     nonlinearity: Type.Union([Type.Literal('tanh'), Type.Literal('relu')], { default: 'tanh', description: 'rnn only' }),
     proj_size: Type.Integer({ minimum: 0, default: 0, description: 'lstm only: projects h to this size (< hidden_size); 0 = off' }),
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('float64')], {
+      default: DEFAULT_DTYPE,
+      description: 'Precision of the weights and of training and prediction (float32 is PyTorch\'s default and the faster one; float64 is the exact reference). Fixed for the job, kept in its checkpoints.',
+    }),
   }, { examples: [TUTORIAL_JOB.model] })
 }
 
@@ -137,7 +142,7 @@ export function jobResponse(limits: Limits) {
     title: 'Job',
     examples: [{
       id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
-      model: { ...TUTORIAL_JOB.model, proj_size: 0 },
+      model: { ...TUTORIAL_JOB.model, proj_size: 0, dtype: DEFAULT_DTYPE },
       training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
       data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, loss: 0.0012, best_loss: 0.0012,
       error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
@@ -146,9 +151,12 @@ export function jobResponse(limits: Limits) {
   })
 }
 
-/** Defaults of the stored settings, for jobs stored before a field existed. */
+/**
+ * Defaults of the stored settings, for jobs stored before a field existed. Not always the
+ * request's default: a job stored without `dtype` trained (and resumes) in float64.
+ */
 export function storedDefaults(limits: Limits) {
-  return { model: defaultsOf(modelSchema(limits)), training: defaultsOf(trainingSchema(limits)) }
+  return { model: { ...defaultsOf(modelSchema(limits)), dtype: 'float64' }, training: defaultsOf(trainingSchema(limits)) }
 }
 
 export type JobBody = Static<ReturnType<typeof jobResponse>>
