@@ -1,34 +1,49 @@
 /**
- * `npm run parity -- FILE [FILE...] [--precision float32|float64] [--kernels wasm|js]`: checks
- * every case of PyTorch reference files (format: shared/fixtures/README.md) on the chosen engine
- * (default: float64 on the fastest kernels available). One line per case, then
- * "N passed, N failed"; exit status 1 if any case fails.
+ * `npm run parity -- FILE [FILE...] [options]`: checks every case of PyTorch reference files
+ * (formats: src/parity/formats.ts; the reference format is shared/fixtures/README.md).
+ * One line per case, then "N passed, N failed"; exit status 1 if any case fails, a file
+ * has a problem (empty, unknown section, missing fields, no cases) or nothing was checked.
  */
-import { loadFixture, runParity } from '../src/parity/run.js'
-import { engineOptions } from './parity-engine.js'
+import { parseArgs } from 'node:util'
+import { PARITY_OPTIONS, optionsUsage, readParityOptions, type ParityOptions } from '../src/parity/options.js'
+import { checkFile } from '../src/parity/run.js'
+import { setEngineDefaults } from '../src/engine/backend/select.js'
 
-const { files, dtype, kernels } = engineOptions(process.argv.slice(2))
-if (files.length === 0) {
-  console.error('usage: npm run parity -- FILE [FILE...] [--precision float32|float64] [--kernels wasm|js]   (e.g. ../shared/fixtures/torch_reference.json)')
+const USAGE = `usage: npm run parity -- FILE [FILE...] ${optionsUsage()}   (e.g. ../shared/fixtures/torch_reference.json)`
+
+let files: string[]
+let options: ParityOptions
+try {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: Object.fromEntries(Object.keys(PARITY_OPTIONS).map((name) => [name, { type: 'string' as const }])),
+  })
+  files = positionals
+  options = readParityOptions(values as Record<string, string | undefined>)
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`)
   process.exit(2)
 }
-console.error(`engine: ${dtype}, ${kernels} kernels`)
+if (files.length === 0) {
+  console.error(USAGE)
+  process.exit(2)
+}
+// The engine options reach every model the checkers build through the engine's defaults.
+setEngineDefaults({ dtype: options.precision, kernels: options.kernels })
+
 let passed = 0
 let failed = 0
 for (const file of files) {
-  let results
-  try {
-    results = runParity(loadFixture(file))
-  } catch (err) {
-    console.log(`not ok ${file}: cannot read it: ${(err as Error).message}`)
+  const report = checkFile(file, options)
+  for (const problem of report.problems) {
+    console.log(`not ok ${file}: ${problem}`)
     failed++
-    continue
   }
-  for (const r of results) {
+  for (const r of report.results) {
     console.log(`${r.ok ? 'ok' : 'not ok'} ${r.name}: ${r.detail}`)
     if (r.ok) passed++
     else failed++
   }
 }
 console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed > 0 ? 1 : 0)
+process.exit(failed > 0 || passed === 0 ? 1 : 0)
