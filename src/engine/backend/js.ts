@@ -1,5 +1,6 @@
 import { columnSums, gruCell, lstmCell, lstmCellBackward } from '../kernels/cells.js'
 import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
+import { gatherRows, scatterAddRows } from '../kernels/onehot.js'
 import type { Backend, Dtype, Floats } from './types.js'
 
 /** The plain-JavaScript kernels on ordinary typed arrays: the fallback and the cross-check. */
@@ -12,6 +13,8 @@ export class JsBackend implements Backend {
   readonly gruCell = gruCell
   readonly lstmCellBackward = lstmCellBackward
   readonly columnSums = columnSums
+  readonly gatherRows = gatherRows
+  readonly scatterAddRows = scatterAddRows
   private allocated = 0
 
   constructor(readonly dtype: Dtype) {}

@@ -6,6 +6,7 @@
  */
 
 import type { ColumnSums, GruCell, LstmCell, LstmCellBackward } from '../kernels/cells.js'
+import type { GatherRows, ScatterAddRows } from '../kernels/onehot.js'
 
 export const DTYPES = ['float32', 'float64'] as const
 export type Dtype = (typeof DTYPES)[number]
@@ -39,6 +40,9 @@ export interface Backend {
   readonly lstmCellBackward: LstmCellBackward
   /** out[j] += column sums of a [rows x cols] matrix (bias gradients). */
   readonly columnSums: ColumnSums
+  /** One-hot inputs: rows of a [ids x G] table gathered (plus bias) and gradients scattered back. */
+  readonly gatherRows: GatherRows
+  readonly scatterAddRows: ScatterAddRows
   /** out[j*ldo + i] = x[i*ldx + j] for i < rows, j < cols (packs a weight's transpose). */
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void
   /** Bytes this instance holds (the WebAssembly memory's size for wasm). */

@@ -1,4 +1,5 @@
 import { type ColumnSums, type GruCell, type LstmCell, type LstmCellBackward, columnSums, gruCell, lstmCell, lstmCellBackward } from '../kernels/cells.js'
+import { type GatherRows, type ScatterAddRows, gatherRows, scatterAddRows } from '../kernels/onehot.js'
 import { KERNELS_WASM_BASE64 } from '../kernels/wasm/kernels-binary.js'
 import type { Backend, Dtype, Floats, Gemm } from './types.js'
 
@@ -20,7 +21,12 @@ interface KernelExports {
   lstmCellF32: CellExport; gruCellF32: CellExport; lstmCellBackwardF32: CellExport
   columnSums_f64: (out: number, m: number, rows: number, cols: number) => void
   columnSums_f32: (out: number, m: number, rows: number, cols: number) => void
+  gatherRows_f64: GatherExport; gatherRows_f32: GatherExport
+  scatterAddRows_f64: ScatterExport; scatterAddRows_f32: ScatterExport
 }
+
+type GatherExport = (out: number, table: number, bias: number, ids: number, rows: number, G: number) => void
+type ScatterExport = (table: number, g: number, ids: number, rows: number, G: number) => void
 
 /** Staging slots: copies of foreign operands (c, a, b), then the packed transposes of NN / TN. */
 const enum Slot { C, A, B, PackA, PackB }
@@ -75,6 +81,10 @@ export class WasmBackend implements Backend {
   readonly gruCell: GruCell
   readonly lstmCellBackward: LstmCellBackward
   readonly columnSums: ColumnSums
+  readonly gatherRows: GatherRows
+  readonly scatterAddRows: ScatterAddRows
+  /** The batch's ids copied into this memory for the one-hot kernels. */
+  private ids: Int32Array<ArrayBufferLike> = new Int32Array(0)
   private readonly size: 4 | 8
   private top = 16
   /** Every ArrayBuffer object this memory has exposed (a new one after each growth). */
@@ -124,6 +134,18 @@ export class WasmBackend implements Backend {
       this.lstmCell = lstmCell
       this.gruCell = gruCell
       this.lstmCellBackward = lstmCellBackward
+    }
+    const gather = f32 ? exports.gatherRows_f32 : exports.gatherRows_f64
+    const scatter = f32 ? exports.scatterAddRows_f32 : exports.scatterAddRows_f64
+    this.gatherRows = (out, table, bias, ids, rows, G) => {
+      if (rows <= 0) return
+      if (this.owns(out) && this.owns(table) && this.owns(bias)) gather(this.at(out, 0), this.at(table, 0), this.at(bias, 0), this.idsIn(ids, rows), rows, G)
+      else gatherRows(out, table, bias, ids, rows, G)
+    }
+    this.scatterAddRows = (table, g, ids, rows, G) => {
+      if (rows <= 0) return
+      if (this.owns(table) && this.owns(g)) scatter(this.at(table, 0), this.at(g, 0), this.idsIn(ids, rows), rows, G)
+      else scatterAddRows(table, g, ids, rows, G)
     }
     const sums = f32 ? exports.columnSums_f32 : exports.columnSums_f64
     this.columnSums = (out, m, mOff, rows, cols) => {
@@ -191,6 +213,16 @@ export class WasmBackend implements Backend {
   /** True when `x` is a view of this instance's memory of this instance's element type. */
   owns(x: Floats): boolean {
     return x.BYTES_PER_ELEMENT === this.size && (this.own.has(x.buffer) || x.buffer === this.memory.buffer)
+  }
+
+  /** Byte address of a copy of ids[0..rows) in this memory (a batch's ids are the caller's). */
+  private idsIn(ids: Int32Array, rows: number): number {
+    if (this.ids.length < rows) {
+      const f = this.floats(Math.ceil((Math.max(rows, 2 * this.ids.length) * 4) / this.size))
+      this.ids = new Int32Array(f.buffer, f.byteOffset, (f.length * this.size) / 4)
+    }
+    this.ids.set(ids.subarray(0, rows))
+    return this.ids.byteOffset
   }
 
   private at(x: Floats, off: number): number {

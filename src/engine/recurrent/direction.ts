@@ -200,17 +200,14 @@ export abstract class Direction {
         if (this.wihT.length !== I * G) this.wihT = this.backend.floats(I * G)
         this.backend.transpose(this.wihT, G, w, I, G, I)
       }
-      const wT = this.wihT
-      for (let r = 0; r < rows; r++) {
-        const id = ids[r]
-        const o = r * G
-        if (id < 0) {
-          for (let g = 0; g < G; g++) gates[o + g] = bias[g]
-        } else if (transpose) {
-          const src = id * G
-          for (let g = 0; g < G; g++) gates[o + g] = wT[src + g] + bias[g]
-        } else {
-          for (let g = 0; g < G; g++) gates[o + g] = w[g * I + id] + bias[g]
+      if (transpose) {
+        this.backend.gatherRows(gates, this.wihT, bias, ids, rows, G)
+      } else {
+        for (let r = 0; r < rows; r++) {
+          const id = ids[r]
+          const o = r * G
+          if (id < 0) for (let g = 0; g < G; g++) gates[o + g] = bias[g]
+          else for (let g = 0; g < G; g++) gates[o + g] = w[g * I + id] + bias[g]
         }
       }
     }
@@ -296,14 +293,7 @@ export abstract class Direction {
       if (this.gwihT.length !== I * G) this.gwihT = this.backend.floats(I * G)
       const gT = this.gwihT
       gT.fill(0)
-      const ids = input.ids
-      for (let r = 0; r < rows; r++) {
-        const id = ids[r]
-        if (id < 0) continue
-        const o = r * G
-        const d = id * G
-        for (let g = 0; g < G; g++) gT[d + g] += dG[o + g]
-      }
+      this.backend.scatterAddRows(gT, dG, input.ids, rows, G)
       const gw = this.gwih
       for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) gw[g * I + i] += gT[i * G + g]
     }

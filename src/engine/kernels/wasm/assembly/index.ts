@@ -11,3 +11,8 @@ export { lstmCellBackwardF32 } from './cells'
 import { columnSums } from './reduce'
 export function columnSums_f64(out: usize, m: usize, rows: i32, cols: i32): void { columnSums<f64>(out, m, rows, cols) }
 export function columnSums_f32(out: usize, m: usize, rows: i32, cols: i32): void { columnSums<f32>(out, m, rows, cols) }
+import { gatherRows, scatterAddRows } from './onehot'
+export function gatherRows_f64(out: usize, table: usize, bias: usize, ids: usize, rows: i32, G: i32): void { gatherRows<f64>(out, table, bias, ids, rows, G) }
+export function gatherRows_f32(out: usize, table: usize, bias: usize, ids: usize, rows: i32, G: i32): void { gatherRows<f32>(out, table, bias, ids, rows, G) }
+export function scatterAddRows_f64(table: usize, g: usize, ids: usize, rows: i32, G: i32): void { scatterAddRows<f64>(table, g, ids, rows, G) }
+export function scatterAddRows_f32(table: usize, g: usize, ids: usize, rows: i32, G: i32): void { scatterAddRows<f32>(table, g, ids, rows, G) }
