@@ -20,6 +20,8 @@ import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
 import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner } from './jobs/runner.js'
+import { ModelsService } from './models/service.js'
+import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
 import { openStorage, type Storage } from './storage/storage.js'
 
@@ -96,7 +98,8 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     logger: app.log as Logger,
     events: metrics.runnerEvents,
   })
-  await app.register(servicesPlugin, { storage, runner, models })
+  const modelsService = new ModelsService(storage, packageInfo().version)
+  await app.register(servicesPlugin, { storage, runner, models, modelsService })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes.

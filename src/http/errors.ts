@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   job_not_succeeded: { statusCode: 409, message: 'The job has not succeeded' },
   job_active: { statusCode: 409, message: 'The job is still queued or running' },
   job_finished: { statusCode: 409, message: 'The job has already finished' },
+  export_unsupported: { statusCode: 409, message: 'This model cannot be exported in that format' },
   payload_too_large: { statusCode: 413, message: 'The request body is too large' },
   unsupported_media_type: {
     statusCode: 415,

@@ -11,8 +11,8 @@ import {
   IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesQuery, LossesResponse,
   StateDictResponse, createJobBody,
 } from '../schemas/jobs.js'
-import { decodeCheckpoint } from '../../engine/tasks/checkpoint.js'
-import { Predictor } from '../../engine/tasks/predictor.js'
+import { sendWeights } from '../presenters/model-export.js'
+import { BinaryFile, WeightsQuery } from '../schemas/models.js'
 
 /**
  * For routes that take no body. Many clients send `Content-Type: application/json` on every
@@ -180,19 +180,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs/:id/weights', {
     config: { scope: 'jobs:read' },
     schema: {
-      summary: 'Export the weights as a PyTorch-style state dict',
-      description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them, so `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them.',
+      summary: 'Export the weights: JSON state dict, safetensors or ONNX',
+      description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them. `format=json` (default): `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them; `format=safetensors`: float64 tensors with the model card in `__metadata__.card`; `format=onnx`: an inference graph like torch.onnx.export gives (input `input` [batch, seq, features], output `logits` or `forecast`; `state=true` adds h0/c0 in and h_n/c_n out). An LSTM with proj_size has no ONNX form (409 export_unsupported).',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 200: StateDictResponse, ...errorResponses(404, 409) },
+      querystring: WeightsQuery,
+      response: { 200: Type.Union([StateDictResponse, BinaryFile]), ...errorResponses(400, 404, 409) },
     },
-  }, async (request) => {
-    const job = findJob(request.params.id)
-    const record = storage.checkpoints.latest(job.id)
-    if (!record) throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status} and has no checkpoint yet`)
-    const checkpoint = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
-    return new Predictor(checkpoint).stateDict()
-  })
+  }, async (request, reply) => reply.send(sendWeights(app.modelsService, request.params.id, request.query, reply)))
 }
 
 export default jobRoutes
