@@ -42,6 +42,8 @@ export interface ModelCard {
     std_kind: string
     standardize: string
   }
+  /** Text models: the training sequence length (truncated backpropagation); prompts may have any length. */
+  text?: { seq_len: number }
   prediction: { rules: string; generation?: Record<string, string> }
   precision: { compute: 'float64'; weights: 'float64'; onnx: 'float32' }
   training: Record<string, unknown> | null
@@ -170,6 +172,7 @@ export function buildModelCard(src: CardSource): ModelCard {
     },
   }
   if ('vocab' in meta) card.vocabulary = { tokens: [...meta.vocab], unit: 'unicode_code_point', order: VOCABULARY_ORDER }
+  if (meta.kind === 'text') card.text = { seq_len: meta.seq_len }
   if (meta.kind === 'classes') card.labels = { names: [...meta.labels], order: LABEL_ORDER }
   if (meta.kind === 'series') {
     card.series = {

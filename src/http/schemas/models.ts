@@ -14,6 +14,7 @@ export const ModelCardResponse = Type.Object({
   vocabulary: Type.Optional(Loose('Character models: `tokens` in id order and how that order was made')),
   labels: Type.Optional(Loose('Classifiers: label names in logit order')),
   series: Type.Optional(Loose('Forecasters: features, window, horizon, per-feature mean and std (population std)')),
+  text: Type.Optional(Loose('Text models: `seq_len`, the training sequence length (prompts may have any length)')),
   prediction: Loose('How predict turns the network into answers (text: generation rules)'),
   precision: Loose('float64 compute and weights; ONNX exports are float32'),
   training: Type.Union([Loose('The training configuration of the job'), Type.Null()]),
