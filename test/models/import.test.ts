@@ -3,6 +3,7 @@ import { Predictor } from '../../src/engine/tasks/predictor.js'
 import { buildArtifacts, stateTensors } from '../../src/models/artifacts.js'
 import { encodeSafetensors } from '../../src/models/formats/safetensors.js'
 import { ImportError, importFromJson, importFromSafetensors, largestImportParams, modelFromCard } from '../../src/models/import.js'
+import type { TapTest } from '../helpers/server.js'
 import { randomModel } from './helpers.js'
 
 const LIMITS = { maxHiddenSize: 64, maxNumLayers: 3 }
@@ -47,7 +48,7 @@ t.test('float32 safetensors (what PyTorch saves by default) import and predict',
   t.equal(new Predictor(imported).mapSequence('abcde').length, 5)
 })
 
-function rejects(t: Tap, call: () => unknown, pattern: RegExp, where: Record<string, string>) {
+function rejects(t: TapTest, call: () => unknown, pattern: RegExp, where: Record<string, string>) {
   try {
     call()
     t.fail(`expected an ImportError matching ${pattern}`)
@@ -57,7 +58,6 @@ function rejects(t: Tap, call: () => unknown, pattern: RegExp, where: Record<str
     t.same((err as ImportError).where, where, `names ${JSON.stringify(where)}`)
   }
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0]
 
 t.test('errors name the offending tensor or card field', async (t) => {
   const { card, stateDict } = exported('classes', { type: 'lstm', num_layers: 2 }, 4)
