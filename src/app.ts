@@ -20,7 +20,9 @@ import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
 import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner } from './jobs/runner.js'
+import { ModelRegistry } from './models/registry.js'
 import { ModelsService } from './models/service.js'
+import { sqliteModelsStore } from './storage/sqlite/models-store.js'
 import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
 import { openStorage, type Storage } from './storage/storage.js'
@@ -99,7 +101,8 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     events: metrics.runnerEvents,
   })
   const modelsService = new ModelsService(storage, packageInfo().version)
-  await app.register(servicesPlugin, { storage, runner, models, modelsService })
+  const registry = new ModelRegistry(sqliteModelsStore(storage.db), (jobId) => storage.jobs.delete(jobId))
+  await app.register(servicesPlugin, { storage, runner, models, modelsService, registry })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes.

@@ -20,7 +20,7 @@ export interface ModelCard {
   card_version: number
   name: string
   task: TaskMeta['kind']
-  source: { kind: 'job'; job: string; status: string; epoch: number; created_at: string | null; finished_at: string | null }
+  source: { kind: 'job' | 'import'; job: string; status: string; epoch: number; created_at: string | null; finished_at: string | null }
   architecture: {
     framework: 'pytorch'
     rnn: { class: 'RNN' | 'LSTM' | 'GRU'; kwargs: Record<string, number | boolean | string> }
@@ -54,7 +54,7 @@ export interface ModelCard {
 
 export interface CardSource {
   name: string
-  job: { id: string; status: string; createdAt: string | null; finishedAt: string | null; training: Record<string, unknown> | null; dataSummary: Record<string, unknown> | null }
+  job: { kind: 'job' | 'import'; id: string; status: string; createdAt: string | null; finishedAt: string | null; training: Record<string, unknown> | null; dataSummary: Record<string, unknown> | null }
   meta: TaskMeta
   model: SequenceModelConfig
   epoch: number
@@ -137,7 +137,7 @@ export function buildModelCard(src: CardSource): ModelCard {
     card_version: CARD_VERSION,
     name: src.name,
     task: meta.kind,
-    source: { kind: 'job', job: src.job.id, status: src.job.status, epoch: src.epoch, created_at: src.job.createdAt, finished_at: src.job.finishedAt },
+    source: { kind: src.job.kind, job: src.job.id, status: src.job.status, epoch: src.epoch, created_at: src.job.createdAt, finished_at: src.job.finishedAt },
     architecture: {
       framework: 'pytorch',
       rnn: { class: TORCH_CLASS[model.mode], kwargs: torchRecurrentKwargs(model) },

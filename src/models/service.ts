@@ -37,6 +37,7 @@ export class ModelsService {
     return {
       name: job.name,
       job: {
+        kind: job.dataSummary.type === 'import' ? 'import' : 'job',
         id: job.id, status: job.status, createdAt: msToIso(job.createdAt), finishedAt: msToIso(job.finishedAt),
         training: job.spec.training as Record<string, unknown>, dataSummary: job.dataSummary,
       },

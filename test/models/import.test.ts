@@ -12,7 +12,7 @@ function exported(kind: Parameters<typeof randomModel>[0], spec: Parameters<type
   const m = randomModel(kind, spec, seed)
   const source = {
     ...m, name: 'm', epoch: 1, loss: 1, bestLoss: 1, valLosses: [],
-    job: { id: 'j', status: 'succeeded', createdAt: null, finishedAt: null, training: null, dataSummary: null },
+    job: { kind: 'job' as const, id: 'j', status: 'succeeded', createdAt: null, finishedAt: null, training: null, dataSummary: null },
   }
   const { card, safetensors } = buildArtifacts(source)
   const stateDict = Object.fromEntries(stateTensors(m.model, m.params).map((x) => [x.name, { shape: x.shape, data: Array.from(x.data) }]))

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { JobRunner } from '../../jobs/runner.js'
 import type { ModelCache } from '../../jobs/model-cache.js'
+import type { ModelRegistry } from '../../models/registry.js'
 import type { ModelsService } from '../../models/service.js'
 import type { Storage } from '../../storage/storage.js'
 
@@ -13,6 +14,8 @@ declare module 'fastify' {
     models: ModelCache
     /** Model cards and exports (src/models). */
     modelsService: ModelsService
+    /** Model versions and aliases (src/models/registry.ts). */
+    registry: ModelRegistry
   }
 }
 
@@ -21,6 +24,7 @@ export interface ServicesPluginOptions {
   runner: JobRunner | null
   models: ModelCache
   modelsService: ModelsService
+  registry: ModelRegistry
 }
 
 /**
@@ -28,11 +32,12 @@ export interface ServicesPluginOptions {
  * and return to the queue before the database closes.
  */
 export default fp<ServicesPluginOptions>(
-  async (app, { storage, runner, models, modelsService }) => {
+  async (app, { storage, runner, models, modelsService, registry }) => {
     app.decorate('storage', storage)
     app.decorate('runner', runner)
     app.decorate('models', models)
     app.decorate('modelsService', modelsService)
+    app.decorate('registry', registry)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
       storage.close()

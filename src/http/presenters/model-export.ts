@@ -1,8 +1,19 @@
 import type { FastifyReply } from 'fastify'
 import { ExportUnsupportedError } from '../../models/formats/onnx.js'
+import { RegistryError } from '../../models/registry.js'
 import { JobNotFoundError, type ModelsService, NoCheckpointError } from '../../models/service.js'
 import type { StateDict } from '../../engine/params.js'
 import { httpError } from '../errors.js'
+
+/** Runs a registry call, turning its errors into the catalogue's. */
+export async function withRegistryErrors<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (err) {
+    if (err instanceof RegistryError) throw httpError(err.code === 'invalid_model_ref' ? 'validation_failed' : err.code, err.message, err.details)
+    throw err
+  }
+}
 
 /** Runs a models-service call, turning its errors into the catalogue's. */
 export function withModelErrors<T>(call: () => T): T {

@@ -11,7 +11,7 @@ import {
   IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesQuery, LossesResponse,
   StateDictResponse, createJobBody,
 } from '../schemas/jobs.js'
-import { sendWeights } from '../presenters/model-export.js'
+import { sendWeights, withRegistryErrors } from '../presenters/model-export.js'
 import { BinaryFile, WeightsQuery } from '../schemas/models.js'
 
 /**
@@ -163,12 +163,15 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: ignoreContentTypeWithoutBody,
     schema: {
       summary: 'Delete a finished job with its checkpoints and losses',
+      description: 'Its model version goes with it. A job an alias points to (e.g. `greeter@production`) is a 409 `version_aliased` until the alias moves.',
       tags: ['jobs'],
       params: JobIdParams,
       response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
     const { id } = request.params
+    // A job that an alias serves from stays until the alias moves.
+    await withRegistryErrors(() => app.registry.assertDeletable(id))
     const result = storage.jobs.delete(id)
     if (result === 'not_found') throw httpError('job_not_found', `No job with id ${id}`)
     if (result === 'conflict') throw httpError('job_active', `Job ${id} is still queued or running; cancel it first (POST /jobs/${id}/cancel)`)

@@ -51,3 +51,65 @@ export const WeightsQuery = StrictObject({
 })
 
 export const BinaryFile = Type.String({ format: 'binary', description: 'safetensors (application/octet-stream) or ONNX (application/onnx) file' })
+
+const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T16:20:01.000Z'] })
+
+export const ModelNameParams = StrictObject({
+  name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'Model name (the jobs\' `name`)' }),
+})
+
+export const ModelVersionParams = StrictObject({
+  ...ModelNameParams.properties,
+  version: Type.Integer({ minimum: 1, maximum: 2147483647, description: 'Version number' }),
+})
+
+export const AliasParams = StrictObject({
+  ...ModelNameParams.properties,
+  alias: Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,63}$', description: 'Alias, e.g. `production`' }),
+})
+
+export const SetAliasBody = StrictObject({
+  version: Type.Integer({ minimum: 1, maximum: 2147483647, description: 'The version the alias points to from now on' }),
+}, { examples: [{ version: 2 }] })
+
+export const ModelVersionResponse = Type.Object({
+  name: Type.String(),
+  version: Type.Integer(),
+  source: Type.Enum(['job', 'import'], { description: '`job`: trained here; `import`: POST /models/{name}/versions' }),
+  job: Type.String({ description: 'The job holding the weights (imports are stored as succeeded jobs): GET /jobs/{job}/model, /weights' }),
+  aliases: Type.Array(Type.String(), { description: 'Aliases pointing at this version' }),
+  created_at: Timestamp,
+}, { additionalProperties: false, examples: [{ name: 'greeter', version: 2, source: 'job', job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', aliases: ['production'], created_at: '2026-11-27T16:20:01.000Z' }] })
+
+export const ModelResponse = Type.Object({
+  name: Type.String(),
+  latest_version: Type.Integer({ description: 'What `model=NAME` serves' }),
+  aliases: Type.Record(Type.String(), Type.Integer(), { description: 'alias -> version' }),
+  versions: Type.Array(ModelVersionResponse),
+  created_at: Timestamp,
+}, { additionalProperties: false })
+
+export const ModelListResponse = Type.Object({ items: Type.Array(ModelResponse) }, { additionalProperties: false })
+
+export const AliasResponse = Type.Object({
+  name: Type.String(), alias: Type.String(), version: Type.Integer(),
+}, { additionalProperties: false, examples: [{ name: 'greeter', alias: 'production', version: 2 }] })
+
+export const ImportBody = Type.Object({
+  card: Type.Record(Type.String(), Type.Unknown(), { description: 'The model card (GET /jobs/{id}/model); needed: task, architecture.rnn {class, kwargs}, and vocabulary.tokens / labels.names / series {mean, std, window}' }),
+  state_dict: Type.Record(Type.String(), Type.Object({ shape: Type.Array(Type.Integer()), data: Type.Array(Type.Unknown()) }, { additionalProperties: false }), { description: 'PyTorch state_dict names -> {shape, data (row-major)}' }),
+}, {
+  additionalProperties: false,
+  description: 'JSON import; or send a safetensors file as application/octet-stream with the card as a JSON string in __metadata__["card"]',
+  examples: [{
+    card: { task: 'pairs', architecture: { rnn: { class: 'RNN', kwargs: { input_size: 2, hidden_size: 1 } } }, vocabulary: { tokens: ['a', 'b'] } },
+    state_dict: {
+      'rnn.weight_ih_l0': { shape: [1, 2], data: [0.5, -0.5] }, 'rnn.weight_hh_l0': { shape: [1, 1], data: [0.1] },
+      'rnn.bias_ih_l0': { shape: [1], data: [0] }, 'rnn.bias_hh_l0': { shape: [1], data: [0] },
+      'fc.weight': { shape: [2, 1], data: [1, -1] }, 'fc.bias': { shape: [2], data: [0, 0] },
+    },
+  }],
+})
+
+/** A safetensors file; described for the docs only (the importer checks the bytes). */
+export const SafetensorsBody = Type.Unsafe<Buffer>({ description: 'A safetensors file (F32 or F64 tensors, PyTorch names) with the model card as a JSON string in __metadata__["card"]' })
