@@ -22,10 +22,10 @@ import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner } from './jobs/runner.js'
 import { ModelRegistry } from './models/registry.js'
 import { ModelsService } from './models/service.js'
-import { sqliteModelsStore } from './storage/sqlite/models-store.js'
 import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
-import { openStorage, type Storage } from './storage/storage.js'
+import { openStorage } from './storage/open.js'
+import type { Storage } from './storage/storage.js'
 
 /** The app type routes and plugins see: TypeBox schemas give typed requests and replies. */
 export type App = FastifyInstance<
@@ -89,7 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
 
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
-  const storage = options.storage ?? openStorage({ path: config.databasePath })
+  const storage = options.storage ?? (await openStorage({ path: config.databasePath }))
   const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
   const metrics = createMetrics(storage, models)
   const runner = options.training === false ? null : new JobRunner({
@@ -101,7 +101,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     events: metrics.runnerEvents,
   })
   const modelsService = new ModelsService(storage, packageInfo().version)
-  const registry = new ModelRegistry(sqliteModelsStore(storage.db), (jobId) => storage.jobs.delete(jobId))
+  const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
   await app.register(servicesPlugin, { storage, runner, models, modelsService, registry })
   await app.register(metricsPlugin, { metrics })
 

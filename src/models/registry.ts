@@ -6,7 +6,8 @@
  */
 import { CHECKPOINT_FORMAT, encodeCheckpoint } from '../engine/tasks/checkpoint.js'
 import type { ImportedModel } from './import.js'
-import type { ModelRecord, ModelVersionRecord, ModelsStore } from './registry-types.js'
+import type { ModelsStore } from '../storage/storage.js'
+import type { ModelRecord, ModelVersionRecord } from '../storage/types.js'
 
 export class RegistryError extends Error {
   constructor(readonly code: 'model_not_found' | 'version_not_found' | 'alias_not_found' | 'version_aliased' | 'version_not_imported' | 'invalid_model_ref', message: string, readonly details?: unknown) {

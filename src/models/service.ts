@@ -27,13 +27,13 @@ export class ModelsService {
   constructor(private readonly storage: Storage, private readonly producerVersion: string) {}
 
   /** The model of a job's latest checkpoint (the final one once it succeeded). */
-  sourceForJob(jobId: string): ModelSource {
-    const job = this.storage.jobs.findById(jobId)
+  async sourceForJob(jobId: string): Promise<ModelSource> {
+    const job = await this.storage.jobs.findById(jobId)
     if (!job) throw new JobNotFoundError(jobId)
-    const record = this.storage.checkpoints.latest(job.id)
+    const record = await this.storage.checkpoints.latest(job.id)
     if (!record) throw new NoCheckpointError(job)
     const c = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
-    const losses = this.storage.losses.list(job.id).filter((p) => p.epoch <= c.epoch)
+    const losses = (await this.storage.losses.list(job.id)).filter((p) => p.epoch <= c.epoch)
     return {
       name: job.name,
       job: {
@@ -46,8 +46,8 @@ export class ModelsService {
     }
   }
 
-  artifactsForJob(jobId: string): ModelArtifacts & { source: ModelSource } {
-    const source = this.sourceForJob(jobId)
+  async artifactsForJob(jobId: string): Promise<ModelArtifacts & { source: ModelSource }> {
+    const source = await this.sourceForJob(jobId)
     return { source, ...buildArtifacts(source) }
   }
 
@@ -56,8 +56,8 @@ export class ModelsService {
     return Object.fromEntries(stateTensors(source.model, source.params).map((t) => [t.name, { shape: t.shape, data: Array.from(t.data) }]))
   }
 
-  onnxForJob(jobId: string, state: boolean): { source: ModelSource; onnx: Uint8Array } {
-    const { source, card } = this.artifactsForJob(jobId)
+  async onnxForJob(jobId: string, state: boolean): Promise<{ source: ModelSource; onnx: Uint8Array }> {
+    const { source, card } = await this.artifactsForJob(jobId)
     return { source, onnx: buildOnnx(source, card, { state, producerVersion: this.producerVersion }) }
   }
 }

@@ -26,6 +26,17 @@ export interface StoredJobSpec {
   training: unknown
 }
 
+/**
+ * Who holds a running job's lease, compared in full by every fenced write. Built by
+ * `leaseOwner(node, incarnation)`: the node names the machine or container, the
+ * incarnation one process on it, so a stale process can never write after a takeover.
+ */
+export type LeaseOwner = string
+
+export function leaseOwner(node: string, incarnation: string): LeaseOwner {
+  return `${node}:${incarnation}`
+}
+
 export interface JobRow {
   seq: number
   id: string
@@ -123,11 +134,19 @@ export interface JobPage {
   nextCursor: string | null
 }
 
+/** A job whose lease lapsed, as it stood when reaped (read in the same statement, for logs). */
+export interface ReapedJob {
+  id: string
+  attempt: number
+  /** Last completed epoch. */
+  epoch: number
+}
+
 export interface ReapResult {
-  requeued: string[]
-  failed: string[]
+  requeued: ReapedJob[]
+  failed: ReapedJob[]
   /** Jobs whose cancel had been requested: they end `cancelled` instead of running again. */
-  cancelled: string[]
+  cancelled: ReapedJob[]
 }
 
 export type DeleteResult = 'deleted' | 'not_found' | 'conflict'
@@ -229,3 +248,34 @@ export function toCheckpointRecord(row: CheckpointRow): CheckpointRecord {
 export function toLossPoint(row: LossRow): LossPoint {
   return { epoch: row.epoch, loss: row.loss, valLoss: row.val_loss, at: row.at }
 }
+
+// The model registry (migration 0004_models).
+
+export type VersionSource = 'job' | 'import'
+
+export interface ModelVersionRecord {
+  name: string
+  version: number
+  /** The job whose final checkpoint holds the weights (an import is a succeeded job too). */
+  jobId: string
+  source: VersionSource
+  /** ms since epoch */
+  createdAt: number
+}
+
+export interface ModelRecord {
+  name: string
+  /** Highest version number ever given (numbers are never reused). */
+  lastVersion: number
+  createdAt: number
+  versions: ModelVersionRecord[]
+  /** alias -> version */
+  aliases: Record<string, number>
+}
+
+export interface AliasRecord {
+  name: string
+  alias: string
+  version: number
+}
+

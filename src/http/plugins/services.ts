@@ -40,7 +40,7 @@ export default fp<ServicesPluginOptions>(
     app.decorate('registry', registry)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
-      storage.close()
+      await storage.close()
     })
   },
   { name: 'seqserve-services' },

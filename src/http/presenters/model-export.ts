@@ -16,9 +16,9 @@ export async function withRegistryErrors<T>(call: () => Promise<T>): Promise<T> 
 }
 
 /** Runs a models-service call, turning its errors into the catalogue's. */
-export function withModelErrors<T>(call: () => T): T {
+export async function withModelErrors<T>(call: () => Promise<T>): Promise<T> {
   try {
-    return call()
+    return await call()
   } catch (err) {
     if (err instanceof JobNotFoundError) throw httpError('job_not_found', err.message)
     if (err instanceof NoCheckpointError) throw httpError('job_not_succeeded', err.message, { status: err.job.status })
@@ -38,14 +38,14 @@ function asBody(bytes: Uint8Array): string {
 export type WeightsFormat = 'json' | 'safetensors' | 'onnx'
 
 /** GET /jobs/{id}/weights in each format: a JSON state dict or a file download. */
-export function sendWeights(service: ModelsService, jobId: string, query: { format: WeightsFormat; state: boolean }, reply: FastifyReply): StateDict | string {
-  return withModelErrors(() => {
+export function sendWeights(service: ModelsService, jobId: string, query: { format: WeightsFormat; state: boolean }, reply: FastifyReply): Promise<StateDict | string> {
+  return withModelErrors(async () => {
     if (query.format === 'onnx') {
-      const { onnx } = service.onnxForJob(jobId, query.state)
+      const { onnx } = await service.onnxForJob(jobId, query.state)
       reply.type('application/onnx').header('content-disposition', `attachment; filename="${jobId}.onnx"`)
       return asBody(onnx)
     }
-    const { source, safetensors } = service.artifactsForJob(jobId)
+    const { source, safetensors } = await service.artifactsForJob(jobId)
     if (query.format === 'json') return service.stateDict(source)
     reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${jobId}.safetensors"`)
     return asBody(safetensors)

@@ -1,4 +1,4 @@
-import type { ModelRecord, ModelVersionRecord } from '../../models/registry-types.js'
+import type { ModelRecord, ModelVersionRecord } from '../../storage/types.js'
 import { msToIso } from '../../storage/types.js'
 
 export function presentVersion(v: ModelVersionRecord, aliases: Record<string, number>) {

@@ -31,7 +31,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: JobIdParams,
       response: { 200: ModelCardResponse, ...errorResponses(404, 409) },
     },
-  }, async (request) => withModelErrors(() => app.modelsService.artifactsForJob(request.params.id).card))
+  }, async (request) => withModelErrors(async () => (await app.modelsService.artifactsForJob(request.params.id)).card))
 
   app.get('/models', {
     config: { scope: 'models:read' },
@@ -62,7 +62,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { summary: 'The model card of a version', tags: ['models'], params: ModelVersionParams, response: { 200: ModelCardResponse, ...errorResponses(404, 409) } },
   }, async (request) => withRegistryErrors(async () => {
     const v = await registry().version(request.params.name, request.params.version)
-    return withModelErrors(() => app.modelsService.artifactsForJob(v.jobId).card)
+    return withModelErrors(async () => (await app.modelsService.artifactsForJob(v.jobId)).card)
   }))
 
   app.put('/models/:name/aliases/:alias', {

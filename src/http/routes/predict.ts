@@ -29,12 +29,12 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
     } else {
       jobId = selector.job!
     }
-    const job: JobRecord | undefined = app.storage.jobs.findById(jobId)
+    const job: JobRecord | undefined = await app.storage.jobs.findById(jobId)
     if (!job) throw httpError('job_not_found', `No job with id ${jobId}`)
     if (job.status !== 'succeeded') {
       throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
     }
-    const predictor = app.models.get(job.id)
+    const predictor = await app.models.get(job.id)
     if (!predictor) throw httpError('job_not_succeeded', `Job ${job.id} has no final checkpoint`, { status: job.status })
     served ??= await app.registry.versionOf(job.id)
     return { job, predictor, served: { model: served?.name ?? job.name, version: served?.version ?? null, alias: served?.alias ?? null } }

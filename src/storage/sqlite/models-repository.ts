@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type BetterSqlite3 from 'better-sqlite3'
-import type { AliasRecord, ModelRecord, ModelVersionRecord, VersionSource } from '../../models/registry-types.js'
-import type { NewCheckpoint, NewJob } from '../types.js'
+import type { ModelsStore } from '../storage.js'
+import type { Synchronous } from '../synchronous.js'
+import type { AliasRecord, ModelRecord, ModelVersionRecord, NewCheckpoint, NewJob, VersionSource } from '../types.js'
 
 interface VersionRow { name: string; version: number; job_id: string; source: VersionSource; created_at: number }
 interface ModelRow { name: string; last_version: number; created_at: number }
@@ -13,7 +14,7 @@ const toVersion = (r: VersionRow): ModelVersionRecord => ({ name: r.name, versio
  * The registry tables on SQLite (migration 0004_models). Versions are inserted by the
  * triggers on `jobs`, so this repository only reads them; aliases are plain upserts.
  */
-export class SqliteModelsRepository {
+export class SqliteModelsRepository implements Synchronous<ModelsStore> {
   constructor(private readonly db: BetterSqlite3.Database) {}
 
   private assemble(models: ModelRow[], versions: VersionRow[], aliases: AliasRow[]): ModelRecord[] {
