@@ -154,3 +154,13 @@ t.test('only imported versions are deleted by version, and not while aliased', a
   t.same((await json('/models/greeter')).body.versions.map((v: any) => v.version), [2, 4])
   await readError(t, await server.fetch('/predict?model=greeter&version=3&input=hello'), { statusCode: 404, code: 'version_not_found', error: 'Not Found' })
 })
+
+t.test('metrics count model versions and model-route requests', async (t) => {
+  const text = await (await server.fetch('/metrics')).text()
+  const sample = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.slice(line.length).trim())
+  t.equal(sample('seqserve_model_versions{source="import"}'), 1, 'greeter v4 is the one import left')
+  t.equal(sample('seqserve_model_versions{source="job"}'), 1, 'greeter v2 (v1 went with its job)')
+  t.equal(sample('seqserve_model_requests_total{route="POST /models/:name/versions",status_code="201"}'), 2)
+  t.ok(sample('seqserve_model_requests_total{route="PUT /models/:name/aliases/:alias",status_code="200"}') >= 40, 'alias switches')
+  t.ok(sample('seqserve_model_requests_total{route="GET /jobs/:id/model",status_code="200"}') >= 1, 'cards')
+})
