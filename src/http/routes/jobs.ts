@@ -19,7 +19,7 @@ import { BinaryFile, WeightsQuery } from '../schemas/models.js'
  * POST/DELETE; with nothing after it fastify's JSON parser would answer 400 "body is empty".
  * A request that carries no body has nothing to parse, so its content type is dropped.
  */
-async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<void> {
+export async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<void> {
   const headers = request.raw.headers
   const empty = headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')
   if (empty) delete headers['content-type']

@@ -5,6 +5,7 @@ import { presentModel, presentVersion } from '../presenters/model.js'
 import { withModelErrors, withRegistryErrors } from '../presenters/model-export.js'
 import { errorResponses } from '../schemas/common.js'
 import { JobIdParams } from '../schemas/jobs.js'
+import { ignoreContentTypeWithoutBody } from './jobs.js'
 import {
   AliasParams, AliasResponse, ImportBody, SafetensorsBody, ModelCardResponse, ModelListResponse, ModelNameParams, ModelResponse,
   ModelVersionParams, ModelVersionResponse, SetAliasBody,
@@ -82,6 +83,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/models/:name/aliases/:alias', {
     config: { scope: 'models:write' },
+    onRequest: ignoreContentTypeWithoutBody,
     schema: { summary: 'Delete an alias', tags: ['models'], params: AliasParams, response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses(404) } },
   }, async (request, reply) => withRegistryErrors(async () => {
     await registry().deleteAlias(request.params.name, request.params.alias)
@@ -118,6 +120,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete('/models/:name/versions/:version', {
     config: { scope: 'models:write' },
+    onRequest: ignoreContentTypeWithoutBody,
     schema: {
       summary: 'Delete an imported version',
       description: 'Versions trained here are deleted with their job (DELETE /jobs/{id}). A version an alias points to cannot be deleted (409) until the alias moves.',
