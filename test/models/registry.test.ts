@@ -164,3 +164,19 @@ t.test('metrics count model versions and model-route requests', async (t) => {
   t.ok(sample('seqserve_model_requests_total{route="PUT /models/:name/aliases/:alias",status_code="200"}') >= 40, 'alias switches')
   t.ok(sample('seqserve_model_requests_total{route="GET /jobs/:id/model",status_code="200"}') >= 1, 'cards')
 })
+
+t.test('the import route takes bodies beyond MAX_BODY_BYTES (up to the largest model the limits accept); other routes do not', async (t) => {
+  const { stateTensors } = await import('../../src/models/artifacts.js')
+  const { encodeSafetensors } = await import('../../src/models/formats/safetensors.js')
+  const { modelFromCard } = await import('../../src/models/import.js')
+  const card = { task: 'pairs', architecture: { rnn: { class: 'LSTM', kwargs: { input_size: 2, hidden_size: 400, num_layers: 2 } } }, vocabulary: { tokens: ['a', 'b'] } }
+  const { model } = modelFromCard(card, server.app.config.limits)
+  const params = new Float64Array(stateTensors(model, new Float64Array(0)).reduce((n, x) => n + x.shape.reduce((a, b) => a * b, 1), 0)).map((_, i) => Math.sin(i) * 0.01)
+  const file = encodeSafetensors(stateTensors(model, params), { card: JSON.stringify(card) })
+  t.ok(file.byteLength > server.app.config.limits.maxBodyBytes, `${(file.byteLength / 2 ** 20).toFixed(1)} MiB > MAX_BODY_BYTES`)
+  const imported = await json('/models/big/versions', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: file })
+  t.equal(imported.status, 201, JSON.stringify(imported.body).slice(0, 200))
+  t.equal((await json('/predict?model=big&input=abba')).body.output.length, 4, 'the big model serves')
+  const elsewhere = await server.fetch('/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(file.byteLength) }) })
+  t.equal(elsewhere.status, 413, 'POST /jobs keeps MAX_BODY_BYTES')
+})
