@@ -43,6 +43,9 @@ t.test('succeeded jobs of a name are its versions 1, 2 in order of completion', 
   t.match((await json('/models/greeter/versions/1')).body, { name: 'greeter', version: 1, job: jobs[0], aliases: [] })
   const card = (await json('/models/greeter/versions/1/model')).body
   t.same(card, (await json(`/jobs/${jobs[0]}/model`)).body, 'a version has its job\'s card')
+  const fromVersion = Buffer.from(await (await server.fetch('/models/greeter/versions/1/weights?format=safetensors')).arrayBuffer())
+  const fromJob = Buffer.from(await (await server.fetch(`/jobs/${jobs[0]}/weights?format=safetensors`)).arrayBuffer())
+  t.ok(fromVersion.length > 0 && fromVersion.equals(fromJob), 'and its weights')
 })
 
 t.test('predict by name, name@alias and version, and every response names what served', async (t) => {

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
 import { ImportError, importFromJson, importFromSafetensors, largestImportParams } from '../../models/import.js'
 import { httpError } from '../errors.js'
 import { presentModel, presentVersion } from '../presenters/model.js'
-import { withModelErrors, withRegistryErrors } from '../presenters/model-export.js'
+import { sendWeights, withModelErrors, withRegistryErrors } from '../presenters/model-export.js'
 import { errorResponses } from '../schemas/common.js'
-import { JobIdParams } from '../schemas/jobs.js'
+import { JobIdParams, StateDictResponse } from '../schemas/jobs.js'
 import { ignoreContentTypeWithoutBody } from './jobs.js'
 import {
   AliasParams, AliasResponse, ImportBody, SafetensorsBody, ModelCardResponse, ModelListResponse, ModelNameParams, ModelResponse,
-  ModelVersionParams, ModelVersionResponse, SetAliasBody,
+  ModelVersionParams, ModelVersionResponse, SetAliasBody, BinaryFile, WeightsQuery,
 } from '../schemas/models.js'
 
 /** Room for the card and safetensors header beside the tensors of the largest model. */
@@ -65,6 +66,19 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const v = await registry().version(request.params.name, request.params.version)
     return withModelErrors(async () => (await app.modelsService.artifactsForJob(v.jobId)).card)
   }))
+
+  app.get('/models/:name/versions/:version/weights', {
+    config: { scope: 'models:read' },
+    schema: {
+      summary: 'Export the weights of a version: JSON state dict, safetensors or ONNX',
+      description: 'As GET /jobs/{id}/weights for the job holding the version.',
+      tags: ['models'], params: ModelVersionParams, querystring: WeightsQuery,
+      response: { 200: Type.Union([StateDictResponse, BinaryFile]), ...errorResponses(400, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const v = await withRegistryErrors(() => registry().version(request.params.name, request.params.version))
+    return reply.send(await sendWeights(app.modelsService, v.jobId, request.query, reply))
+  })
 
   app.put('/models/:name/aliases/:alias', {
     config: { scope: 'models:write' },
