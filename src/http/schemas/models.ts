@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
-import { StrictObject } from './common.js'
+import { RESPONSE_HEADERS, StrictObject, contentResponse } from './common.js'
+import { StateDictResponse } from './jobs.js'
 
 /** Schemas of the models resource: model cards and exports. */
 
@@ -50,7 +51,12 @@ export const WeightsQuery = StrictObject({
   state: Type.Boolean({ default: false, description: 'onnx only: add inputs h0 (and c0) and outputs h_n (and c_n), [layers*directions, batch, hidden]' }),
 })
 
-export const BinaryFile = Type.String({ format: 'binary', description: 'safetensors (application/octet-stream) or ONNX (application/onnx) file' })
+/** GET .../weights: JSON by default, a file download for safetensors and ONNX. */
+export const weightsResponse = contentResponse('The weights in the requested format', {
+  'application/json': { schema: StateDictResponse },
+  'application/octet-stream': { schema: Type.String({ format: 'binary', description: 'format=safetensors' }) },
+  'application/onnx': { schema: Type.String({ format: 'binary', description: 'format=onnx' }) },
+}, { headers: { 'Content-Disposition': RESPONSE_HEADERS['Content-Disposition'] } })
 
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T16:20:01.000Z'] })
 
