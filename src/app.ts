@@ -21,6 +21,9 @@ import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
 import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner } from './jobs/runner.js'
+import { ModelRegistry } from './models/registry.js'
+import { ModelsService } from './models/service.js'
+import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
 import { openStorage } from './storage/open.js'
 import type { Storage } from './storage/storage.js'
@@ -101,7 +104,9 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     logger: app.log as Logger,
     events: metrics.runnerEvents,
   })
-  await app.register(servicesPlugin, { storage, runner, models })
+  const modelsService = new ModelsService(storage, packageInfo().version)
+  const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
+  await app.register(servicesPlugin, { storage, runner, models, modelsService, registry })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes, then the CORS preflight of each of their paths.

@@ -224,15 +224,15 @@ t.test('bad API key settings name the variable and the key position, never the k
     [{ API_KEYS: '{"": ["admin"]}' }, ['API_KEYS key #1 is empty']],
     [
       { API_KEYS: JSON.stringify({ [KEY_A]: ['admin'], [KEY_B]: ['jobs:delete', 'predict'] }) },
-      ['API_KEYS key #2 has unknown scope "jobs:delete": allowed are jobs:write, jobs:read, predict, metrics:read, admin'],
+      ['API_KEYS key #2 has unknown scope "jobs:delete": allowed are jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin'],
     ],
     [
       { API_KEYS: JSON.stringify({ [KEY_A]: [] }) },
-      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, metrics:read, admin)'],
+      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin)'],
     ],
     [
       { API_KEYS: JSON.stringify({ [KEY_A]: 'admin' }) },
-      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, metrics:read, admin)'],
+      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin)'],
     ],
     [
       { API_KEYS: JSON.stringify({ 'short-key': ['admin'] }) },
@@ -264,7 +264,7 @@ t.test('API key problems are reported together with every other bad variable', a
   t.same(error.issues, [
     'PORT="x" is not allowed: must be an integer between 0 and 65535',
     'API_KEYS key #1 is empty',
-    'API_KEYS key #2 has unknown scope "root": allowed are jobs:write, jobs:read, predict, metrics:read, admin',
+    'API_KEYS key #2 has unknown scope "root": allowed are jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin',
     'MAX_QUEUED_JOBS="-3" is not allowed: must be an integer >= 1',
   ])
 })

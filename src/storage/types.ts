@@ -248,3 +248,34 @@ export function toCheckpointRecord(row: CheckpointRow): CheckpointRecord {
 export function toLossPoint(row: LossRow): LossPoint {
   return { epoch: row.epoch, loss: row.loss, valLoss: row.val_loss, at: row.at }
 }
+
+// The model registry (migration 0004_models).
+
+export type VersionSource = 'job' | 'import'
+
+export interface ModelVersionRecord {
+  name: string
+  version: number
+  /** The job whose final checkpoint holds the weights (an import is a succeeded job too). */
+  jobId: string
+  source: VersionSource
+  /** ms since epoch */
+  createdAt: number
+}
+
+export interface ModelRecord {
+  name: string
+  /** Highest version number ever given (numbers are never reused). */
+  lastVersion: number
+  createdAt: number
+  versions: ModelVersionRecord[]
+  /** alias -> version */
+  aliases: Record<string, number>
+}
+
+export interface AliasRecord {
+  name: string
+  alias: string
+  version: number
+}
+

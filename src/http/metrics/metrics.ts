@@ -12,6 +12,8 @@ export interface Metrics {
   /** Passed to the JobRunner: lifecycle events become counters. */
   runnerEvents: JobRunnerEvents
   observePredict(method: string, statusCode: number, seconds: number): void
+  /** Model routes (cards, exports, registry, imports), by route pattern and status. */
+  observeModelRequest(route: string, statusCode: number): void
 }
 
 /**
@@ -52,6 +54,17 @@ export function createMetrics(storage: Storage, models: ModelCache): Metrics {
     collect() { this.reset(); this.inc(models.misses) },
   })
 
+  const modelRequests = new Counter({
+    name: 'seqserve_model_requests_total', help: 'Requests to the model routes (cards, exports, registry, imports) by route and status', labelNames: ['route', 'status_code'], registers: [registry],
+  })
+  new Gauge({
+    name: 'seqserve_model_versions', help: 'Model versions in the registry, by source (job: trained here; import)', labelNames: ['source'], registers: [registry],
+    async collect() {
+      const versions = (await storage.models.list()).flatMap((m) => m.versions)
+      for (const source of ['job', 'import'] as const) this.set({ source }, versions.filter((v) => v.source === source).length)
+    },
+  })
+
   const throughput = new Throughput(THROUGHPUT_WINDOW_S)
   new Gauge({
     name: 'seqserve_epochs_per_second', help: `Epochs trained per second over the last ${THROUGHPUT_WINDOW_S} s`, registers: [registry],
@@ -81,6 +94,9 @@ export function createMetrics(storage: Storage, models: ModelCache): Metrics {
     },
     observePredict(method, statusCode, seconds) {
       predictLatency.observe({ method, status_code: String(statusCode) }, seconds)
+    },
+    observeModelRequest(route, statusCode) {
+      modelRequests.inc({ route, status_code: String(statusCode) })
     },
   }
 }

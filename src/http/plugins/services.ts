@@ -1,6 +1,8 @@
 import fp from 'fastify-plugin'
 import type { JobRunner } from '../../jobs/runner.js'
 import type { ModelCache } from '../../jobs/model-cache.js'
+import type { ModelRegistry } from '../../models/registry.js'
+import type { ModelsService } from '../../models/service.js'
 import type { Storage } from '../../storage/storage.js'
 
 declare module 'fastify' {
@@ -10,6 +12,10 @@ declare module 'fastify' {
     /** Trains queued jobs; null when this app only serves (e.g. the OpenAPI generator). */
     runner: JobRunner | null
     models: ModelCache
+    /** Model cards and exports (src/models). */
+    modelsService: ModelsService
+    /** Model versions and aliases (src/models/registry.ts). */
+    registry: ModelRegistry
   }
 }
 
@@ -17,6 +23,8 @@ export interface ServicesPluginOptions {
   storage: Storage
   runner: JobRunner | null
   models: ModelCache
+  modelsService: ModelsService
+  registry: ModelRegistry
 }
 
 /**
@@ -24,10 +32,12 @@ export interface ServicesPluginOptions {
  * and return to the queue before the database closes.
  */
 export default fp<ServicesPluginOptions>(
-  async (app, { storage, runner, models }) => {
+  async (app, { storage, runner, models, modelsService, registry }) => {
     app.decorate('storage', storage)
     app.decorate('runner', runner)
     app.decorate('models', models)
+    app.decorate('modelsService', modelsService)
+    app.decorate('registry', registry)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
       await storage.close()

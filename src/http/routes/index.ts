@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import healthRoutes from './health.js'
 import jobRoutes from './jobs.js'
+import modelRoutes from './models.js'
 import operationsRoutes from './operations.js'
 import predictRoutes from './predict.js'
 
@@ -13,6 +14,7 @@ import predictRoutes from './predict.js'
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(healthRoutes)
   await app.register(jobRoutes)
+  await app.register(modelRoutes)
   await app.register(predictRoutes)
   await app.register(operationsRoutes)
 }

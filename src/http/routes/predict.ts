@@ -3,6 +3,7 @@ import { UnknownCharactersError } from '../../engine/tasks/vocabulary.js'
 import { InvalidInputError, type PredictInput, type PredictOptions, predict } from '../../jobs/prediction.js'
 import type { JobRecord } from '../../storage/types.js'
 import { httpError } from '../errors.js'
+import { withRegistryErrors } from '../presenters/model-export.js'
 import { errorResponses, jsonResponse } from '../schemas/common.js'
 import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from '../schemas/predict.js'
 
@@ -13,24 +14,30 @@ import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from
 const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
 
-  const resolve = async (selector: { job?: string; model?: string }) => {
+  /** The job that serves, and the model version it is (job= predictions name their version too). */
+  const resolve = async (selector: { job?: string; model?: string; version?: number }) => {
     if ((selector.job === undefined) === (selector.model === undefined)) {
-      throw httpError('validation_failed', 'give exactly one of job (a job id) or model (a model name)')
+      throw httpError('validation_failed', 'give exactly one of job (a job id) or model (NAME, NAME@ALIAS, or NAME with version)')
     }
-    let job: JobRecord | undefined
-    if (selector.job !== undefined) {
-      job = await app.storage.jobs.findById(selector.job)
-      if (!job) throw httpError('job_not_found', `No job with id ${selector.job}`)
+    if (selector.job !== undefined && selector.version !== undefined) throw httpError('validation_failed', 'version selects a version of a model: give model=NAME with it, not job')
+    let served: { name: string; version: number; alias: string | null } | undefined
+    let jobId: string
+    if (selector.model !== undefined) {
+      const resolved = await withRegistryErrors(() => app.registry.resolve(selector.model!, selector.version))
+      served = resolved
+      jobId = resolved.jobId
     } else {
-      job = await app.storage.jobs.findNewestSucceededByName(selector.model!)
-      if (!job) throw httpError('model_not_found', `No succeeded job is named ${JSON.stringify(selector.model)}`)
+      jobId = selector.job!
     }
+    const job: JobRecord | undefined = await app.storage.jobs.findById(jobId)
+    if (!job) throw httpError('job_not_found', `No job with id ${jobId}`)
     if (job.status !== 'succeeded') {
       throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
     }
     const predictor = await app.models.get(job.id)
     if (!predictor) throw httpError('job_not_succeeded', `Job ${job.id} has no final checkpoint`, { status: job.status })
-    return { job, predictor }
+    served ??= await app.registry.versionOf(job.id)
+    return { job, predictor, served: { model: served?.name ?? job.name, version: served?.version ?? null, alias: served?.alias ?? null } }
   }
 
   const run = (predictor: Parameters<typeof predict>[0], input: PredictInput, options: PredictOptions) => {
@@ -56,9 +63,9 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: jsonResponse('The prediction', PredictResponse), ...errorResponses(400, 404, 409) },
     },
   }, async (request) => {
-    const { job, predictor } = await resolve(request.query)
+    const { job, predictor, served } = await resolve(request.query)
     const result = run(predictor, request.query.input, request.query)
-    return { job: job.id, model: job.name, task: predictor.meta.kind, ...result }
+    return { job: job.id, ...served, task: predictor.meta.kind, ...result }
   })
 
   app.post('/predict', {
@@ -72,10 +79,10 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: jsonResponse('One prediction per input, in order', PredictBatchResponse), ...errorResponses(400, 404, 409, 413, 415) },
     },
   }, async (request) => {
-    const { job, predictor } = await resolve(request.body)
-    const { inputs, seed, ...options } = request.body
+    const { job, predictor, served } = await resolve(request.body)
+    const { inputs, seed, job: _job, model: _model, version: _version, ...options } = request.body
     const predictions = inputs.map((input, i) => run(predictor, input, { ...options, seed: seed === undefined ? undefined : (seed + i) >>> 0 }))
-    return { job: job.id, model: job.name, task: predictor.meta.kind, predictions }
+    return { job: job.id, ...served, task: predictor.meta.kind, predictions }
   })
 }
 

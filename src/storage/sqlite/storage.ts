@@ -1,10 +1,11 @@
-import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ResumeOptions, ResumePoint, Storage, StorageHealth } from '../storage.js'
+import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ModelsStore, ResumeOptions, ResumePoint, Storage, StorageHealth } from '../storage.js'
 import { promised } from '../synchronous.js'
 import type { CheckpointMeta, JobOutcome, JobProgress, JobRecord, LeaseOwner, NewCheckpoint } from '../types.js'
 import { SqliteCheckpointsRepository } from './checkpoints-repository.js'
 import { defaultMigrationsDir, openDatabase, type Database, type OpenDatabaseOptions } from './database.js'
 import { SqliteJobsRepository } from './jobs-repository.js'
 import { SqliteLossesRepository } from './losses-repository.js'
+import { SqliteModelsRepository } from './models-repository.js'
 import { currentVersion, listMigrationFiles } from './migrate.js'
 
 /**
@@ -19,6 +20,7 @@ export class SqliteStorage implements Storage {
   readonly jobs: JobsStore
   readonly checkpoints: CheckpointsStore
   readonly losses: LossesStore
+  readonly models: ModelsStore
   /** The synchronous repositories, for use inside this class's transactions. */
   private readonly sync: { jobs: SqliteJobsRepository; checkpoints: SqliteCheckpointsRepository; losses: SqliteLossesRepository }
   /** Newest migration this code ships; read once (the folder does not change while running). */
@@ -31,6 +33,7 @@ export class SqliteStorage implements Storage {
     this.jobs = promised<JobsStore>(this.sync.jobs)
     this.checkpoints = promised<CheckpointsStore>(this.sync.checkpoints)
     this.losses = promised<LossesStore>(this.sync.losses)
+    this.models = promised<ModelsStore>(new SqliteModelsRepository(db))
     const files = listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir())
     this.expectedVersion = files.length > 0 ? files[files.length - 1].version : 0
   }
