@@ -86,7 +86,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
 
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
-  const storage = options.storage ?? (await openStorage({ path: config.databasePath }))
+  const storage = options.storage ?? (await openStorage({ path: config.databasePath, url: config.databaseUrl }))
   const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
   const metrics = createMetrics(storage, models)
   const runner = options.training === false ? null : new JobRunner({

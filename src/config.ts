@@ -37,6 +37,10 @@ export interface Config {
   port: number
   host: string
   databasePath: string
+  /** DATABASE_URL (`postgres://...`): PostgreSQL instead of the SQLite file; null = SQLite. */
+  databaseUrl: string | null
+  /** DATABASE_URL and DATABASE_PATH were both set: the URL wins (main.ts says so in the log). */
+  databasePathIgnored: boolean
   workers: number
   logLevel: LogLevel
   /** Human-readable logs via pino-pretty (a dev dependency: not for production images). */
@@ -197,6 +201,23 @@ function readApiKeys(read: EnvReader): ApiKeyTable {
   return parsed.keys
 }
 
+/** DATABASE_URL must name a PostgreSQL server; the message never repeats it (it may hold a password). */
+function readDatabaseUrl(read: EnvReader): string | null {
+  const url = read.optional('DATABASE_URL')
+  if (url === undefined) return null
+  let protocol: string | undefined
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    read.issues.push('DATABASE_URL is not allowed: must be a postgres://user:password@host:port/database URL (unset it to use the SQLite file at DATABASE_PATH)')
+    return null
+  }
+  return url
+}
+
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env)
@@ -214,10 +235,14 @@ export function loadConfig(env: Env = process.env): Config {
     )
   }
 
+  const databaseUrl = readDatabaseUrl(read)
+
   const config: Config = {
     port: read.integer('PORT', { default: 3000, min: 0, max: 65_535 }),
     host: read.string('HOST', '127.0.0.1'),
     databasePath: read.string('DATABASE_PATH', './data/seqserve.db'),
+    databaseUrl,
+    databasePathIgnored: databaseUrl !== null && read.optional('DATABASE_PATH') !== undefined,
     workers: read.integer('WORKERS', { default: os.availableParallelism(), min: 1, max: 1024 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),

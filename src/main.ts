@@ -62,7 +62,10 @@ async function main(): Promise<void> {
   exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
-  app.log.info({ workers: config.workers, database: config.databasePath }, 'training workers started')
+  if (config.databasePathIgnored) {
+    app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
+  }
+  app.log.info({ workers: config.workers, database: app.storage.location, dialect: app.storage.dialect }, 'training workers started')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

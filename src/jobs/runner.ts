@@ -58,6 +58,8 @@ export class JobRunner {
   private beating = false
   /** Jobs claimed but never started whose return to the queue failed. */
   private readonly unreleased = new Set<string>()
+  /** Stops the wake-ups on jobs queued by other processes (PostgreSQL NOTIFY). */
+  private unwatch: Promise<() => Promise<void>> | null = null
   private heartbeatTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private stopping = false
@@ -85,6 +87,11 @@ export class JobRunner {
     const { heartbeatMs, pollMs = 1000 } = this.options
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatMs).unref()
     this.pollTimer = setInterval(() => this.fill(), pollMs).unref()
+    // Idle workers wake when any node queues a job; the poll above is the fallback.
+    this.unwatch = this.options.storage.watchQueue(() => this.wake()).catch((err: unknown) => {
+      this.options.logger.warn({ err }, 'cannot listen for queued jobs; polling only')
+      return async () => undefined
+    })
     this.reap().catch((err: unknown) => this.options.logger.error({ err }, 'reaping lapsed leases failed'))
     this.fill()
   }
@@ -108,6 +115,9 @@ export class JobRunner {
     this.stopping = true
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = null
+    const unwatch = this.unwatch
+    this.unwatch = null
+    if (unwatch) await (await unwatch)()
     // A claim in flight either launches its job (stopped just below) or hands it back.
     await this.filling
     for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
