@@ -13,6 +13,18 @@ import { ApiKeyTable, parseApiKeys } from './http/auth/api-keys.js'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** What a process does: `api` accepts jobs and serves predictions, `worker` trains, `all` both. */
+export const ROLES = ['api', 'worker', 'all'] as const
+export type Role = (typeof ROLES)[number]
+
+export function servesApi(role: Role): boolean {
+  return role !== 'worker'
+}
+
+export function trains(role: Role): boolean {
+  return role !== 'api'
+}
+
 /** Request and model size limits; each is enforced as a clear 400 or 413. */
 export interface Limits {
   /** Largest accepted request body (bytes) -> 413 above it. */
@@ -41,6 +53,10 @@ export interface Config {
   databaseUrl: string | null
   /** DATABASE_URL and DATABASE_PATH were both set: the URL wins (main.ts says so in the log). */
   databasePathIgnored: boolean
+  /** ROLE: api | worker | all (default). Every role answers /healthz, /readyz and /metrics. */
+  role: Role
+  /** NODE_ID: names this node in leases, logs and metrics; defaults to the hostname. */
+  nodeId: string
   workers: number
   logLevel: LogLevel
   /** Human-readable logs via pino-pretty (a dev dependency: not for production images). */
@@ -243,6 +259,8 @@ export function loadConfig(env: Env = process.env): Config {
     databasePath: read.string('DATABASE_PATH', './data/seqserve.db'),
     databaseUrl,
     databasePathIgnored: databaseUrl !== null && read.optional('DATABASE_PATH') !== undefined,
+    role: read.oneOf('ROLE', ROLES, 'all'),
+    nodeId: read.string('NODE_ID', os.hostname()),
     workers: read.integer('WORKERS', { default: os.availableParallelism(), min: 1, max: 1024 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),

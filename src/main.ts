@@ -65,7 +65,9 @@ async function main(): Promise<void> {
   if (config.databasePathIgnored) {
     app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
   }
-  app.log.info({ workers: config.workers, database: app.storage.location, dialect: app.storage.dialect }, 'training workers started')
+  const node = { role: config.role, node: config.nodeId, database: app.storage.location, dialect: app.storage.dialect }
+  if (app.runner) app.log.info({ ...node, workers: config.workers }, 'training workers started')
+  else app.log.info(node, 'API node: accepting jobs and serving predictions; training is left to worker nodes')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

@@ -23,6 +23,8 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     databasePath: './data/seqserve.db',
     databaseUrl: null,
     databasePathIgnored: false,
+    role: 'all',
+    nodeId: os.hostname(),
     workers: os.availableParallelism(),
     logLevel: 'info',
     logPretty: false,
@@ -125,6 +127,12 @@ t.test('DATABASE_URL selects PostgreSQL and wins over DATABASE_PATH; a non-postg
     t.match(error.issues, [/^DATABASE_URL is not allowed: must be a postgres:\/\/user:password@host:port\/database URL/])
     t.notMatch(error.message, /s3cret|mysql|sqlite:/, 'the message does not repeat the URL (it may hold a password)')
   }
+})
+
+t.test('ROLE picks api, worker or all; NODE_ID names the node', async (t) => {
+  for (const role of ['api', 'worker', 'all'] as const) t.equal(loadConfig({ ROLE: role }).role, role)
+  t.equal(loadConfig({ NODE_ID: 'worker-7' }).nodeId, 'worker-7')
+  t.match(configError({ ROLE: 'trainer' }).issues, ['ROLE="trainer" is not allowed: must be one of api, worker, all'])
 })
 
 t.test('HEARTBEAT_MS defaults to a third of LEASE_TTL_MS and can be set', async (t) => {

@@ -11,6 +11,8 @@ import { leaseOwner, type JobRecord, type NewCheckpoint, type ReapedJob } from '
 
 export interface JobRunnerOptions {
   storage: Storage
+  /** This node's id in leases (NODE_ID); defaults to the hostname. */
+  node?: string
   /** Worker threads, i.e. jobs trained at once. */
   workers: number
   leaseTtlMs: number
@@ -49,7 +51,7 @@ interface ActiveJob {
  */
 export class JobRunner {
   /** Identifies this process in leases: this machine, and this process on it. */
-  readonly owner = leaseOwner(hostname(), `${process.pid}:${randomUUID().slice(0, 8)}`)
+  readonly owner: string
   private readonly active = new Map<string, ActiveJob>()
   /** The claim loop in flight (one at a time, so claims never outnumber free workers). */
   private filling: Promise<void> | null = null
@@ -68,6 +70,7 @@ export class JobRunner {
 
   constructor(private readonly options: JobRunnerOptions) {
     this.maxAttempts = options.maxAttempts ?? 3
+    this.owner = leaseOwner(options.node ?? hostname(), `${process.pid}:${randomUUID().slice(0, 8)}`)
   }
 
   get activeJobs(): number {
