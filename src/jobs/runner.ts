@@ -118,12 +118,14 @@ export class JobRunner {
     this.stopping = true
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = null
+    // Stop the jobs first: every await below lets them train on.
+    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    // A claim in flight either launches its job (stopped here too) or hands it back.
+    await this.filling
+    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
     const unwatch = this.unwatch
     this.unwatch = null
     if (unwatch) await (await unwatch)()
-    // A claim in flight either launches its job (stopped just below) or hands it back.
-    await this.filling
-    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
     // The heartbeat goes on until the jobs have stopped: a step can outlast the lease, and a
     // lapsed lease would let another process take the job over and cost it an attempt.
     await Promise.allSettled([...this.active.values()].map((j) => j.done))
