@@ -49,6 +49,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
+    corsOrigins: [],
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -79,6 +80,7 @@ t.test('every variable is read', async (t) => {
     MAX_QUEUED_JOBS: '7',
     MAX_EVENT_LOOP_DELAY_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '20000',
+    CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.match(config, {
     port: 8080,
@@ -96,6 +98,7 @@ t.test('every variable is read', async (t) => {
     maxEventLoopDelayMs: 250,
     shutdownTimeoutMs: 20000,
   })
+  t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(
     config.apiKeys.identities().map(({ id, scopes }) => ({ id, scopes: [...scopes] })),
     [{ id: 'key-1', scopes: ['jobs:read', 'predict'] }],

@@ -21,8 +21,10 @@ export class PgLossesRepository implements LossesStore {
     )
   }
 
-  async list(jobId: string): Promise<LossPoint[]> {
-    const { rows } = await this.db.query<LossRow>('SELECT * FROM losses WHERE job_id = $1 ORDER BY epoch', [jobId])
+  async list(jobId: string, page?: { afterEpoch: number; limit: number }): Promise<LossPoint[]> {
+    const { rows } = page === undefined
+      ? await this.db.query<LossRow>('SELECT * FROM losses WHERE job_id = $1 ORDER BY epoch', [jobId])
+      : await this.db.query<LossRow>('SELECT * FROM losses WHERE job_id = $1 AND epoch > $2 ORDER BY epoch LIMIT $3', [jobId, page.afterEpoch, page.limit])
     return rows.map(toLossPoint)
   }
 
