@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
-import type { Config } from './config.js'
+import { trains, type Config } from './config.js'
 import authPlugin from './http/plugins/auth.js'
 import configPlugin from './http/plugins/config.js'
 import { corsPlugins } from './http/plugins/cors.js'
@@ -93,11 +93,12 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
 
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
-  const storage = options.storage ?? (await openStorage({ path: config.databasePath }))
+  const storage = options.storage ?? (await openStorage({ path: config.databasePath, url: config.databaseUrl }))
   const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
-  const metrics = createMetrics(storage, models)
-  const runner = options.training === false ? null : new JobRunner({
+  const metrics = createMetrics(storage, models, { node: config.nodeId, role: config.role })
+  const runner = options.training === false || !trains(config.role) ? null : new JobRunner({
     storage,
+    node: config.nodeId,
     workers: config.workers,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,

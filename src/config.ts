@@ -14,6 +14,18 @@ import { ApiKeyTable, parseApiKeys } from './http/auth/api-keys.js'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** What a process does: `api` accepts jobs and serves predictions, `worker` trains, `all` both. */
+export const ROLES = ['api', 'worker', 'all'] as const
+export type Role = (typeof ROLES)[number]
+
+export function servesApi(role: Role): boolean {
+  return role !== 'worker'
+}
+
+export function trains(role: Role): boolean {
+  return role !== 'api'
+}
+
 /** Request and model size limits; each is enforced as a clear 400 or 413. */
 export interface Limits {
   /** Largest accepted request body (bytes) -> 413 above it. */
@@ -38,6 +50,14 @@ export interface Config {
   port: number
   host: string
   databasePath: string
+  /** DATABASE_URL (`postgres://...`): PostgreSQL instead of the SQLite file; null = SQLite. */
+  databaseUrl: string | null
+  /** DATABASE_URL and DATABASE_PATH were both set: the URL wins (main.ts says so in the log). */
+  databasePathIgnored: boolean
+  /** ROLE: api | worker | all (default). Every role answers /healthz, /readyz and /metrics. */
+  role: Role
+  /** NODE_ID: names this node in leases, logs and metrics; defaults to the hostname. */
+  nodeId: string
   workers: number
   logLevel: LogLevel
   /** Human-readable logs via pino-pretty (a dev dependency: not for production images). */
@@ -206,6 +226,23 @@ function readApiKeys(read: EnvReader): ApiKeyTable {
   return parsed.keys
 }
 
+/** DATABASE_URL must name a PostgreSQL server; the message never repeats it (it may hold a password). */
+function readDatabaseUrl(read: EnvReader): string | null {
+  const url = read.optional('DATABASE_URL')
+  if (url === undefined) return null
+  let protocol: string | undefined
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    read.issues.push('DATABASE_URL is not allowed: must be a postgres://user:password@host:port/database URL (unset it to use the SQLite file at DATABASE_PATH)')
+    return null
+  }
+  return url
+}
+
 /**
  * CORS_ORIGINS: comma-separated origins (`https://app.example.com`, scheme and host, an
  * optional port, nothing after) or `*`. Unset or empty: no cross-origin access.
@@ -238,10 +275,16 @@ export function loadConfig(env: Env = process.env): Config {
     )
   }
 
+  const databaseUrl = readDatabaseUrl(read)
+
   const config: Config = {
     port: read.integer('PORT', { default: 3000, min: 0, max: 65_535 }),
     host: read.string('HOST', '127.0.0.1'),
     databasePath: read.string('DATABASE_PATH', './data/seqserve.db'),
+    databaseUrl,
+    databasePathIgnored: databaseUrl !== null && read.optional('DATABASE_PATH') !== undefined,
+    role: read.oneOf('ROLE', ROLES, 'all'),
+    nodeId: read.string('NODE_ID', os.hostname()),
     workers: read.integer('WORKERS', { default: os.availableParallelism(), min: 1, max: 1024 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),

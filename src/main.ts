@@ -62,7 +62,12 @@ async function main(): Promise<void> {
   exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
-  app.log.info({ workers: config.workers, database: config.databasePath }, 'training workers started')
+  if (config.databasePathIgnored) {
+    app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
+  }
+  const node = { role: config.role, node: config.nodeId, database: app.storage.location, dialect: app.storage.dialect }
+  if (app.runner) app.log.info({ ...node, workers: config.workers }, 'training workers started')
+  else app.log.info(node, 'API node: accepting jobs and serving predictions; training is left to worker nodes')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

@@ -21,6 +21,10 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     port: 3000,
     host: '127.0.0.1',
     databasePath: './data/seqserve.db',
+    databaseUrl: null,
+    databasePathIgnored: false,
+    role: 'all',
+    nodeId: os.hostname(),
     workers: os.availableParallelism(),
     logLevel: 'info',
     logPretty: false,
@@ -112,6 +116,27 @@ t.test('every variable is read', async (t) => {
     maxPredictLength: 50,
     maxPredictBatch: 8,
   })
+})
+
+t.test('DATABASE_URL selects PostgreSQL and wins over DATABASE_PATH; a non-postgres URL is refused without echoing it', async (t) => {
+  const url = 'postgres://seqserve:s3cret@db.internal:5432/seqserve'
+  t.match(loadConfig({ DATABASE_URL: url }), { databaseUrl: url, databasePathIgnored: false })
+  t.match(loadConfig({ DATABASE_URL: url.replace('postgres:', 'postgresql:'), DATABASE_PATH: '/data/x.db' }), {
+    databaseUrl: 'postgresql://seqserve:s3cret@db.internal:5432/seqserve',
+    databasePathIgnored: true,
+  })
+  t.match(loadConfig({ DATABASE_URL: '  ', DATABASE_PATH: '/data/x.db' }), { databaseUrl: null, databasePathIgnored: false }, 'blank is unset')
+  for (const bad of ['mysql://root:s3cret@db/seqserve', 'not a url s3cret', 'sqlite:///data/x.db']) {
+    const error = configError({ DATABASE_URL: bad })
+    t.match(error.issues, [/^DATABASE_URL is not allowed: must be a postgres:\/\/user:password@host:port\/database URL/])
+    t.notMatch(error.message, /s3cret|mysql|sqlite:/, 'the message does not repeat the URL (it may hold a password)')
+  }
+})
+
+t.test('ROLE picks api, worker or all; NODE_ID names the node', async (t) => {
+  for (const role of ['api', 'worker', 'all'] as const) t.equal(loadConfig({ ROLE: role }).role, role)
+  t.equal(loadConfig({ NODE_ID: 'worker-7' }).nodeId, 'worker-7')
+  t.match(configError({ ROLE: 'trainer' }).issues, ['ROLE="trainer" is not allowed: must be one of api, worker, all'])
 })
 
 t.test('HEARTBEAT_MS defaults to a third of LEASE_TTL_MS and can be set', async (t) => {

@@ -221,6 +221,12 @@ export interface Storage {
   finishJob(jobId: string, owner: LeaseOwner, outcome: JobOutcome, now: number, lastUpdate?: EpochUpdate): Promise<JobRecord | undefined>
   /** Readiness: can the database take a write now, and is its schema current. Never throws. */
   checkHealth(): Promise<StorageHealth>
+  /**
+   * Calls `onQueued` soon after any process queues a job, where the database can announce it
+   * (PostgreSQL LISTEN/NOTIFY); elsewhere it never fires and workers rely on polling.
+   * Resolves to an unsubscribe function.
+   */
+  watchQueue(onQueued: () => void): Promise<() => Promise<void>>
   /** Idempotent. */
   close(): Promise<void>
 }

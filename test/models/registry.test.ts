@@ -3,6 +3,7 @@ import { testConfig } from '../helpers/config.js'
 import { JobsClient } from '../helpers/jobs-client.js'
 import { MODEL_DEFAULTS, TRAINING_DEFAULTS, type JobRequest } from '../helpers/job-specs.js'
 import { readError, startServer } from '../helpers/server.js'
+import { sample } from '../helpers/metrics.js'
 
 /**
  * The registry over a real server: succeeded jobs of a name are its versions in order of
@@ -160,12 +161,11 @@ t.test('only imported versions are deleted by version, and not while aliased', a
 
 t.test('metrics count model versions and model-route requests', async (t) => {
   const text = await (await server.fetch('/metrics')).text()
-  const sample = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.slice(line.length).trim())
-  t.equal(sample('seqserve_model_versions{source="import"}'), 1, 'greeter v4 is the one import left')
-  t.equal(sample('seqserve_model_versions{source="job"}'), 1, 'greeter v2 (v1 went with its job)')
-  t.equal(sample('seqserve_model_requests_total{route="POST /models/:name/versions",status_code="201"}'), 2)
-  t.ok(sample('seqserve_model_requests_total{route="PUT /models/:name/aliases/:alias",status_code="200"}') >= 40, 'alias switches')
-  t.ok(sample('seqserve_model_requests_total{route="GET /jobs/:id/model",status_code="200"}') >= 1, 'cards')
+  t.equal(sample(text, 'seqserve_model_versions', 'source="import"'), 1, 'greeter v4 is the one import left')
+  t.equal(sample(text, 'seqserve_model_versions', 'source="job"'), 1, 'greeter v2 (v1 went with its job)')
+  t.equal(sample(text, 'seqserve_model_requests_total', 'route="POST /models/:name/versions",status_code="201"'), 2)
+  t.ok(sample(text, 'seqserve_model_requests_total', 'route="PUT /models/:name/aliases/:alias",status_code="200"')! >= 40, 'alias switches')
+  t.ok(sample(text, 'seqserve_model_requests_total', 'route="GET /jobs/:id/model",status_code="200"')! >= 1, 'cards')
 })
 
 t.test('the import route takes bodies beyond MAX_BODY_BYTES (up to the largest model the limits accept); other routes do not', async (t) => {

@@ -1,8 +1,6 @@
-import t from 'tap'
-import { createJobs, tempStorage } from './helpers.js'
+import { FOREIGN_KEY_VIOLATION, NOT_NULL_VIOLATION, createJobs, storageTest } from './helpers.js'
 
-t.test('append and list loss points in epoch order', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('append and list loss points in epoch order', async (t, storage) => {
   const [id, other] = await createJobs(storage, 2)
   t.same(await storage.losses.list(id), [])
   await storage.losses.append(id, [
@@ -24,8 +22,7 @@ t.test('append and list loss points in epoch order', async (t) => {
   t.same((await storage.losses.list(other)).map((p) => p.loss), [7])
 })
 
-t.test('each epoch is stored once: re-appending an epoch replaces it', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('each epoch is stored once: re-appending an epoch replaces it', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: 2, at: 2 }])
   await storage.losses.append(id, [{ epoch: 2, loss: 0.2, at: 3 }])
@@ -35,8 +32,7 @@ t.test('each epoch is stored once: re-appending an epoch replaces it', async (t)
   ])
 })
 
-t.test('truncateAfter then append: a resumed run leaves each epoch exactly once', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('truncateAfter then append: a resumed run leaves each epoch exactly once', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   // First attempt reached epoch 7; its last checkpoint was at epoch 5.
   await storage.losses.append(id, [1, 2, 3, 4, 5, 6, 7].map((epoch) => ({ epoch, loss: 1 / epoch, at: epoch })))
@@ -51,8 +47,7 @@ t.test('truncateAfter then append: a resumed run leaves each epoch exactly once'
   t.equal(await storage.losses.truncateAfter(id, 0), 10, 'resuming from scratch drops everything')
 })
 
-t.test('a bad point rejects the whole batch', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('a bad point rejects the whole batch', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: Number.NaN, at: 2 }]), { name: 'RangeError', message: /epoch 2 is not finite/ })
   await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: Number.POSITIVE_INFINITY, at: 1 }]), RangeError)
@@ -61,13 +56,12 @@ t.test('a bad point rejects the whole batch', async (t) => {
   t.same(await storage.losses.list(id), [])
   // A constraint failure midway rolls back the earlier points of the batch too.
   const missingTime = { epoch: 2, loss: 1, at: null } as unknown as { epoch: number; loss: number; at: number }
-  await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, missingTime]), { code: 'SQLITE_CONSTRAINT_NOTNULL' })
+  await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, missingTime]), NOT_NULL_VIOLATION)
   t.same(await storage.losses.list(id), [], 'epoch 1 was rolled back with the failing epoch 2')
-  await t.rejects(storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
+  await t.rejects(storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), FOREIGN_KEY_VIOLATION)
 })
 
-t.test('list pages by epoch: at most `limit` points after `afterEpoch`', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('list pages by epoch: at most `limit` points after `afterEpoch`', async (t, storage) => {
   const [id, other] = await createJobs(storage, 2)
   await storage.losses.append(id, [1, 2, 3, 4, 5].map((epoch) => ({ epoch, loss: epoch, at: epoch })))
   await storage.losses.append(other, [{ epoch: 3, loss: 9, at: 9 }])

@@ -4,8 +4,8 @@ import t from 'tap'
 import BetterSqlite3 from 'better-sqlite3'
 import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { DatabaseNewerThanCodeError, MigrationError, MigrationsDirectoryError } from '../../src/storage/errors.js'
-import { appliedMigrations, currentVersion, runMigrations } from '../../src/storage/sqlite/migrate.js'
-import { REPO_MIGRATIONS_DIR, tempDir } from './helpers.js'
+import { appliedMigrations, currentVersion, listMigrationFiles, runMigrations } from '../../src/storage/sqlite/migrate.js'
+import { REPO_MIGRATIONS_DIR, REPO_MIGRATIONS_ROOT, tempDir } from './helpers.js'
 
 function tableNames(db: BetterSqlite3.Database): string[] {
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map(
@@ -185,4 +185,12 @@ t.test('a never-applied file numbered below the database version is refused', as
   fs.writeFileSync(path.join(migrations, '0002_b.sql'), 'CREATE TABLE b (x);')
   t.throws(() => runMigrations(db, migrations), { name: 'MigrationsDirectoryError', message: /0002_b\.sql was never applied.*version 3/ })
   t.notOk(tableNames(db).includes('b'))
+})
+
+t.test('both dialects ship the same migrations: same numbers, same names', async (t) => {
+  const sqlite = listMigrationFiles(path.join(REPO_MIGRATIONS_ROOT, 'sqlite')).map((m) => m.name)
+  const postgres = listMigrationFiles(path.join(REPO_MIGRATIONS_ROOT, 'postgres')).map((m) => m.name)
+  t.ok(sqlite.length >= 3)
+  t.same(postgres, sqlite, 'a schema change lands in migrations/sqlite/ and migrations/postgres/ under one number')
+  t.same(fs.readdirSync(REPO_MIGRATIONS_ROOT).sort(), ['postgres', 'sqlite'], 'no migration sits outside a dialect folder')
 })

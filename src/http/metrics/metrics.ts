@@ -21,8 +21,10 @@ export interface Metrics {
  * process, as in tests, do not collide). Job counts by status are read from the database at
  * scrape time, so they are right even for jobs other processes changed.
  */
-export function createMetrics(storage: Storage, models: ModelCache): Metrics {
+export function createMetrics(storage: Storage, models: ModelCache, labels: { node: string; role: string }): Metrics {
   const registry = new Registry()
+  // Every series names the node (and its role), so one Prometheus can scrape many nodes.
+  registry.setDefaultLabels(labels)
   collectDefaultMetrics({ register: registry, prefix: 'seqserve_' })
 
   new Gauge({

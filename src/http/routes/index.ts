@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { servesApi } from '../../config.js'
 import healthRoutes from './health.js'
 import jobRoutes from './jobs.js'
 import modelRoutes from './models.js'
@@ -13,9 +14,12 @@ import predictRoutes from './predict.js'
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(healthRoutes)
-  await app.register(jobRoutes)
-  await app.register(modelRoutes)
-  await app.register(predictRoutes)
+  // A worker node (ROLE=worker) trains and answers the probes and metrics only.
+  if (servesApi(app.config.role)) {
+    await app.register(jobRoutes)
+    await app.register(modelRoutes)
+    await app.register(predictRoutes)
+  }
   await app.register(operationsRoutes)
 }
 

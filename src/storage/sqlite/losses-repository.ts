@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import { checkLossPoints } from '../checks.js'
 import type { LossesStore } from '../storage.js'
 import type { Synchronous } from '../synchronous.js'
 import { toLossPoint, type LossPoint, type LossRow, type NewLossPoint } from '../types.js'
@@ -30,13 +31,7 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
    * Non-finite losses are refused: SQLite would store NaN as NULL and JSON cannot carry Infinity.
    */
   append(jobId: string, points: readonly NewLossPoint[]): void {
-    for (const p of points) {
-      if (!Number.isInteger(p.epoch) || p.epoch < 1) throw new RangeError(`loss epoch must be an integer >= 1, got ${p.epoch}`)
-      if (!Number.isFinite(p.loss)) throw new RangeError(`loss at epoch ${p.epoch} is not finite (${p.loss})`)
-      if (p.valLoss != null && !Number.isFinite(p.valLoss)) {
-        throw new RangeError(`val_loss at epoch ${p.epoch} is not finite (${p.valLoss})`)
-      }
-    }
+    checkLossPoints(points)
     this.db.transaction(() => {
       for (const p of points) this.upsertStmt.run({ jobId, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss ?? null, at: p.at })
     }).immediate()

@@ -2,11 +2,12 @@ import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ModelsStore
 import { promised } from '../synchronous.js'
 import type { CheckpointMeta, JobOutcome, JobProgress, JobRecord, LeaseOwner, NewCheckpoint } from '../types.js'
 import { SqliteCheckpointsRepository } from './checkpoints-repository.js'
-import { defaultMigrationsDir, openDatabase, type Database, type OpenDatabaseOptions } from './database.js'
+import { defaultMigrationsDir, listMigrationFiles, newestVersion } from '../migrations.js'
+import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js'
 import { SqliteJobsRepository } from './jobs-repository.js'
 import { SqliteLossesRepository } from './losses-repository.js'
 import { SqliteModelsRepository } from './models-repository.js'
-import { currentVersion, listMigrationFiles } from './migrate.js'
+import { currentVersion } from './migrate.js'
 
 /**
  * Storage in one SQLite file (the embedded default). better-sqlite3 is synchronous: each
@@ -34,8 +35,7 @@ export class SqliteStorage implements Storage {
     this.checkpoints = promised<CheckpointsStore>(this.sync.checkpoints)
     this.losses = promised<LossesStore>(this.sync.losses)
     this.models = promised<ModelsStore>(new SqliteModelsRepository(db))
-    const files = listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir())
-    this.expectedVersion = files.length > 0 ? files[files.length - 1].version : 0
+    this.expectedVersion = newestVersion(listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir('sqlite')))
   }
 
   async recordEpochs(jobId: string, owner: LeaseOwner, update: EpochUpdate, now: number): Promise<boolean> {
@@ -101,6 +101,11 @@ export class SqliteStorage implements Storage {
       if (!migrated) reasons.push(`the database schema is at version ${version}, this code expects ${this.expectedVersion}`)
     }
     return { writable, migrated, reasons }
+  }
+
+  /** SQLite cannot announce writes to other processes: they find new jobs by polling. */
+  async watchQueue(): Promise<() => Promise<void>> {
+    return async () => undefined
   }
 
   async close(): Promise<void> {
