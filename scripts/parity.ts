@@ -3,7 +3,9 @@
  * (format: shared/fixtures/README.md). One line per case, then "N passed, N failed";
  * exit status 1 if any case fails.
  */
+import { readFileSync } from 'node:fs'
 import { loadFixture, runParity } from '../src/parity/run.js'
+import { isSchedulerFile, runScheduleParity } from '../src/parity/schedulers.js'
 
 const files = process.argv.slice(2)
 if (files.length === 0) {
@@ -15,7 +17,8 @@ let failed = 0
 for (const file of files) {
   let results
   try {
-    results = runParity(loadFixture(file))
+    const json: unknown = JSON.parse(readFileSync(file, 'utf8'))
+    results = isSchedulerFile(json) ? runScheduleParity(json) : runParity(loadFixture(file))
   } catch (err) {
     console.log(`not ok ${file}: cannot read it: ${(err as Error).message}`)
     failed++
