@@ -16,6 +16,7 @@ export type {
   OptimizerOptions,
   OptimizerState,
   ResolvedOptimizerOptions,
+  ScheduledHyperparameters,
   RmspropOptionsResolved,
   SgdOptionsResolved,
 } from './optimizers/types.js'

@@ -251,7 +251,7 @@ export class JobRunner {
         return
       case 'epoch': {
         const recorded = storage.recordEpochs(job.id, this.owner, {
-          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at }],
+          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at, metrics: message.metrics, lr: message.lr }],
           progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
         }, now)
         if (!recorded) return this.lostLease(job)

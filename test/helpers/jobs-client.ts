@@ -3,6 +3,7 @@
  * lifecycle tests wait for states, never for durations.
  */
 import type { JobRequest } from './job-specs.js'
+import type { LossBody } from '../../src/http/presenters/job.js'
 
 export interface JobView {
   id: string
@@ -22,12 +23,8 @@ export interface JobView {
   finished_at: string | null
 }
 
-export interface LossView {
-  epoch: number
-  loss: number
-  val_loss?: number
-  at: string
-}
+/** One point of GET /jobs/{id}/losses, as the service presents it. */
+export type LossView = LossBody
 
 export class JobsClient {
   constructor(readonly baseUrl: string) {}

@@ -5,7 +5,8 @@ import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
 import { httpError } from '../errors.js'
-import { lossesCsv, presentJob, presentLoss } from '../presenters/job.js'
+import { lossesCsv, presentJob, presentLoss, stoppedEarly } from '../presenters/job.js'
+import { lossChartSvg, lossLabel } from '../presenters/loss-chart.js'
 import { errorResponses } from '../schemas/common.js'
 import {
   IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesQuery, LossesResponse,
@@ -120,12 +121,13 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'jobs:read' },
     schema: {
       summary: 'Loss history: one point per finished epoch',
-      description: 'JSON by default; `?format=csv` returns `epoch,loss,val_loss,at` rows.',
+      description: 'JSON by default: loss, val_loss, lr and task metrics per epoch. `?format=csv` returns `epoch,loss,val_loss,at,lr` and a column per metric; ' +
+        '`?format=svg` an image/svg+xml chart of the training and validation loss with the early-stopping point (embeddable from other origins when the server runs without API keys).',
       tags: ['jobs'],
       params: JobIdParams,
       querystring: LossesQuery,
       response: {
-        200: Type.Union([LossesResponse, Type.String({ description: 'CSV when format=csv' })]),
+        200: Type.Union([LossesResponse, Type.String({ description: 'CSV when format=csv, SVG when format=svg' })]),
         ...errorResponses(404),
       },
     },
@@ -135,6 +137,13 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (request.query.format === 'csv') {
       reply.type('text/csv; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.csv"`)
       return lossesCsv(points)
+    }
+    if (request.query.format === 'svg') {
+      const stoppedAt = stoppedEarly(job) ? job.progressEpoch : null
+      reply.type('image/svg+xml; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.svg"`)
+      // Open servers let READMEs, notebooks and chat tools on other origins show the picture.
+      if (app.config.apiKeys.size === 0) reply.header('cross-origin-resource-policy', 'cross-origin').header('access-control-allow-origin', '*')
+      return lossChartSvg({ title: `${job.name}: loss per epoch`, lossLabel: lossLabel((job.dataSummary as { type?: unknown }).type), points, stoppedAt })
     }
     return { job: job.id, losses: points.map(presentLoss) }
   })

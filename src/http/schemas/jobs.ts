@@ -3,6 +3,7 @@ import type { Limits } from '../../config.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
 import { JOB_STATUSES } from '../../storage/types.js'
 import { defaultWithin, Nullable, StrictObject, TaggedUnion } from './common.js'
+import { earlyStoppingSchema, lrSchedulerSchema } from './training-control.js'
 
 /**
  * Schemas of the jobs resource. Request schemas are built from the configured limits so a
@@ -79,6 +80,8 @@ export function trainingSchema(limits: Limits) {
     shuffle: Type.Boolean({ default: true }),
     weight_decay: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
     momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'sgd and rmsprop' }),
+    lr_scheduler: Type.Optional(lrSchedulerSchema(1e9)),
+    early_stopping: Type.Optional(earlyStoppingSchema(limits.maxEpochs)),
   }, { default: {}, examples: [TUTORIAL_JOB.training] })
 }
 
@@ -105,6 +108,7 @@ export const JobResponse = Type.Object({
   training: Type.Record(Type.String(), Type.Unknown(), { description: 'The training settings with defaults filled in' }),
   data: Type.Record(Type.String(), Type.Unknown(), { description: 'A summary of the dataset (never the data itself)' }),
   progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
+  stopped_early: Type.Boolean({ description: 'training.early_stopping ended the job (succeeded) before its epoch limit, after progress.epoch' }),
   loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
   best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
   error: Nullable(Type.Object({ code: Type.String({ examples: ['nan_loss'] }), message: Type.String() })),
@@ -120,7 +124,7 @@ export const JobResponse = Type.Object({
     id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
     model: { ...TUTORIAL_JOB.model, proj_size: 0 },
     training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
-    data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, loss: 0.0012, best_loss: 0.0012,
+    data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, stopped_early: false, loss: 0.0012, best_loss: 0.0012,
     error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
     created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
   }],
@@ -145,20 +149,24 @@ export const JobListResponse = Type.Object({
 })
 
 export const LossesQuery = StrictObject({
-  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+  format: Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('svg')], { default: 'json', description: 'json, csv, or svg (a chart of the curves)' }),
 })
 
 export const LossPointSchema = Type.Object({
   epoch: Type.Integer({ minimum: 1 }),
   loss: Type.Number(),
   val_loss: Type.Optional(Type.Number()),
+  lr: Type.Optional(Type.Number({ description: 'Learning rate the epoch started with' })),
+  metrics: Type.Optional(Type.Record(Type.String(), Type.Number(), {
+    description: 'Task metrics on the training pass, and val_ ones on the validation split: pairs accuracy and sequence_accuracy, classes accuracy, text perplexity and bpc, series mae and rmse (original units)',
+  })),
   at: Timestamp,
 })
 
 export const LossesResponse = Type.Object({
   job: Type.String(),
   losses: Type.Array(LossPointSchema),
-}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, at: '2026-11-27T16:20:00.200Z' }] }] })
+}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, lr: 0.1, metrics: { accuracy: 0.4, sequence_accuracy: 0 }, at: '2026-11-27T16:20:00.200Z' }] }] })
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Same key and body -> the same job; same key, different body -> 422' })),
