@@ -13,6 +13,7 @@ export interface JobView {
   training: Record<string, unknown>
   data: Record<string, unknown>
   progress: { epoch: number; epochs: number }
+  stopped_early: boolean
   loss: number | null
   best_loss: number | null
   error: { code: string; message: string } | null
