@@ -1,6 +1,6 @@
 import { decodeCheckpoint } from '../engine/tasks/checkpoint.js'
 import { Predictor } from '../engine/tasks/predictor.js'
-import type { CheckpointsRepository } from '../storage/checkpoints-repository.js'
+import type { CheckpointsStore } from '../storage/storage.js'
 
 /**
  * Trained models held in memory for prediction: each final checkpoint is decoded once and
@@ -8,13 +8,15 @@ import type { CheckpointsRepository } from '../storage/checkpoints-repository.js
  */
 export class ModelCache {
   private readonly entries = new Map<string, Predictor>()
+  /** Checkpoints being read and decoded, so concurrent requests for one model share the work. */
+  private readonly loading = new Map<string, Promise<Predictor | undefined>>()
   hits = 0
   misses = 0
 
-  constructor(private readonly checkpoints: CheckpointsRepository, readonly capacity: number) {}
+  constructor(private readonly checkpoints: CheckpointsStore, readonly capacity: number) {}
 
   /** The predictor of a succeeded job, or undefined when it has no final checkpoint. */
-  get(jobId: string): Predictor | undefined {
+  async get(jobId: string): Promise<Predictor | undefined> {
     const cached = this.entries.get(jobId)
     if (cached) {
       this.hits++
@@ -23,7 +25,16 @@ export class ModelCache {
       return cached
     }
     this.misses++
-    const record = this.checkpoints.final(jobId)
+    let loading = this.loading.get(jobId)
+    if (!loading) {
+      loading = this.load(jobId).finally(() => this.loading.delete(jobId))
+      this.loading.set(jobId, loading)
+    }
+    return loading
+  }
+
+  private async load(jobId: string): Promise<Predictor | undefined> {
+    const record = await this.checkpoints.final(jobId)
     if (!record) return undefined
     const predictor = new Predictor(decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength)))
     this.entries.set(jobId, predictor)

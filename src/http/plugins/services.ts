@@ -30,7 +30,7 @@ export default fp<ServicesPluginOptions>(
     app.decorate('models', models)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
-      storage.close()
+      await storage.close()
     })
   },
   { name: 'seqserve-services' },

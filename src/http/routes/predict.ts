@@ -13,22 +13,22 @@ import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from
 const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
 
-  const resolve = (selector: { job?: string; model?: string }) => {
+  const resolve = async (selector: { job?: string; model?: string }) => {
     if ((selector.job === undefined) === (selector.model === undefined)) {
       throw httpError('validation_failed', 'give exactly one of job (a job id) or model (a model name)')
     }
     let job: JobRecord | undefined
     if (selector.job !== undefined) {
-      job = app.storage.jobs.findById(selector.job)
+      job = await app.storage.jobs.findById(selector.job)
       if (!job) throw httpError('job_not_found', `No job with id ${selector.job}`)
     } else {
-      job = app.storage.jobs.findNewestSucceededByName(selector.model!)
+      job = await app.storage.jobs.findNewestSucceededByName(selector.model!)
       if (!job) throw httpError('model_not_found', `No succeeded job is named ${JSON.stringify(selector.model)}`)
     }
     if (job.status !== 'succeeded') {
       throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
     }
-    const predictor = app.models.get(job.id)
+    const predictor = await app.models.get(job.id)
     if (!predictor) throw httpError('job_not_succeeded', `Job ${job.id} has no final checkpoint`, { status: job.status })
     return { job, predictor }
   }
@@ -55,7 +55,7 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PredictResponse, ...errorResponses(400, 404, 409) },
     },
   }, async (request) => {
-    const { job, predictor } = resolve(request.query)
+    const { job, predictor } = await resolve(request.query)
     const result = run(predictor, request.query.input, request.query)
     return { job: job.id, model: job.name, task: predictor.meta.kind, ...result }
   })
@@ -70,7 +70,7 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: PredictBatchResponse, ...errorResponses(400, 404, 409, 413, 415) },
     },
   }, async (request) => {
-    const { job, predictor } = resolve(request.body)
+    const { job, predictor } = await resolve(request.body)
     const { inputs, seed, ...options } = request.body
     const predictions = inputs.map((input, i) => run(predictor, input, { ...options, seed: seed === undefined ? undefined : (seed + i) >>> 0 }))
     return { job: job.id, model: job.name, task: predictor.meta.kind, predictions }
