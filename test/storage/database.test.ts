@@ -17,7 +17,7 @@ t.test('opens a file database in nested new folders with the production pragmas'
   t.equal(db.pragma('foreign_keys', { simple: true }), 1)
   t.equal(db.pragma('busy_timeout', { simple: true }), 5000)
   t.equal(db.pragma('synchronous', { simple: true }), 1, 'synchronous = NORMAL')
-  t.equal(currentVersion(db), 3, 'migrations ran')
+  t.equal(currentVersion(db), 4, 'migrations ran')
 
   db.prepare(`INSERT INTO jobs (id, name, status, spec, data_summary, epochs, created_at, updated_at) VALUES ('x', 'n', 'queued', '{}', '{}', 1, 1, 1)`).run()
   t.ok(fs.existsSync(`${file}-wal`), 'writes go to the WAL file')
@@ -41,7 +41,7 @@ t.test('busy timeout is configurable', async (t) => {
 t.test(':memory: databases are migrated too', async (t) => {
   const db = openDatabase({ path: ':memory:' })
   t.teardown(() => db.close())
-  t.equal(currentVersion(db), 3)
+  t.equal(currentVersion(db), 4)
   t.equal(db.pragma('foreign_keys', { simple: true }), 1)
 })
 

@@ -24,8 +24,8 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
   t.equal(currentVersion(db), 0)
 
   const result = runMigrations(db, REPO_MIGRATIONS_DIR)
-  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql'])
-  t.equal(currentVersion(db), 3)
+  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql', '0004_loss_metrics.sql'])
+  t.equal(currentVersion(db), 4)
   t.same(tableNames(db), ['checkpoints', 'jobs', 'losses', 'schema_migrations'])
   const applied = appliedMigrations(db)
   t.same(
@@ -34,6 +34,7 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
       [1, '0001_jobs'],
       [2, '0002_checkpoints'],
       [3, '0003_losses'],
+      [4, '0004_loss_metrics'],
     ],
   )
   for (const m of applied) t.equal(new Date(m.appliedAt).toISOString(), m.appliedAt, 'applied_at is an ISO timestamp')
@@ -49,8 +50,8 @@ t.test('re-opening an up-to-date database applies nothing and keeps the data', a
   const second = openDatabase({ path: file })
   t.teardown(() => second.close())
   t.same(runMigrations(second, REPO_MIGRATIONS_DIR).applied, [])
-  t.equal(currentVersion(second), 3)
-  t.equal(appliedMigrations(second).length, 3)
+  t.equal(currentVersion(second), 4)
+  t.equal(appliedMigrations(second).length, 4)
   t.equal((second.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n, 1)
 })
 
@@ -138,14 +139,14 @@ t.test('a database newer than the code is refused with an upgrade hint', async (
   const err = t.throws(() => openDatabase({ path: file, migrationsDir: older })) as unknown as DatabaseNewerThanCodeError
   t.type(err, DatabaseNewerThanCodeError)
   t.equal(err.code, 'database_newer_than_code')
-  t.equal(err.databaseVersion, 3)
+  t.equal(err.databaseVersion, 4)
   t.equal(err.codeVersion, 2)
-  t.match(err.message, /schema version 3 \(0003_losses\)/)
+  t.match(err.message, /schema version 4 \(0004_loss_metrics\)/)
   t.match(err.message, /upgrade seqserve/)
 
   const db = new BetterSqlite3(file)
   t.teardown(() => db.close())
-  t.equal(currentVersion(db), 3, 'nothing was touched')
+  t.equal(currentVersion(db), 4, 'nothing was touched')
 })
 
 t.test('malformed migration folders are refused', async (t) => {
