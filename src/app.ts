@@ -19,7 +19,8 @@ import { createMetrics } from './http/metrics/metrics.js'
 import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
 import { ModelCache } from './jobs/model-cache.js'
-import { JobRunner } from './jobs/runner.js'
+import { JobRunner, combineRunnerEvents } from './jobs/runner.js'
+import { JobWakeups } from './jobs/wakeups.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
 import { openStorage } from './storage/open.js'
 import type { Storage } from './storage/storage.js'
@@ -89,15 +90,16 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   const storage = options.storage ?? (await openStorage({ path: config.databasePath }))
   const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
   const metrics = createMetrics(storage, models)
+  const wakeups = new JobWakeups()
   const runner = options.training === false ? null : new JobRunner({
     storage,
     workers: config.workers,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
     logger: app.log as Logger,
-    events: metrics.runnerEvents,
+    events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
   })
-  await app.register(servicesPlugin, { storage, runner, models })
+  await app.register(servicesPlugin, { storage, runner, models, wakeups })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes.

@@ -58,6 +58,8 @@ export interface Config {
    * jobs still training when it runs out are requeued without their unsaved epochs.
    */
   shutdownTimeoutMs: number
+  /** Comment lines on open GET /jobs/{id}/events streams, so proxies keep them open. */
+  eventsHeartbeatMs: number
 }
 
 /** Requests per minute per API key (per client IP when no keys are configured); 0 = unlimited. */
@@ -235,6 +237,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
+    eventsHeartbeatMs: read.integer('EVENTS_HEARTBEAT_MS', { default: 15_000, min: 100 }),
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

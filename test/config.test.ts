@@ -45,6 +45,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
+    eventsHeartbeatMs: 15000,
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -75,6 +76,7 @@ t.test('every variable is read', async (t) => {
     MAX_QUEUED_JOBS: '7',
     MAX_EVENT_LOOP_DELAY_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '20000',
+    EVENTS_HEARTBEAT_MS: '500',
   })
   t.match(config, {
     port: 8080,
@@ -91,6 +93,7 @@ t.test('every variable is read', async (t) => {
     maxQueuedJobs: 7,
     maxEventLoopDelayMs: 250,
     shutdownTimeoutMs: 20000,
+    eventsHeartbeatMs: 500,
   })
   t.same(
     config.apiKeys.identities().map(({ id, scopes }) => ({ id, scopes: [...scopes] })),

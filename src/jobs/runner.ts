@@ -23,6 +23,15 @@ export interface JobRunnerOptions {
   events?: Partial<JobRunnerEvents>
 }
 
+/** Several observers as one (metrics, event-stream wake-ups). */
+export function combineRunnerEvents(...observers: Partial<JobRunnerEvents>[]): Partial<JobRunnerEvents> {
+  return {
+    started: (job, epoch) => observers.forEach((o) => o.started?.(job, epoch)),
+    epoch: (jobId, epoch, tokens) => observers.forEach((o) => o.epoch?.(jobId, epoch, tokens)),
+    finished: (jobId, outcome) => observers.forEach((o) => o.finished?.(jobId, outcome)),
+  }
+}
+
 export interface JobRunnerEvents {
   started(job: JobRecord, resumedFromEpoch: number): void
   /** `tokens`: target values trained on in the epoch (characters, series values or labels). */

@@ -9,7 +9,7 @@ import { readError, startServer, type TapTest, type TestServer } from '../helper
 
 /** Real configuration from an environment, as the service reads it (so API_KEYS parsing is exercised too). */
 function configWith(env: Env): Config {
-  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', ...env })
+  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
 }
 
 const KEYS = {

@@ -8,7 +8,7 @@ import { loadConfig, type Config, type Env } from '../../src/config.js'
 import { startServer, type TapTest } from '../helpers/server.js'
 
 function configWith(env: Env = {}): Config {
-  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', ...env })
+  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
 }
 
 const ADMIN = 'adm1n-0123456789abcdef0123456789'

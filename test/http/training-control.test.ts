@@ -204,7 +204,7 @@ t.test('the SVG of a job without epochs or a split, and behind API keys', async 
   const chart = readChart(await (await service.fetch(`/jobs/${plain.id}/losses?format=svg`)).text())
   t.same([...chart.curves.keys()], ['loss'], 'no validation curve without a split')
   t.equal(chart.stopEpoch, null, 'no early-stop mark')
-  const keyed = await startServer(t, { config: loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', API_KEYS: JSON.stringify({ 'k3y-0123456789abcdef0123456789': ['admin'] }) }) })
+  const keyed = await startServer(t, { config: loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', API_KEYS: JSON.stringify({ 'k3y-0123456789abcdef0123456789': ['admin'] }) }) })
   const auth = { authorization: 'Bearer k3y-0123456789abcdef0123456789' }
   const queued = await (await keyed.postJson('/jobs', tutorialJob(), auth)).json() as { id: string }
   const svg = await keyed.fetch(`/jobs/${queued.id}/losses?format=svg`, { headers: auth })

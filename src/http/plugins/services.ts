@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { JobRunner } from '../../jobs/runner.js'
 import type { ModelCache } from '../../jobs/model-cache.js'
 import type { Storage } from '../../storage/storage.js'
+import type { JobWakeups } from '../../jobs/wakeups.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,6 +11,8 @@ declare module 'fastify' {
     /** Trains queued jobs; null when this app only serves (e.g. the OpenAPI generator). */
     runner: JobRunner | null
     models: ModelCache
+    /** Tells event streams to read storage again (GET /jobs/{id}/events). */
+    wakeups: JobWakeups
   }
 }
 
@@ -17,6 +20,7 @@ export interface ServicesPluginOptions {
   storage: Storage
   runner: JobRunner | null
   models: ModelCache
+  wakeups: JobWakeups
 }
 
 /**
@@ -24,10 +28,11 @@ export interface ServicesPluginOptions {
  * and return to the queue before the database closes.
  */
 export default fp<ServicesPluginOptions>(
-  async (app, { storage, runner, models }) => {
+  async (app, { storage, runner, models, wakeups }) => {
     app.decorate('storage', storage)
     app.decorate('runner', runner)
     app.decorate('models', models)
+    app.decorate('wakeups', wakeups)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
       await storage.close()

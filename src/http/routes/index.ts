@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import eventRoutes from './events.js'
 import healthRoutes from './health.js'
 import jobRoutes from './jobs.js'
 import operationsRoutes from './operations.js'
@@ -13,6 +14,7 @@ import predictRoutes from './predict.js'
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(healthRoutes)
   await app.register(jobRoutes)
+  await app.register(eventRoutes)
   await app.register(predictRoutes)
   await app.register(operationsRoutes)
 }
