@@ -9,12 +9,12 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { DOMParser, type Element } from '@xmldom/xmldom'
 import t from 'tap'
-import { loadConfig } from '../../src/config.js'
 import { Predictor } from '../../src/engine/tasks/predictor.js'
 import type { JobSpec } from '../../src/engine/tasks/spec.js'
 import { splitIndices } from '../../src/engine/tasks/task.js'
 import { Trainer } from '../../src/engine/tasks/trainer.js'
 import { Rng } from '../../src/engine/rng.js'
+import { configFromEnv } from '../helpers/config.js'
 import { REPO_ROOT } from '../helpers/engine.js'
 import { type JsonObject, seriesJob, textJob, tutorialJob } from '../helpers/jobs.js'
 import { readError, startServer } from '../helpers/server.js'
@@ -204,7 +204,7 @@ t.test('the SVG of a job without epochs or a split, and behind API keys', async 
   const chart = readChart(await (await service.fetch(`/jobs/${plain.id}/losses?format=svg`)).text())
   t.same([...chart.curves.keys()], ['loss'], 'no validation curve without a split')
   t.equal(chart.stopEpoch, null, 'no early-stop mark')
-  const keyed = await startServer(t, { config: loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', API_KEYS: JSON.stringify({ 'k3y-0123456789abcdef0123456789': ['admin'] }) }) })
+  const keyed = await startServer(t, { config: configFromEnv({ API_KEYS: JSON.stringify({ 'k3y-0123456789abcdef0123456789': ['admin'] }) }) })
   const auth = { authorization: 'Bearer k3y-0123456789abcdef0123456789' }
   const queued = await (await keyed.postJson('/jobs', tutorialJob(), auth)).json() as { id: string }
   const svg = await keyed.fetch(`/jobs/${queued.id}/losses?format=svg`, { headers: auth })
