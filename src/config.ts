@@ -60,6 +60,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Comment lines on open GET /jobs/{id}/events streams, so proxies keep them open. */
   eventsHeartbeatMs: number
+  /** CORS_ORIGINS: browser origins allowed to call the API (`*` for any); empty = CORS off. */
+  corsOrigins: string[]
 }
 
 /** Requests per minute per API key (per client IP when no keys are configured); 0 = unlimited. */
@@ -199,6 +201,21 @@ function readApiKeys(read: EnvReader): ApiKeyTable {
   return parsed.keys
 }
 
+/**
+ * CORS_ORIGINS: comma-separated origins (`https://app.example.com`, scheme and host, an
+ * optional port, nothing after) or `*`. Unset or empty: no cross-origin access.
+ */
+function readCorsOrigins(read: EnvReader): string[] {
+  const origins = read.string('CORS_ORIGINS', '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')
+  if (origins.includes('*') && origins.length > 1) read.issues.push('CORS_ORIGINS="*" allows every origin; list no others beside it')
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      read.issues.push(`CORS_ORIGINS has ${JSON.stringify(origin)}: each origin is scheme://host[:port] with no path, e.g. https://app.example.com`)
+    }
+  }
+  return origins
+}
+
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env)
@@ -238,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
     eventsHeartbeatMs: read.integer('EVENTS_HEARTBEAT_MS', { default: 15_000, min: 100 }),
+    corsOrigins: readCorsOrigins(read),
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

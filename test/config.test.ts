@@ -46,6 +46,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
     eventsHeartbeatMs: 15000,
+    corsOrigins: [],
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -77,6 +78,7 @@ t.test('every variable is read', async (t) => {
     MAX_EVENT_LOOP_DELAY_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '20000',
     EVENTS_HEARTBEAT_MS: '500',
+    CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.match(config, {
     port: 8080,
@@ -95,6 +97,7 @@ t.test('every variable is read', async (t) => {
     shutdownTimeoutMs: 20000,
     eventsHeartbeatMs: 500,
   })
+  t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(
     config.apiKeys.identities().map(({ id, scopes }) => ({ id, scopes: [...scopes] })),
     [{ id: 'key-1', scopes: ['jobs:read', 'predict'] }],

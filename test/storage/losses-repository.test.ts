@@ -82,3 +82,15 @@ t.test('metrics and the learning rate are stored with each point; non-finite met
   await t.rejects(storage.losses.append(id, [{ epoch: 3, loss: 1, at: 4, metrics: { perplexity: Infinity } }]), /perplexity at epoch 3 is not finite/)
   t.equal((await storage.losses.list(id)).length, 2, 'nothing of the refused write was stored')
 })
+
+t.test('list pages by epoch: at most `limit` points after `afterEpoch`', async (t) => {
+  const { storage } = await tempStorage(t)
+  const [id, other] = await createJobs(storage, 2)
+  await storage.losses.append(id, [1, 2, 3, 4, 5].map((epoch) => ({ epoch, loss: epoch, at: epoch })))
+  await storage.losses.append(other, [{ epoch: 3, loss: 9, at: 9 }])
+  const epochs = async (afterEpoch: number) => (await storage.losses.list(id, { afterEpoch, limit: 2 })).map((p) => p.epoch)
+  t.same(await epochs(0), [1, 2])
+  t.same(await epochs(2), [3, 4])
+  t.same(await epochs(4), [5])
+  t.same(await epochs(5), [])
+})

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { jobEvents } from '../../jobs/job-events.js'
 import { httpError } from '../errors.js'
-import { errorResponses } from '../schemas/common.js'
+import { contentResponse, errorResponses } from '../schemas/common.js'
 import { JobIdParams } from '../schemas/jobs.js'
 
 /** Storage is read again this often when no wake-up comes (changes made by another process). */
@@ -23,13 +23,19 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs/:id/events', {
     config: { scope: 'jobs:read' },
     schema: {
+      operationId: 'streamJobEvents',
       summary: 'Follow a job as Server-Sent Events',
       description: 'Events `status` ({status, epoch, epochs, stopped_early, error}) and `epoch` ({epoch, epochs, loss, val_loss, lr, metrics, at, eta_seconds}), ' +
         'ending with the final `status`. Send the last `id:` seen as `Last-Event-ID` to continue without gaps or repeats. Comment lines are heartbeats.',
       tags: ['jobs'],
       params: JobIdParams,
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64, description: 'The id of the last event received' })) }),
-      response: { 200: Type.String({ description: 'text/event-stream' }), ...errorResponses(404) },
+      response: {
+        200: contentResponse('The event stream, until the job ends', {
+          'text/event-stream': { schema: Type.String({ examples: ['id: 1.running\nevent: epoch\ndata: {"epoch":1,"epochs":200,"loss":1.62,"lr":0.1,"metrics":{}}\n\n'] }) },
+        }),
+        ...errorResponses(404),
+      },
     },
   }, async (request, reply) => {
     const { id } = request.params

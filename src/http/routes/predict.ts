@@ -3,7 +3,7 @@ import { UnknownCharactersError } from '../../engine/tasks/vocabulary.js'
 import { InvalidInputError, type PredictInput, type PredictOptions, predict } from '../../jobs/prediction.js'
 import type { JobRecord } from '../../storage/types.js'
 import { httpError } from '../errors.js'
-import { errorResponses } from '../schemas/common.js'
+import { errorResponses, jsonResponse } from '../schemas/common.js'
 import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from '../schemas/predict.js'
 
 /**
@@ -48,11 +48,12 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
+      operationId: 'predict',
       summary: 'Predict with a trained model',
       description: 'pairs: maps `input` to a string of the same length; text: continues the prompt by `length` characters; series: forecasts the next values of comma-separated numbers; classes: returns `label` and `probabilities`.',
       tags: ['predict'],
       querystring: predictQuery(limits),
-      response: { 200: PredictResponse, ...errorResponses(400, 404, 409) },
+      response: { 200: jsonResponse('The prediction', PredictResponse), ...errorResponses(400, 404, 409) },
     },
   }, async (request) => {
     const { job, predictor } = await resolve(request.query)
@@ -63,11 +64,12 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
+      operationId: 'predictBatch',
       summary: 'Predict a batch of inputs',
       description: 'The same as GET /predict for every entry of `inputs`; numeric arrays may be given directly for series models. With a `seed`, text entry i uses seed + i.',
       tags: ['predict'],
       body: predictBody(limits),
-      response: { 200: PredictBatchResponse, ...errorResponses(400, 404, 409, 413, 415) },
+      response: { 200: jsonResponse('One prediction per input, in order', PredictBatchResponse), ...errorResponses(400, 404, 409, 413, 415) },
     },
   }, async (request) => {
     const { job, predictor } = await resolve(request.body)
