@@ -20,7 +20,8 @@ import { createMetrics } from './http/metrics/metrics.js'
 import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
 import { ModelCache } from './jobs/model-cache.js'
-import { JobRunner } from './jobs/runner.js'
+import { JobRunner, combineRunnerEvents } from './jobs/runner.js'
+import { JobWakeups } from './jobs/wakeups.js'
 import { ModelRegistry } from './models/registry.js'
 import { ModelsService } from './models/service.js'
 import { packageInfo } from './http/package-info.js'
@@ -96,6 +97,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   const storage = options.storage ?? (await openStorage({ path: config.databasePath, url: config.databaseUrl }))
   const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
   const metrics = createMetrics(storage, models, { node: config.nodeId, role: config.role })
+  const wakeups = new JobWakeups()
   const runner = options.training === false || !trains(config.role) ? null : new JobRunner({
     storage,
     node: config.nodeId,
@@ -103,11 +105,11 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
     logger: app.log as Logger,
-    events: metrics.runnerEvents,
+    events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
   })
   const modelsService = new ModelsService(storage, packageInfo().version)
   const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
-  await app.register(servicesPlugin, { storage, runner, models, modelsService, registry })
+  await app.register(servicesPlugin, { storage, runner, models, modelsService, registry, wakeups })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes, then the CORS preflight of each of their paths.

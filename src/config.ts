@@ -79,6 +79,8 @@ export interface Config {
    * jobs still training when it runs out are requeued without their unsaved epochs.
    */
   shutdownTimeoutMs: number
+  /** Comment lines on open GET /jobs/{id}/events streams, so proxies keep them open. */
+  eventsHeartbeatMs: number
   /** CORS_ORIGINS: browser origins allowed to call the API (`*` for any); empty = CORS off. */
   corsOrigins: string[]
   /**
@@ -302,6 +304,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
+    eventsHeartbeatMs: read.integer('EVENTS_HEARTBEAT_MS', { default: 15_000, min: 100 }),
     corsOrigins: readCorsOrigins(read),
     kernels: env.KERNELS ? read.oneOf('KERNELS', KERNEL_SETS, 'wasm') : null,
   }

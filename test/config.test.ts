@@ -49,6 +49,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
+    eventsHeartbeatMs: 15000,
     corsOrigins: [],
     kernels: null,
   })
@@ -81,6 +82,7 @@ t.test('every variable is read', async (t) => {
     MAX_QUEUED_JOBS: '7',
     MAX_EVENT_LOOP_DELAY_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '20000',
+    EVENTS_HEARTBEAT_MS: '500',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.match(config, {
@@ -98,6 +100,7 @@ t.test('every variable is read', async (t) => {
     maxQueuedJobs: 7,
     maxEventLoopDelayMs: 250,
     shutdownTimeoutMs: 20000,
+    eventsHeartbeatMs: 500,
   })
   t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(

@@ -18,6 +18,7 @@ export type {
   OptimizerOptions,
   OptimizerState,
   ResolvedOptimizerOptions,
+  ScheduledHyperparameters,
   RmspropOptionsResolved,
   SgdOptionsResolved,
 } from './optimizers/types.js'

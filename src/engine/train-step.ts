@@ -31,17 +31,21 @@ export function batchLoss(grad: Floats | null, logits: Floats, targets: BatchTar
     : mse(grad, logits, targets.targets, rows * outputs)
 }
 
+/** Sees the logits of a training forward pass before the update (for metrics). */
+export type LogitsObserver = (logits: Floats, rows: number) => void
+
 /**
  * One optimisation step: forward, loss, backward, optional gradient clipping, update.
  * Returns the loss computed before the update (what PyTorch's loop records).
  */
 export function trainStep(
   model: SequenceModel, batch: ModelBatch, targets: BatchTargets, optimizer: Optimizer,
-  clipNorm: number | null, workspace: LossWorkspace,
+  clipNorm: number | null, workspace: LossWorkspace, observe?: LogitsObserver,
 ): number {
   const logits = model.forward(batch)
   const rows = logitRows(model, batch)
   const outputs = model.config.outputSize
+  observe?.(logits, rows)
   const grad = workspace.gradBuffer(model, rows * outputs)
   const loss = batchLoss(grad, logits, targets, rows, outputs)
   model.params.zeroGrad()

@@ -25,6 +25,15 @@ export interface JobRunnerOptions {
   events?: Partial<JobRunnerEvents>
 }
 
+/** Several observers as one (metrics, event-stream wake-ups). */
+export function combineRunnerEvents(...observers: Partial<JobRunnerEvents>[]): Partial<JobRunnerEvents> {
+  return {
+    started: (job, epoch) => observers.forEach((o) => o.started?.(job, epoch)),
+    epoch: (jobId, epoch, tokens) => observers.forEach((o) => o.epoch?.(jobId, epoch, tokens)),
+    finished: (jobId, outcome) => observers.forEach((o) => o.finished?.(jobId, outcome)),
+  }
+}
+
 export interface JobRunnerEvents {
   started(job: JobRecord, resumedFromEpoch: number): void
   /** `tokens`: target values trained on in the epoch (characters, series values or labels). */
@@ -296,7 +305,7 @@ export class JobRunner {
         return
       case 'epoch': {
         const recorded = await storage.recordEpochs(job.id, this.owner, {
-          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at }],
+          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at, metrics: message.metrics, lr: message.lr }],
           progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
         }, now)
         if (!recorded) return this.lostLease(job)

@@ -9,6 +9,9 @@ export function checkLossPoints(points: readonly NewLossPoint[]): void {
     if (p.valLoss != null && !Number.isFinite(p.valLoss)) {
       throw new RangeError(`val_loss at epoch ${p.epoch} is not finite (${p.valLoss})`)
     }
+    for (const [name, value] of Object.entries(p.metrics ?? {})) {
+      if (!Number.isFinite(value)) throw new RangeError(`${name} at epoch ${p.epoch} is not finite (${value})`)
+    }
   }
 }
 

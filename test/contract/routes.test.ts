@@ -165,6 +165,9 @@ t.test('open server: every route through the validating proxy', async (t) => {
   await api.call(t, 'GET', '/jobs/no-such-job/losses', { expect: 404 })
   await api.call(t, 'GET', `/jobs/${greeter.id}/weights`, { expect: 200 })
   await api.call(t, 'GET', '/jobs/no-such-job/weights', { expect: 404 })
+  await api.call(t, 'GET', `/jobs/${greeter.id}/losses?format=svg`, { expect: 200 })
+  await api.call(t, 'GET', `/jobs/${greeter.id}/events`, { expect: 200 })
+  await api.call(t, 'GET', '/jobs/no-such-job/events', { expect: 404 })
 
   // Predict: the README's requests, then the errors.
   await api.call(t, 'GET', '/predict?model=greeter&input=hello', { expect: 200 })

@@ -10,11 +10,11 @@ storageTest('append and list loss points in epoch order', async (t, storage) => 
   await storage.losses.append(other, [{ epoch: 1, loss: 7, at: 1 }])
   await storage.losses.append(id, [{ epoch: 3, loss: 0.25, valLoss: null, at: 30 }])
   t.same(await storage.losses.list(id), [
-    { epoch: 1, loss: 0.9, valLoss: 1.1, at: 10 },
-    { epoch: 2, loss: 0.5, valLoss: null, at: 20 },
-    { epoch: 3, loss: 0.25, valLoss: null, at: 30 },
+    { epoch: 1, loss: 0.9, valLoss: 1.1, at: 10, metrics: null, lr: null },
+    { epoch: 2, loss: 0.5, valLoss: null, at: 20, metrics: null, lr: null },
+    { epoch: 3, loss: 0.25, valLoss: null, at: 30, metrics: null, lr: null },
   ])
-  t.same(await storage.losses.at(id, 2), { epoch: 2, loss: 0.5, valLoss: null, at: 20 })
+  t.same(await storage.losses.at(id, 2), { epoch: 2, loss: 0.5, valLoss: null, at: 20, metrics: null, lr: null })
   t.equal(await storage.losses.at(id, 4), undefined)
   t.equal(await storage.losses.bestUpTo(id, 2), 0.5)
   t.equal(await storage.losses.bestUpTo(id, 3), 0.25)
@@ -27,8 +27,8 @@ storageTest('each epoch is stored once: re-appending an epoch replaces it', asyn
   await storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: 2, at: 2 }])
   await storage.losses.append(id, [{ epoch: 2, loss: 0.2, at: 3 }])
   t.same(await storage.losses.list(id), [
-    { epoch: 1, loss: 1, valLoss: null, at: 1 },
-    { epoch: 2, loss: 0.2, valLoss: null, at: 3 },
+    { epoch: 1, loss: 1, valLoss: null, at: 1, metrics: null, lr: null },
+    { epoch: 2, loss: 0.2, valLoss: null, at: 3, metrics: null, lr: null },
   ])
 })
 
@@ -59,6 +59,22 @@ storageTest('a bad point rejects the whole batch', async (t, storage) => {
   await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, missingTime]), NOT_NULL_VIOLATION)
   t.same(await storage.losses.list(id), [], 'epoch 1 was rolled back with the failing epoch 2')
   await t.rejects(storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), FOREIGN_KEY_VIOLATION)
+})
+
+storageTest('metrics and the learning rate are stored with each point; non-finite metrics are refused', async (t, storage) => {
+  const [id] = await createJobs(storage, 1)
+  await storage.losses.append(id, [
+    { epoch: 1, loss: 1.5, valLoss: 1.7, at: 1, metrics: { accuracy: 0.25, val_accuracy: 0.5 }, lr: 0.1 },
+    { epoch: 2, loss: 1.2, at: 2, metrics: {}, lr: 0.05 },
+  ])
+  t.same(await storage.losses.list(id), [
+    { epoch: 1, loss: 1.5, valLoss: 1.7, at: 1, metrics: { accuracy: 0.25, val_accuracy: 0.5 }, lr: 0.1 },
+    { epoch: 2, loss: 1.2, valLoss: null, at: 2, metrics: {}, lr: 0.05 },
+  ])
+  await storage.losses.append(id, [{ epoch: 2, loss: 1.1, at: 3 }])
+  t.same(await storage.losses.at(id, 2), { epoch: 2, loss: 1.1, valLoss: null, at: 3, metrics: null, lr: null }, 'a replaced epoch takes the new point whole')
+  await t.rejects(storage.losses.append(id, [{ epoch: 3, loss: 1, at: 4, metrics: { perplexity: Infinity } }]), /perplexity at epoch 3 is not finite/)
+  t.equal((await storage.losses.list(id)).length, 2, 'nothing of the refused write was stored')
 })
 
 storageTest('list pages by epoch: at most `limit` points after `afterEpoch`', async (t, storage) => {

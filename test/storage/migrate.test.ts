@@ -24,8 +24,8 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
   t.equal(currentVersion(db), 0)
 
   const result = runMigrations(db, REPO_MIGRATIONS_DIR)
-  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql', '0004_models.sql'])
-  t.equal(currentVersion(db), 4)
+  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql', '0004_models.sql', '0005_loss_metrics.sql'])
+  t.equal(currentVersion(db), 5)
   t.same(tableNames(db), ['checkpoints', 'jobs', 'losses', 'model_aliases', 'model_versions', 'models', 'schema_migrations'])
   const applied = appliedMigrations(db)
   t.same(
@@ -35,6 +35,7 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
       [2, '0002_checkpoints'],
       [3, '0003_losses'],
       [4, '0004_models'],
+      [5, '0005_loss_metrics'],
     ],
   )
   for (const m of applied) t.equal(new Date(m.appliedAt).toISOString(), m.appliedAt, 'applied_at is an ISO timestamp')

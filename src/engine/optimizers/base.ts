@@ -4,10 +4,11 @@
  * through `buffer()`, so `step` never allocates.
  */
 import type { Dtype, Floats } from '../backend/types.js'
-import type { OptimizerName, OptimizerState } from './types.js'
+import type { OptimizerName, OptimizerState, ResolvedOptimizerOptions, ScheduledHyperparameters } from './types.js'
 
 export abstract class OptimizerBase {
   abstract readonly name: OptimizerName
+  abstract readonly options: Readonly<ResolvedOptimizerOptions>
   readonly size: number
   protected steps = 0
   private readonly named: Record<string, Floats> = {}
@@ -56,6 +57,18 @@ export abstract class OptimizerBase {
     // Validate everything before copying so a bad state leaves the optimizer untouched.
     for (const key of expected) this.named[key].set(s.buffers[key])
     this.steps = s.step
+  }
+
+  setHyperparameters(h: ScheduledHyperparameters): void {
+    const o = this.options as Readonly<Record<string, unknown>>
+    const betas = o.betas as readonly [number, number] | undefined
+    const momentum = h.momentum === undefined ? undefined : betas ? betas[0] : o.momentum
+    if (o.lr === h.lr && momentum === h.momentum) return
+    const next: Record<string, unknown> = { ...o, lr: h.lr }
+    if (h.momentum !== undefined && betas) next.betas = Object.freeze([h.momentum, betas[1]])
+    else if (h.momentum !== undefined && 'momentum' in o) next.momentum = h.momentum
+    // The resolved options stay frozen; steps read them afresh, so the new values apply from the next step.
+    ;(this as { options: unknown }).options = Object.freeze(next)
   }
 
   protected buffer(key: string, fill = 0): Floats {

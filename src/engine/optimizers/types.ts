@@ -94,4 +94,14 @@ export interface Optimizer {
   getState(): OptimizerState
   /** Copy `s` into this optimizer; buffer names and lengths must match exactly. */
   setState(s: OptimizerState): void
+  /**
+   * What a PyTorch lr scheduler writes into `param_groups` between steps: the learning rate and,
+   * for momentum cycling, SGD/RMSprop's `momentum` or Adam's `betas[0]` (ignored by the others).
+   */
+  setHyperparameters(h: ScheduledHyperparameters): void
+}
+
+export interface ScheduledHyperparameters {
+  lr: number
+  momentum?: number
 }

@@ -1,6 +1,8 @@
 import type { Dtype, Floats, KernelSetName } from '../backend/types.js'
 import type { SequenceModelConfig } from '../model.js'
 import type { OptimizerName } from '../optimizers.js'
+import type { SchedulerState } from '../schedulers/types.js'
+import type { EarlyStoppingState } from './early-stopping.js'
 import type { TaskMeta } from './task.js'
 
 export const CHECKPOINT_FORMAT = 1
@@ -29,14 +31,20 @@ export interface Checkpoint {
   params: Floats
   /** Carried hidden state per batch (h then c), when the job carries it across epochs. */
   carry: Floats[]
+  /** The lr scheduler's state, when the job has one (absent in older checkpoints). */
+  schedule?: SchedulerState | null
+  /** Early stopping's counters and, with restore_best, the best epoch's weights. */
+  earlyStopping?: (EarlyStoppingState & { bestParams: Floats | null }) | null
 }
 
 /** The JSON part of the encoding: everything but the arrays, which follow it as float64s. */
-type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry' | 'dtype' | 'kernels'> & Partial<Pick<Checkpoint, 'dtype' | 'kernels'>> & {
+type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry' | 'dtype' | 'kernels' | 'earlyStopping'> & Partial<Pick<Checkpoint, 'dtype' | 'kernels'>> & {
   format: number
   optimizer: { name: OptimizerName; step: number; buffers: string[] }
   /** Number of carried-state arrays. */
   carry: number
+  /** The best weights, when present, are the last array. */
+  earlyStopping?: (EarlyStoppingState & { bestParams: boolean }) | null
   /** Length of every array, in order: params, optimizer buffers (by name), carry. */
   arrays: number[]
 }
@@ -47,12 +55,15 @@ type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry' | 'dtype' | 'ker
  */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const bufferNames = Object.keys(c.optimizer.buffers).sort()
-  const arrays = [c.params, ...bufferNames.map((n) => c.optimizer.buffers[n]), ...c.carry]
+  const best = c.earlyStopping?.bestParams ?? null
+  const arrays = [c.params, ...bufferNames.map((n) => c.optimizer.buffers[n]), ...c.carry, ...(best ? [best] : [])]
   const header: Header = {
     format: CHECKPOINT_FORMAT, meta: c.meta, model: c.model, dtype: c.dtype, kernels: c.kernels, epoch: c.epoch, loss: c.loss, bestLoss: c.bestLoss,
     elapsedMs: c.elapsedMs, rng: c.rng,
     optimizer: { name: c.optimizer.name, step: c.optimizer.step, buffers: bufferNames },
     carry: c.carry.length, arrays: arrays.map((a) => a.length),
+    schedule: c.schedule ?? null,
+    earlyStopping: c.earlyStopping ? { ...c.earlyStopping, bestParams: best !== null } : null,
   }
   const json = new TextEncoder().encode(JSON.stringify(header))
   const dataStart = Math.ceil((8 + json.length) / 8) * 8
@@ -92,6 +103,10 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     meta: header.meta, model: header.model, dtype: header.dtype ?? 'float64', kernels: header.kernels ?? 'js', epoch: header.epoch, loss: header.loss, bestLoss: header.bestLoss,
     elapsedMs: header.elapsedMs, rng: header.rng,
     optimizer: { name: header.optimizer.name, step: header.optimizer.step, buffers },
-    params, carry: arrays.slice(1 + names.length),
+    params, carry: arrays.slice(1 + names.length, 1 + names.length + header.carry),
+    schedule: header.schedule ?? null,
+    earlyStopping: header.earlyStopping
+      ? { ...header.earlyStopping, bestParams: header.earlyStopping.bestParams ? arrays[1 + names.length + header.carry] : null }
+      : null,
   }
 }

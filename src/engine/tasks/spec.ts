@@ -4,6 +4,8 @@
  */
 import type { Dtype } from '../backend/types.js'
 import type { OptimizerName } from '../optimizers.js'
+import type { LrSchedulerSpec } from '../schedulers/training-schedule.js'
+import type { EarlyStoppingSpec } from './early-stopping.js'
 
 export type ModelType = 'rnn' | 'lstm' | 'gru'
 
@@ -46,6 +48,10 @@ export interface TrainingSpec {
   shuffle: boolean
   weight_decay: number
   momentum: number
+  /** torch.optim.lr_scheduler; absent = constant learning rate. */
+  lr_scheduler?: LrSchedulerSpec
+  /** Keras-style early stopping; monitor and mode are filled from the task when omitted. */
+  early_stopping?: Omit<EarlyStoppingSpec, 'monitor' | 'mode'> & Partial<Pick<EarlyStoppingSpec, 'monitor' | 'mode'>>
 }
 
 export interface JobSpec {

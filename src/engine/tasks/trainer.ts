@@ -3,10 +3,14 @@ import type { Dtype, Floats, KernelSetName } from '../backend/types.js'
 import { type ModelBatch, SequenceModel } from '../model.js'
 import { type Optimizer, type OptimizerOptions, createOptimizer } from '../optimizers.js'
 import { Rng } from '../rng.js'
+import { TrainingSchedule, optimizerHandle } from '../schedulers/training-schedule.js'
 import { LossWorkspace, batchLoss, logitRows, trainStep } from '../train-step.js'
 import type { Checkpoint } from './checkpoint.js'
+import { EarlyStopping, type EarlyStoppingSpec } from './early-stopping.js'
+import { MetricAccumulator, type Metrics } from './metrics.js'
 import type { JobSpec, TrainingSpec } from './spec.js'
 import { type PreparedTask, prepareTask } from './task.js'
+import { resolveTrainingConfig } from './training-config.js'
 
 export interface EpochResult {
   /** 1-based number of the epoch just finished. */
@@ -15,6 +19,12 @@ export interface EpochResult {
   valLoss: number | null
   /** Target values trained on in the epoch (characters, series values or labels). */
   tokens: number
+  /** Task metrics on the training pass, and `val_` ones on the validation data (metrics.ts). */
+  metrics: Metrics
+  /** Learning rate the epoch started with. */
+  lr: number
+  /** Early stopping ended training after this epoch. */
+  stoppedEarly: boolean
 }
 
 /** The loss became NaN or infinite: training diverged (lower the learning rate or clip gradients). */
@@ -45,6 +55,10 @@ export class Trainer {
   private readonly optimizer: Optimizer
   private readonly rng: Rng
   private readonly workspace = new LossWorkspace()
+  private readonly schedule: TrainingSchedule | null
+  private readonly earlyStopping: EarlyStopping | null
+  private readonly trainMetrics: MetricAccumulator
+  private readonly validationMetrics: MetricAccumulator
   /** Carried hidden state: per batch, or (stateful plans) the streams' state at the end of the epoch. */
   private carry: Floats[] = []
   private streamState: Floats = new Float64Array(0)
@@ -59,19 +73,37 @@ export class Trainer {
    * keeps the precision and kernel set recorded in its checkpoint.
    */
   constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet()) {
-    this.training = spec.training
     this.task = prepareTask(spec)
+    const t = resolveTrainingConfig(spec.training, this.task)
+    this.training = t
     const dtype: Dtype = resume?.dtype ?? spec.model.dtype ?? 'float64'
     this.model = new SequenceModel(this.task.model, createBackend(dtype, resume?.kernels ?? kernels))
-    this.rng = new Rng(spec.training.seed)
+    this.rng = new Rng(t.seed)
     this.model.init(this.rng)
-    this.optimizer = createOptimizer(spec.training.optimizer, this.model.params.size, optimizerOptions(spec.training), dtype)
+    this.schedule = t.lr_scheduler
+      ? new TrainingSchedule(t.lr_scheduler, optimizerHandle(t.optimizer, t.learning_rate, t.momentum), this.task.train.batchCount, t.epochs)
+      : null
+    const options = optimizerOptions(t)
+    this.optimizer = createOptimizer(t.optimizer, this.model.params.size, this.schedule ? this.schedule.optimizerOptions(options, t.optimizer) : options, dtype)
+    this.earlyStopping = t.early_stopping ? new EarlyStopping(t.early_stopping as EarlyStoppingSpec) : null
+    this.trainMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
+    this.validationMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
     if (resume) this.restore(resume)
     this.snapshot = this.capture()
   }
 
+  /** The epoch limit is reached, or early stopping ended training. */
   get done(): boolean {
-    return this.epoch >= this.training.epochs
+    return this.epoch >= this.training.epochs || this.stoppedEarly
+  }
+
+  get stoppedEarly(): boolean {
+    return this.earlyStopping?.stopped ?? false
+  }
+
+  /** Epoch of the best monitored value so far (early stopping only; 0 otherwise). */
+  get bestEpoch(): number {
+    return this.earlyStopping?.bestAt ?? 0
   }
 
   /**
@@ -89,6 +121,9 @@ export class Trainer {
     if (streaming) this.streamState = this.carry[0].slice()
     let total = 0
     let weight = 0
+    const lr = this.schedule?.lr ?? t.learning_rate
+    const metrics = this.trainMetrics
+    metrics.reset()
     for (let k = 0; k < plan.batchCount; k++) {
       if (shouldStop()) return null
       const filled = plan.fill(k, true)
@@ -98,8 +133,11 @@ export class Trainer {
       } else if (t.carry_hidden && this.carry[k]) {
         this.useState(filled.batch, this.carry[k])
       }
-      const loss = trainStep(this.model, filled.batch, filled.targets, this.optimizer, t.clip_grad_norm, this.workspace)
+      this.schedule?.apply(this.optimizer)
+      const loss = trainStep(this.model, filled.batch, filled.targets, this.optimizer, t.clip_grad_norm, this.workspace,
+        (logits, rows) => metrics.add(logits, filled.targets, rows, filled.batch.B))
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(epochNumber, loss)
+      this.schedule?.afterBatch()
       total += loss * filled.weight
       weight += filled.weight
       if (plan.stateful) {
@@ -113,19 +151,28 @@ export class Trainer {
     const loss = weight > 0 ? total / weight : 0
     const valLoss = this.validationLoss()
     if (valLoss !== null && !Number.isFinite(valLoss)) throw new NonFiniteLossError(epochNumber, valLoss)
+    const logs: Metrics = { loss, ...metrics.result(loss) }
+    if (valLoss !== null) Object.assign(logs, { val_loss: valLoss }, this.validationMetrics.result(valLoss, 'val_'))
     this.epoch = epochNumber
     this.loss = loss
     const tracked = valLoss ?? loss
     if (this.bestLoss === null || tracked < this.bestLoss) this.bestLoss = tracked
+    this.schedule?.afterEpoch(logs)
+    const es = this.earlyStopping
+    if (es) es.update(epochNumber, logs[es.spec.monitor], this.model.params.data)
+    // restore_best: the model that ends training (and is served) is the best epoch's.
+    if (this.done && es?.bestParams) this.model.params.data.set(es.bestParams)
     this.elapsedMs += performance.now() - started
     this.snapshot = this.capture()
-    return { epoch: epochNumber, loss, valLoss, tokens: weight }
+    const { loss: _loss, val_loss: _valLoss, ...reported } = logs
+    return { epoch: epochNumber, loss, valLoss, tokens: weight, metrics: finiteOnly(reported), lr, stoppedEarly: this.stoppedEarly }
   }
 
-  /** Mean loss on the held-out data in evaluation mode; null without a validation split. */
+  /** Mean loss on the held-out data in evaluation mode (metrics in validationMetrics); null without a validation split. */
   validationLoss(): number | null {
     const plan = this.task.validation
     if (!plan) return null
+    this.validationMetrics.reset()
     plan.beginEpoch(null)
     let total = 0
     let weight = 0
@@ -134,7 +181,9 @@ export class Trainer {
       const filled = plan.fill(k, false)
       if (state) this.useState(filled.batch, state)
       const logits = this.model.forward(filled.batch)
-      const loss = batchLoss(null, logits, filled.targets, logitRows(this.model, filled.batch), this.model.config.outputSize)
+      const rows = logitRows(this.model, filled.batch)
+      const loss = batchLoss(null, logits, filled.targets, rows, this.model.config.outputSize)
+      this.validationMetrics.add(logits, filled.targets, rows, filled.batch.B)
       total += loss * filled.weight
       weight += filled.weight
       if (plan.stateful) state = this.saveState(state ?? new Float64Array(0), filled.batch.B)
@@ -181,6 +230,10 @@ export class Trainer {
       optimizer: { name: this.optimizer.name, step: state.step, buffers: state.buffers },
       params: this.model.params.data.slice(),
       carry: this.carry.map((c) => c.slice()),
+      schedule: this.schedule?.getState() ?? null,
+      earlyStopping: this.earlyStopping
+        ? { ...this.earlyStopping.getState(), bestParams: this.earlyStopping.bestParams && this.earlyStopping.bestParams.slice() }
+        : null,
     }
   }
 
@@ -201,6 +254,15 @@ export class Trainer {
     this.loss = c.loss
     this.bestLoss = c.bestLoss
     this.elapsedMs = c.elapsedMs
+    if (this.schedule && c.schedule) this.schedule.setState(c.schedule)
+    if (this.earlyStopping && c.earlyStopping) this.earlyStopping.setState(c.earlyStopping, c.earlyStopping.bestParams)
   }
+}
+
+/** perplexity can overflow to Infinity on a huge loss; JSON and the database cannot hold it. */
+function finiteOnly(metrics: Metrics): Metrics {
+  const out: Metrics = {}
+  for (const [k, v] of Object.entries(metrics)) if (Number.isFinite(v)) out[k] = v
+  return out
 }
 

@@ -4,6 +4,7 @@ import type { ModelCache } from '../../jobs/model-cache.js'
 import type { ModelRegistry } from '../../models/registry.js'
 import type { ModelsService } from '../../models/service.js'
 import type { Storage } from '../../storage/storage.js'
+import type { JobWakeups } from '../../jobs/wakeups.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,6 +17,8 @@ declare module 'fastify' {
     modelsService: ModelsService
     /** Model versions and aliases (src/models/registry.ts). */
     registry: ModelRegistry
+    /** Tells event streams to read storage again (GET /jobs/{id}/events). */
+    wakeups: JobWakeups
   }
 }
 
@@ -25,6 +28,7 @@ export interface ServicesPluginOptions {
   models: ModelCache
   modelsService: ModelsService
   registry: ModelRegistry
+  wakeups: JobWakeups
 }
 
 /**
@@ -32,12 +36,13 @@ export interface ServicesPluginOptions {
  * and return to the queue before the database closes.
  */
 export default fp<ServicesPluginOptions>(
-  async (app, { storage, runner, models, modelsService, registry }) => {
+  async (app, { storage, runner, models, modelsService, registry, wakeups }) => {
     app.decorate('storage', storage)
     app.decorate('runner', runner)
     app.decorate('models', models)
     app.decorate('modelsService', modelsService)
     app.decorate('registry', registry)
+    app.decorate('wakeups', wakeups)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
       await storage.close()

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { servesApi } from '../../config.js'
+import eventRoutes from './events.js'
 import healthRoutes from './health.js'
 import jobRoutes from './jobs.js'
 import modelRoutes from './models.js'
@@ -17,6 +18,7 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
   // A worker node (ROLE=worker) trains and answers the probes and metrics only.
   if (servesApi(app.config.role)) {
     await app.register(jobRoutes)
+    await app.register(eventRoutes)
     await app.register(modelRoutes)
     await app.register(predictRoutes)
   }

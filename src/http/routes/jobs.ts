@@ -4,10 +4,11 @@ import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError, QueueFullError } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
 import { httpError } from '../errors.js'
-import { lossesCsv, presentJob, presentLoss } from '../presenters/job.js'
+import { lossesCsv, presentJob, presentLoss, stoppedEarly } from '../presenters/job.js'
+import { lossChartSvg, lossLabel } from '../presenters/loss-chart.js'
 import { RESPONSE_HEADERS, contentResponse, errorResponses, jsonResponse, noContent } from '../schemas/common.js'
 import {
-  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesCsv, LossesQuery, LossesResponse,
+  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesCsv, LossesQuery, LossesResponse, LossesSvg,
   MAX_LOSS_POINTS_PER_PAGE, StateDictResponse, createJobBody, storedDefaults,
 } from '../schemas/jobs.js'
 import { sendWeights, withRegistryErrors } from '../presenters/model-export.js'
@@ -144,7 +145,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'getJobLosses',
       summary: 'Loss history: one point per finished epoch',
-      description: `JSON by default; \`?format=csv\` returns \`epoch,loss,val_loss,at\` rows. Pages of up to \`limit\` points (default and maximum ${MAX_LOSS_POINTS_PER_PAGE}) in epoch order: pass \`next_cursor\` (JSON) or follow the \`Link\` header (both formats) for the next page.`,
+      description: `JSON by default: loss, val_loss, lr and task metrics per epoch; \`?format=csv\` returns \`epoch,loss,val_loss,at,lr\` and a column per metric. Pages of up to \`limit\` points (default and maximum ${MAX_LOSS_POINTS_PER_PAGE}) in epoch order: pass \`next_cursor\` (JSON) or follow the \`Link\` header (both formats) for the next page. ` +
+        '`?format=svg` is an image/svg+xml chart of every epoch (training and validation loss, the early-stopping point), embeddable from other origins when the server runs without API keys.',
       tags: ['jobs'],
       params: JobIdParams,
       querystring: LossesQuery,
@@ -152,6 +154,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         200: contentResponse('Loss history (one page)', {
           'application/json': { schema: LossesResponse },
           'text/csv': { schema: LossesCsv },
+          'image/svg+xml': { schema: LossesSvg },
         }, { headers: { Link: RESPONSE_HEADERS.Link, 'Content-Disposition': RESPONSE_HEADERS['Content-Disposition'] } }),
         ...errorResponses(400, 404),
       },
@@ -159,6 +162,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const job = await findJob(request.params.id)
     const { format, limit, cursor } = request.query
+    if (format === 'svg') {
+      const all = await storage.losses.list(job.id)
+      reply.type('image/svg+xml; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.svg"`)
+      // Open servers let READMEs, notebooks and chat tools on other origins show the picture.
+      if (app.config.apiKeys.size === 0) reply.header('cross-origin-resource-policy', 'cross-origin').header('access-control-allow-origin', '*')
+      const stoppedAt = stoppedEarly(job) ? job.progressEpoch : null
+      return lossChartSvg({ title: `${job.name}: loss per epoch`, lossLabel: lossLabel((job.dataSummary as { type?: unknown }).type), points: all, stoppedAt })
+    }
     const afterEpoch = cursor === undefined ? 0 : parseLossCursor(cursor)
     // One point more than the page tells whether another page follows.
     const points = await storage.losses.list(job.id, { afterEpoch, limit: limit + 1 })

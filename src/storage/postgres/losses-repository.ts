@@ -14,10 +14,14 @@ export class PgLossesRepository implements LossesStore {
     const latest = [...new Map(points.map((p) => [p.epoch, p])).values()]
     // One statement for all points: unnest the columns as arrays.
     await this.db.query(
-      `INSERT INTO losses (job_id, epoch, loss, val_loss, at)
-       SELECT $1, * FROM unnest($2::int[], $3::float8[], $4::float8[], $5::bigint[])
-       ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at`,
-      [jobId, latest.map((p) => p.epoch), latest.map((p) => p.loss), latest.map((p) => p.valLoss ?? null), latest.map((p) => p.at)],
+      `INSERT INTO losses (job_id, epoch, loss, val_loss, at, metrics, lr)
+       SELECT $1, * FROM unnest($2::int[], $3::float8[], $4::float8[], $5::bigint[], $6::text[], $7::float8[])
+       ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at,
+         metrics = excluded.metrics, lr = excluded.lr`,
+      [
+        jobId, latest.map((p) => p.epoch), latest.map((p) => p.loss), latest.map((p) => p.valLoss ?? null), latest.map((p) => p.at),
+        latest.map((p) => (p.metrics ? JSON.stringify(p.metrics) : null)), latest.map((p) => p.lr ?? null),
+      ],
     )
   }
 

@@ -17,8 +17,9 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
   constructor(db: BetterSqlite3.Database) {
     this.db = db
     this.upsertStmt = db.prepare(`
-      INSERT INTO losses (job_id, epoch, loss, val_loss, at) VALUES (@jobId, @epoch, @loss, @valLoss, @at)
-      ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at`)
+      INSERT INTO losses (job_id, epoch, loss, val_loss, at, metrics, lr) VALUES (@jobId, @epoch, @loss, @valLoss, @at, @metrics, @lr)
+      ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at,
+        metrics = excluded.metrics, lr = excluded.lr`)
     this.listStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? ORDER BY epoch')
     this.pageStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? AND epoch > ? ORDER BY epoch LIMIT ?')
     this.truncateStmt = db.prepare('DELETE FROM losses WHERE job_id = ? AND epoch > ?')
@@ -33,7 +34,12 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
   append(jobId: string, points: readonly NewLossPoint[]): void {
     checkLossPoints(points)
     this.db.transaction(() => {
-      for (const p of points) this.upsertStmt.run({ jobId, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss ?? null, at: p.at })
+      for (const p of points) {
+        this.upsertStmt.run({
+          jobId, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss ?? null, at: p.at,
+          metrics: p.metrics ? JSON.stringify(p.metrics) : null, lr: p.lr ?? null,
+        })
+      }
     }).immediate()
   }
 
