@@ -12,6 +12,7 @@ import { type EpochResult, Trainer } from '../../src/engine/tasks/trainer.js'
 import { JobsClient } from '../helpers/jobs-client.js'
 import { MODEL_DEFAULTS, TRAINING_DEFAULTS, type JobRequest, lstmTextJob } from '../helpers/job-specs.js'
 import { startMain } from '../helpers/process.js'
+import { DEFAULT_DTYPE } from '../../src/engine/backend/select.js'
 
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima',
   'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo', 'sierra', 'tango', 'uniform', 'victor', 'whiskey', 'xray']
@@ -41,9 +42,12 @@ const plateau: JobRequest = {
   },
 }
 
-/** An uninterrupted run of the job on this thread (omitted options take the same PyTorch defaults). */
+/**
+ * An uninterrupted run of the job on this thread (omitted options take the same PyTorch
+ * defaults), in the precision the API gives a job that names none.
+ */
 function referenceRun(request: JobRequest): { results: EpochResult[]; trainer: Trainer } {
-  const trainer = new Trainer(request)
+  const trainer = new Trainer({ ...request, model: { ...request.model, dtype: DEFAULT_DTYPE } })
   const results: EpochResult[] = []
   while (!trainer.done) results.push(trainer.runEpoch()!)
   return { results, trainer }

@@ -5,7 +5,7 @@ import t from 'tap'
 import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { defaultMigrationsDir, migrationsRoot } from '../../src/storage/migrations.js'
 import { currentVersion } from '../../src/storage/sqlite/migrate.js'
-import { REPO_MIGRATIONS_DIR, REPO_MIGRATIONS_ROOT, tempDir } from './helpers.js'
+import { NEWEST_VERSION, REPO_MIGRATIONS_DIR, REPO_MIGRATIONS_ROOT, tempDir } from './helpers.js'
 
 t.test('opens a file database in nested new folders with the production pragmas', async (t) => {
   const dir = tempDir(t)
@@ -18,7 +18,7 @@ t.test('opens a file database in nested new folders with the production pragmas'
   t.equal(db.pragma('foreign_keys', { simple: true }), 1)
   t.equal(db.pragma('busy_timeout', { simple: true }), 5000)
   t.equal(db.pragma('synchronous', { simple: true }), 1, 'synchronous = NORMAL')
-  t.equal(currentVersion(db), 4, 'migrations ran')
+  t.equal(currentVersion(db), NEWEST_VERSION, 'migrations ran')
 
   db.prepare(`INSERT INTO jobs (id, name, status, spec, data_summary, epochs, created_at, updated_at) VALUES ('x', 'n', 'queued', '{}', '{}', 1, 1, 1)`).run()
   t.ok(fs.existsSync(`${file}-wal`), 'writes go to the WAL file')
@@ -42,7 +42,7 @@ t.test('busy timeout is configurable', async (t) => {
 t.test(':memory: databases are migrated too', async (t) => {
   const db = openDatabase({ path: ':memory:' })
   t.teardown(() => db.close())
-  t.equal(currentVersion(db), 4)
+  t.equal(currentVersion(db), NEWEST_VERSION)
   t.equal(db.pragma('foreign_keys', { simple: true }), 1)
 })
 

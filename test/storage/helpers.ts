@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import tap from 'tap'
+import { listMigrationFiles } from '../../src/storage/migrations.js'
 import type { Storage } from '../../src/storage/storage.js'
 import { openPostgresStorage } from '../../src/storage/postgres/storage.js'
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/storage.js'
@@ -13,6 +14,8 @@ import type { NewJob, ReapResult } from '../../src/storage/types.js'
 export const REPO_MIGRATIONS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
 /** The SQLite dialect's migrations. */
 export const REPO_MIGRATIONS_DIR = path.join(REPO_MIGRATIONS_ROOT, 'sqlite')
+/** The schema version this code expects: its newest migration. */
+export const NEWEST_VERSION = listMigrationFiles(REPO_MIGRATIONS_DIR).at(-1)!.version
 
 interface Teardown {
   teardown(fn: () => void | Promise<void>): void

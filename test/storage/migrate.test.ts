@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { DatabaseNewerThanCodeError, MigrationError, MigrationsDirectoryError } from '../../src/storage/errors.js'
 import { appliedMigrations, currentVersion, listMigrationFiles, runMigrations } from '../../src/storage/sqlite/migrate.js'
-import { REPO_MIGRATIONS_DIR, REPO_MIGRATIONS_ROOT, tempDir } from './helpers.js'
+import { NEWEST_VERSION, REPO_MIGRATIONS_DIR, REPO_MIGRATIONS_ROOT, tempDir } from './helpers.js'
 
 function tableNames(db: BetterSqlite3.Database): string[] {
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map(
@@ -51,8 +51,8 @@ t.test('re-opening an up-to-date database applies nothing and keeps the data', a
   const second = openDatabase({ path: file })
   t.teardown(() => second.close())
   t.same(runMigrations(second, REPO_MIGRATIONS_DIR).applied, [])
-  t.equal(currentVersion(second), 4)
-  t.equal(appliedMigrations(second).length, 4)
+  t.equal(currentVersion(second), NEWEST_VERSION)
+  t.equal(appliedMigrations(second).length, NEWEST_VERSION)
   t.equal((second.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n, 1)
 })
 
@@ -140,14 +140,14 @@ t.test('a database newer than the code is refused with an upgrade hint', async (
   const err = t.throws(() => openDatabase({ path: file, migrationsDir: older })) as unknown as DatabaseNewerThanCodeError
   t.type(err, DatabaseNewerThanCodeError)
   t.equal(err.code, 'database_newer_than_code')
-  t.equal(err.databaseVersion, 4)
+  t.equal(err.databaseVersion, NEWEST_VERSION)
   t.equal(err.codeVersion, 2)
-  t.match(err.message, /schema version 4 \(0004_models\)/)
+  t.match(err.message, new RegExp(`schema version ${NEWEST_VERSION} \\(0005_loss_metrics\\)`))
   t.match(err.message, /upgrade seqserve/)
 
   const db = new BetterSqlite3(file)
   t.teardown(() => db.close())
-  t.equal(currentVersion(db), 4, 'nothing was touched')
+  t.equal(currentVersion(db), NEWEST_VERSION, 'nothing was touched')
 })
 
 t.test('malformed migration folders are refused', async (t) => {

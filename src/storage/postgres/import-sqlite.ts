@@ -54,8 +54,8 @@ export async function importSqliteIntoPostgres(sqlitePath: string, url: string):
         result.jobs++
       }
       for (const point of losses) {
-        await tx.query('INSERT INTO losses (job_id, epoch, loss, val_loss, at) VALUES ($1, $2, $3, $4, $5)', [
-          point.job_id, point.epoch, point.loss, point.val_loss, point.at,
+        await tx.query('INSERT INTO losses (job_id, epoch, loss, val_loss, at, metrics, lr) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+          point.job_id, point.epoch, point.loss, point.val_loss, point.at, point.metrics, point.lr,
         ])
         result.losses++
       }
@@ -63,6 +63,17 @@ export async function importSqliteIntoPostgres(sqlitePath: string, url: string):
       for (const c of checkpoints) {
         await stored.save(c.job_id, { epoch: c.epoch, isFinal: c.is_final === 1, format: c.format, blob: c.blob }, c.created_at, KEEP_ALL)
         result.checkpoints++
+      }
+      // The registry as it was: inserting the succeeded jobs numbered versions in creation order,
+      // while SQLite numbered them in order of completion (and holds the aliases).
+      await tx.query('DELETE FROM model_aliases')
+      await tx.query('DELETE FROM model_versions')
+      await tx.query('DELETE FROM models')
+      for (const table of ['models', 'model_versions', 'model_aliases']) {
+        for (const row of db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[]) {
+          const columns = Object.keys(row)
+          await tx.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row))
+        }
       }
       // New jobs continue after the imported ones in queue order.
       await tx.query(`SELECT setval(pg_get_serial_sequence('jobs', 'seq'), MAX(seq)) FROM jobs HAVING MAX(seq) IS NOT NULL`)
