@@ -18,9 +18,10 @@ import { buildValidator } from './http/validation/ajv.js'
 import { createMetrics } from './http/metrics/metrics.js'
 import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
-import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner } from './jobs/runner.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
+import { PredictionService } from './serving/prediction-service.js'
+import { storageModelSource } from './serving/storage-source.js'
 import { openStorage, type Storage } from './storage/storage.js'
 
 /** The app type routes and plugins see: TypeBox schemas give typed requests and replies. */
@@ -55,6 +56,8 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId,
     bodyLimit: config.limits.maxBodyBytes,
+    // fastify also takes a hop count; its types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
     schemaController: { compilersFactory: { buildValidator } },
     // Requests that never reach a route (malformed HTTP, unroutable URLs) still get the one
     // error shape.
@@ -86,8 +89,16 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
   const storage = options.storage ?? openStorage({ path: config.databasePath })
-  const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
-  const metrics = createMetrics(storage, models)
+  let serving: PredictionService | undefined
+  const metrics = createMetrics(storage, () => serving!)
+  serving = new PredictionService({
+    source: storageModelSource(storage),
+    ...config.serving,
+    cacheBytes: config.serving.modelCacheBytes,
+    cacheModels: config.modelCacheSize,
+    budget: { maxCost: config.serving.maxCost, maxMemoryBytes: config.serving.maxMemoryBytes },
+    events: metrics.servingEvents,
+  })
   const runner = options.training === false ? null : new JobRunner({
     storage,
     workers: config.workers,
@@ -96,7 +107,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     logger: app.log as Logger,
     events: metrics.runnerEvents,
   })
-  await app.register(servicesPlugin, { storage, runner, models })
+  await app.register(servicesPlugin, { storage, runner, serving })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes.

@@ -62,7 +62,8 @@ async function main(): Promise<void> {
   exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
-  app.log.info({ workers: config.workers, database: config.databasePath }, 'training workers started')
+  await app.serving.pool.start()
+  app.log.info({ workers: config.workers, predictWorkers: config.serving.workers, database: config.databasePath }, 'training and inference workers started')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

@@ -217,7 +217,7 @@ t.test('a job that has not succeeded -> 409 job_not_succeeded with its status', 
 })
 
 t.test('models are loaded once and kept in a bounded LRU cache', async (t) => {
-  const cache = service.app.models
+  const cache = service.app.serving.pool
   // Fill the cache (size 2) with two other models, so what follows starts from a known state.
   await predictOk(t, q({ job: jobs.poet.id, input: 'the', length: 1 }))
   await predictOk(t, q({ job: jobs.forecaster.id, input: '1,2,3' }))
@@ -229,7 +229,7 @@ t.test('models are loaded once and kept in a bounded LRU cache', async (t) => {
   // greeter: a hit; shifter: loaded again.
   for (const query of [greeter, shifter, greeter, sorter, greeter, shifter]) await predictOk(t, query)
   t.same({ hits: cache.hits - before.hits, misses: cache.misses - before.misses }, { hits: 2, misses: 4 })
-  t.equal(cache.size, 2, 'never more than MODEL_CACHE_SIZE models')
+  t.equal(cache.cachedModels, 2, 'never more than MODEL_CACHE_SIZE models')
   t.equal((await predictOk(t, greeter)).output, 'elloh', 'each job still gets its own model after evictions')
   t.equal((await predictOk(t, shifter)).output, 'bca')
   t.equal((await predictOk(t, sorter)).label, 'as')

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { JobRunner } from '../../jobs/runner.js'
-import type { ModelCache } from '../../jobs/model-cache.js'
+import type { PredictionService } from '../../serving/prediction-service.js'
 import type { Storage } from '../../storage/storage.js'
 
 declare module 'fastify' {
@@ -9,27 +9,29 @@ declare module 'fastify' {
     storage: Storage
     /** Trains queued jobs; null when this app only serves (e.g. the OpenAPI generator). */
     runner: JobRunner | null
-    models: ModelCache
+    /** Predictions over the inference worker pool. */
+    serving: PredictionService
   }
 }
 
 export interface ServicesPluginOptions {
   storage: Storage
   runner: JobRunner | null
-  models: ModelCache
+  serving: PredictionService
 }
 
 /**
  * Decorates the app with its services and closes them with it: running jobs checkpoint
- * and return to the queue before the database closes.
+ * and return to the queue, and the inference workers stop, before the database closes.
  */
 export default fp<ServicesPluginOptions>(
-  async (app, { storage, runner, models }) => {
+  async (app, { storage, runner, serving }) => {
     app.decorate('storage', storage)
     app.decorate('runner', runner)
-    app.decorate('models', models)
+    app.decorate('serving', serving)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
+      await serving.close()
       storage.close()
     })
   },

@@ -1,80 +1,46 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { UnknownCharactersError } from '../../engine/tasks/vocabulary.js'
-import { InvalidInputError, type PredictInput, type PredictOptions, predict } from '../../jobs/prediction.js'
-import type { JobRecord } from '../../storage/types.js'
-import { httpError } from '../errors.js'
 import { errorResponses } from '../schemas/common.js'
 import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from '../schemas/predict.js'
+import { served } from '../serving-errors.js'
 
 /**
- * Serving: predictions run on the main thread from models cached in memory, so they never
- * queue behind training (which runs on the worker threads).
+ * Prediction routes: parse, ask the serving layer (which runs the model on the inference
+ * workers), present. The response names what served it: the job and its model name.
  */
 const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
-
-  const resolve = (selector: { job?: string; model?: string }) => {
-    if ((selector.job === undefined) === (selector.model === undefined)) {
-      throw httpError('validation_failed', 'give exactly one of job (a job id) or model (a model name)')
-    }
-    let job: JobRecord | undefined
-    if (selector.job !== undefined) {
-      job = app.storage.jobs.findById(selector.job)
-      if (!job) throw httpError('job_not_found', `No job with id ${selector.job}`)
-    } else {
-      job = app.storage.jobs.findNewestSucceededByName(selector.model!)
-      if (!job) throw httpError('model_not_found', `No succeeded job is named ${JSON.stringify(selector.model)}`)
-    }
-    if (job.status !== 'succeeded') {
-      throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
-    }
-    const predictor = app.models.get(job.id)
-    if (!predictor) throw httpError('job_not_succeeded', `Job ${job.id} has no final checkpoint`, { status: job.status })
-    return { job, predictor }
-  }
-
-  const run = (predictor: Parameters<typeof predict>[0], input: PredictInput, options: PredictOptions) => {
-    try {
-      return predict(predictor, input, options)
-    } catch (err) {
-      if (err instanceof UnknownCharactersError) {
-        throw httpError('unknown_characters', `input has characters the model never saw: ${err.characters.map((c) => JSON.stringify(c)).join(', ')}`, { characters: err.characters })
-      }
-      if (err instanceof InvalidInputError || err instanceof RangeError) throw httpError('invalid_input', err.message)
-      throw err
-    }
-  }
+  const serving = app.serving
 
   app.get('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
       summary: 'Predict with a trained model',
-      description: 'pairs: maps `input` to a string of the same length; text: continues the prompt by `length` characters; series: forecasts the next values of comma-separated numbers; classes: returns `label` and `probabilities`.',
+      description: 'pairs: maps `input` to a string of the same length; text: continues the prompt by `length` characters; series: forecasts the next values of comma-separated numbers; classes: returns `label` and `probabilities`. Runs on the inference workers; a request whose estimated cost exceeds PREDICT_MAX_COST is refused with 400 `predict_too_costly`, one still running after PREDICT_TIMEOUT_MS answers 504 `predict_timeout`, and a full queue answers 503 `overloaded` with Retry-After.',
       tags: ['predict'],
       querystring: predictQuery(limits),
-      response: { 200: PredictResponse, ...errorResponses(400, 404, 409) },
+      response: { 200: PredictResponse, ...errorResponses(400, 404, 409, 503, 504) },
     },
-  }, async (request) => {
-    const { job, predictor } = resolve(request.query)
-    const result = run(predictor, request.query.input, request.query)
-    return { job: job.id, model: job.name, task: predictor.meta.kind, ...result }
-  })
+  }, async (request) => served(async () => {
+    const { job, model } = await serving.resolve(request.query)
+    const [result] = await serving.predict(model, [request.query.input], request.query)
+    return { job: job.id, model: job.name, task: model.meta.kind, ...result }
+  }))
 
   app.post('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
       summary: 'Predict a batch of inputs',
-      description: 'The same as GET /predict for every entry of `inputs`; numeric arrays may be given directly for series models. With a `seed`, text entry i uses seed + i.',
+      description: 'The same as GET /predict for every entry of `inputs`; numeric arrays may be given directly for series models. With a `seed`, text entry i uses seed + i. The whole request is admitted (or refused) by its estimated cost.',
       tags: ['predict'],
       body: predictBody(limits),
-      response: { 200: PredictBatchResponse, ...errorResponses(400, 404, 409, 413, 415) },
+      response: { 200: PredictBatchResponse, ...errorResponses(400, 404, 409, 413, 415, 503, 504) },
     },
-  }, async (request) => {
-    const { job, predictor } = resolve(request.body)
-    const { inputs, seed, ...options } = request.body
-    const predictions = inputs.map((input, i) => run(predictor, input, { ...options, seed: seed === undefined ? undefined : (seed + i) >>> 0 }))
-    return { job: job.id, model: job.name, task: predictor.meta.kind, predictions }
-  })
+  }, async (request) => served(async () => {
+    const { job, model } = await serving.resolve(request.body)
+    const { inputs, ...options } = request.body
+    const predictions = await serving.predict(model, inputs, options)
+    return { job: job.id, model: job.name, task: model.meta.kind, predictions }
+  }))
 }
 
 export default predictRoutes

@@ -1,0 +1,154 @@
+import { decodeCheckpointHeader } from '../engine/tasks/checkpoint.js'
+import { InferencePool } from '../pool/inference-pool.js'
+import { type Budget, admit, estimate } from './admission.js'
+import { ServingError } from './errors.js'
+import { MicroBatcher } from './micro-batcher.js'
+import { type PredictInput, type PredictionResult, type PredictOptions, type ServedModel, prepareRows, presentOutputs, servedModel } from './prediction.js'
+
+/** A job as serving needs it. */
+export interface ServableJob {
+  id: string
+  name: string
+  status: string
+}
+
+/** Where models come from: storage, behind a narrow async interface (SQLite or PostgreSQL). */
+export interface ModelSource {
+  findJob(id: string): Promise<ServableJob | undefined>
+  /** The newest succeeded job of that name. */
+  findNewestSucceeded(name: string): Promise<ServableJob | undefined>
+  /** The encoded final checkpoint, or undefined when the job has none. */
+  finalCheckpoint(jobId: string): Promise<Uint8Array | undefined>
+}
+
+export interface ServingEvents {
+  batch(requests: number, rows: number): void
+  /** A request refused before it ran (predict_too_costly, overloaded) or timed out. */
+  refused(code: 'predict_too_costly' | 'overloaded' | 'predict_timeout'): void
+  served(model: string, seconds: number): void
+}
+
+export interface ServingOptions {
+  source: ModelSource
+  /** PREDICT_WORKERS */
+  workers: number
+  /** MODEL_CACHE_BYTES */
+  cacheBytes: number
+  /** Deprecated MODEL_CACHE_SIZE */
+  cacheModels?: number
+  /** PREDICT_TIMEOUT_MS */
+  timeoutMs: number
+  /** PREDICT_STOP_GRACE_MS */
+  stopGraceMs: number
+  /** PREDICT_BATCH_ROWS */
+  batchRows: number
+  /** PREDICT_BATCH_DELAY_MS */
+  batchDelayMs: number
+  /** PREDICT_QUEUE_LIMIT */
+  queueLimit: number
+  budget: Budget
+  events?: ServingEvents
+}
+
+export interface ResolvedModel {
+  job: ServableJob
+  model: ServedModel
+}
+
+/** Headers of models the main thread remembers (a few hundred bytes each; weights stay in the workers). */
+const MAX_MODEL_HEADERS = 1024
+
+/**
+ * Predictions over the inference pool: resolves a job or model name to a model, validates
+ * the inputs, admits the request by its estimated cost, and queues it for the micro-batcher,
+ * whose batches run on the inference workers. The event loop never runs a forward pass.
+ */
+export class PredictionService {
+  readonly pool: InferencePool
+  readonly batcher: MicroBatcher
+  private readonly headers = new Map<string, ServedModel>()
+
+  constructor(private readonly options: ServingOptions) {
+    this.batcher = new MicroBatcher({
+      maxRows: options.batchRows,
+      delayMs: options.batchDelayMs,
+      maxPending: options.queueLimit,
+      budget: options.budget,
+      onBatch: options.events?.batch,
+    })
+    this.pool = new InferencePool({
+      size: options.workers,
+      cacheBytes: options.cacheBytes,
+      cacheModels: options.cacheModels,
+      source: this.batcher,
+      stopGraceMs: options.stopGraceMs,
+      loadCheckpoint: async (jobId) => {
+        const blob = await options.source.finalCheckpoint(jobId)
+        if (!blob) throw new ServingError('job_not_succeeded', `Job ${jobId} has no final checkpoint`)
+        return blob
+      },
+    })
+    this.batcher.attach(() => this.pool.wake())
+  }
+
+  get budget(): Budget {
+    return this.options.budget
+  }
+
+  /** `{job}` or `{model}` (the newest succeeded job of that name) -> a servable model. */
+  async resolve(selector: { job?: string; model?: string }): Promise<ResolvedModel> {
+    if ((selector.job === undefined) === (selector.model === undefined)) {
+      throw new ServingError('validation_failed', 'give exactly one of job (a job id) or model (a model name)')
+    }
+    let job: ServableJob | undefined
+    if (selector.job !== undefined) {
+      job = await this.options.source.findJob(selector.job)
+      if (!job) throw new ServingError('job_not_found', `No job with id ${selector.job}`)
+    } else {
+      job = await this.options.source.findNewestSucceeded(selector.model!)
+      if (!job) throw new ServingError('model_not_found', `No succeeded job is named ${JSON.stringify(selector.model)}`)
+    }
+    if (job.status !== 'succeeded') {
+      throw new ServingError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
+    }
+    return { job, model: await this.model(job) }
+  }
+
+  /** Runs `inputs` through the model on the inference workers (one result per input). */
+  async predict(model: ServedModel, inputs: readonly PredictInput[], options: PredictOptions): Promise<PredictionResult[]> {
+    const started = performance.now()
+    const { rows, shapes, seeds } = prepareRows(model, inputs, options)
+    const events = this.options.events
+    try {
+      admit(estimate(model.cost, shapes), this.options.budget)
+      const outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
+      const results = presentOutputs(model, inputs, outputs, seeds)
+      events?.served(model.name, (performance.now() - started) / 1000)
+      return results
+    } catch (err) {
+      if (err instanceof ServingError && (err.code === 'predict_too_costly' || err.code === 'overloaded' || err.code === 'predict_timeout')) events?.refused(err.code)
+      throw err
+    }
+  }
+
+  /** Forgets a deleted job's model, here and in every worker. */
+  evict(jobId: string): void {
+    this.headers.delete(jobId)
+    this.pool.evict(jobId)
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close()
+  }
+
+  private async model(job: ServableJob): Promise<ServedModel> {
+    const cached = this.headers.get(job.id)
+    if (cached) return cached
+    const blob = await this.options.source.finalCheckpoint(job.id)
+    if (!blob) throw new ServingError('job_not_succeeded', `Job ${job.id} has no final checkpoint`, { status: job.status })
+    const model = servedModel(job.id, job.name, decodeCheckpointHeader(blob))
+    this.headers.set(job.id, model)
+    if (this.headers.size > MAX_MODEL_HEADERS) this.headers.delete(this.headers.keys().next().value!)
+    return model
+  }
+}
