@@ -1,6 +1,7 @@
 import type { FastifyContextConfig } from 'fastify'
 import { PUBLIC, UNDECLARED_ROUTE_SCOPE } from './auth/scopes.js'
 import { errorResponses } from './schemas/common.js'
+import { v2ErrorResponses } from './v2/schemas.js'
 
 /**
  * Documents in /openapi.json what a route's config declares to the protection plugins:
@@ -32,6 +33,8 @@ function byStatus(responses: Record<string, unknown>): Record<string, unknown> {
 export function documentRoutePolicies(schema: Schema | undefined, config: FastifyContextConfig | undefined): Schema | undefined {
   if (schema === undefined || schema.hide) return schema
   const scope = config?.scope
+  // Open Inference Protocol routes answer errors in the protocol's shape.
+  const errors = config?.errorShape === 'open-inference' ? v2ErrorResponses : errorResponses
   const added: Record<string, unknown> = {}
   let security: Record<string, string[]>[] = []
   let description = schema.description
@@ -41,10 +44,10 @@ export function documentRoutePolicies(schema: Schema | undefined, config: Fastif
     security = [{ [SECURITY_SCHEME_NAME]: [required] }]
     const note = `Needs an API key with the \`${required}\` scope (or \`admin\`).`
     description = description ? `${description}\n\n${note}` : note
-    Object.assign(added, errorResponses(401, 403))
+    Object.assign(added, errors(401, 403))
   }
-  if (config?.rateLimitGroup !== undefined) Object.assign(added, errorResponses(429))
-  if (config?.loadShedding !== false) Object.assign(added, errorResponses(503))
+  if (config?.rateLimitGroup !== undefined) Object.assign(added, errors(429))
+  if (config?.loadShedding !== false) Object.assign(added, errors(503))
   const response = byStatus({ ...added, ...schema.response })
   return { ...schema, ...(description === undefined ? {} : { description }), security, response }
 }

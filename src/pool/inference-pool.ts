@@ -72,7 +72,7 @@ interface Slot {
  */
 export class InferencePool {
   private readonly slots: Slot[] = []
-  private started = false
+  private starting: Promise<void> | null = null
   private closed = false
   private nextTaskId = 0
   private readyWaiters: (() => void)[] = []
@@ -102,22 +102,22 @@ export class InferencePool {
   }
 
   /**
-   * Starts the workers (the first prediction does it too); resolves when all have loaded
-   * their modules and take work.
+   * Starts the workers (the first prediction does it too); resolves once they have all
+   * loaded their modules and take work. Later calls return the same promise: a worker
+   * replaced after a crash or a timeout does not hold anyone up.
    */
   start(): Promise<void> {
-    if (!this.started && !this.closed) {
-      this.started = true
-      for (let i = 0; i < this.options.size; i++) this.slots.push(this.spawn())
+    if (!this.starting) {
+      this.starting = new Promise((resolve) => { this.readyWaiters.push(resolve) })
+      if (!this.closed) for (let i = 0; i < this.options.size; i++) this.slots.push(this.spawn())
     }
-    if (this.slots.every((slot) => slot.ready)) return Promise.resolve()
-    return new Promise((resolve) => this.readyWaiters.push(resolve))
+    return this.starting
   }
 
   /** New work is waiting in the source: start it on idle workers. */
   wake(): void {
     if (this.closed) return
-    if (!this.started) void this.start()
+    if (!this.starting) void this.start()
     for (;;) {
       const idle = this.slots.filter((slot) => slot.ready && slot.batch === null)
       if (idle.length === 0) return

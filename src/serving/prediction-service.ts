@@ -121,6 +121,9 @@ export class PredictionService {
     const events = this.options.events
     try {
       admit(estimate(model.cost, shapes), this.options.budget)
+      // Deadlines count once the workers are up: only the very first predictions of a
+      // process wait for them (main.ts starts them with the server).
+      await this.pool.start()
       const outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
       const results = presentOutputs(model, inputs, outputs, seeds)
       events?.served(model.name, (performance.now() - started) / 1000)

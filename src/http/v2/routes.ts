@@ -1,0 +1,146 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyError } from 'fastify'
+import { checkReadiness } from '../../jobs/readiness.js'
+import type { ResolvedModel } from '../../serving/prediction-service.js'
+import { httpError, isAppError } from '../errors.js'
+import { packageInfo } from '../package-info.js'
+import { toErrorBody } from '../plugins/error-handler.js'
+import { servingHttpError } from '../serving-errors.js'
+import {
+  InferResponse, LiveResponse, ModelMetadata, ModelParams, ModelReadyResponse, ModelVersionParams, ReadyResponse, ServerMetadata,
+  inferRequest, v2ErrorResponses,
+} from './schemas.js'
+import { inputMetadata, inputsFromTensor, outputMetadata, outputTensors } from './tensors.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `open-inference`: errors use the protocol's `{ error, code }` body (documented in /openapi.json). */
+    errorShape?: 'open-inference'
+  }
+}
+
+const TAGS = ['open inference protocol (v2)']
+
+/**
+ * KServe V2 / Open Inference Protocol (REST), mapped onto the serving layer: a model name
+ * is the newest succeeded job of that name, and a version is one succeeded job (its id).
+ * Errors here, whoever raises them (validation, auth, rate limits, overload, timeouts),
+ * answer the protocol's `{"error": "<message>"}` plus our `code`: the one documented
+ * exception to the API's error shape. Registered under the /v2 prefix.
+ */
+const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
+  const { limits } = app.config
+  const serving = app.serving
+  const predictConfig = { scope: 'predict', rateLimitGroup: 'predict', errorShape: 'open-inference' } as const
+  const healthConfig = { scope: 'public', loadShedding: false, errorShape: 'open-inference' } as const
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const body = toErrorBody(servingHttpError(error) as FastifyError, request)
+    if (body.statusCode >= 500 && !isAppError(servingHttpError(error))) request.log.error({ err: error }, 'request failed')
+    else request.log.info({ statusCode: body.statusCode, code: body.code }, body.message)
+    const headers = (servingHttpError(error) as { headers?: Record<string, string> }).headers
+    if (headers) reply.headers(headers)
+    return reply.code(body.statusCode).type('application/json; charset=utf-8').send({ error: body.message, code: body.code })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!.slice(0, 200)
+    return reply.code(404).send({ error: `No route for ${request.method} ${path}`, code: 'not_found' })
+  })
+
+  const resolve = async (name: string, version?: string): Promise<ResolvedModel> => {
+    try {
+      const resolved = await serving.resolve(version === undefined ? { model: name } : { job: version })
+      if (resolved.job.name !== name) throw httpError('model_not_found', `Job ${version} is not a version of ${JSON.stringify(name)} (it is named ${JSON.stringify(resolved.job.name)})`)
+      return resolved
+    } catch (err) {
+      throw servingHttpError(err)
+    }
+  }
+
+  app.get('', {
+    config: healthConfig,
+    schema: { summary: 'Server metadata (Open Inference Protocol)', tags: TAGS, response: { 200: ServerMetadata } },
+  }, async () => ({ name: packageInfo().name, version: packageInfo().version, extensions: [] }))
+
+  app.get('/health/live', {
+    config: healthConfig,
+    schema: { summary: 'Server liveness (Open Inference Protocol)', tags: TAGS, response: { 200: LiveResponse } },
+  }, async () => ({ live: true }))
+
+  app.get('/health/ready', {
+    config: healthConfig,
+    schema: {
+      summary: 'Server readiness (Open Inference Protocol)',
+      description: 'The same checks as /readyz: 200 `{"ready": true}`, or 503 `{"ready": false}`.',
+      tags: TAGS,
+      response: { 200: ReadyResponse, 503: ReadyResponse },
+    },
+  }, async (_request, reply) => {
+    const { ready } = await checkReadiness(app.storage, app.runner)
+    reply.code(ready ? 200 : 503)
+    return { ready }
+  })
+
+  const metadata = async ({ job, model }: ResolvedModel) => ({
+    name: job.name,
+    versions: [job.id],
+    platform: `seqserve_${model.meta.kind}_${model.config.mode.startsWith('rnn') ? 'rnn' : model.config.mode}`,
+    inputs: inputMetadata(model.meta),
+    outputs: outputMetadata(model.meta),
+    parameters: { task: model.meta.kind, ...(model.meta.kind === 'classes' ? { labels: model.meta.labels } : {}) },
+  })
+
+  for (const versioned of [false, true]) {
+    const base = versioned ? '/models/:name/versions/:version' : '/models/:name'
+    const params = versioned ? ModelVersionParams : ModelParams
+    const which = versioned ? 'a model version (a succeeded job of that name)' : 'a model (the newest succeeded job of that name)'
+    const version = (p: object) => (p as { version?: string }).version
+
+    app.get(base, {
+      config: predictConfig,
+      schema: { summary: `Metadata of ${which}`, tags: TAGS, params, response: { 200: ModelMetadata, ...v2ErrorResponses(400, 404) } },
+    }, async (request) => metadata(await resolve(request.params.name, version(request.params))))
+
+    app.get(`${base}/ready`, {
+      config: predictConfig,
+      schema: { summary: `Readiness of ${which}`, description: '200 `{"name", "ready": true}` when it can be served; 404 when no such model.', tags: TAGS, params, response: { 200: ModelReadyResponse, ...v2ErrorResponses(400, 404) } },
+    }, async (request) => {
+      const { job } = await resolve(request.params.name, version(request.params))
+      return { name: job.name, ready: true }
+    })
+
+    app.post(`${base}/infer`, {
+      config: predictConfig,
+      schema: {
+        summary: `Inference with ${which}`,
+        description: 'pairs/text/classes read a BYTES tensor `input` (one string per row); series read FP32/FP64 `[batch, steps, features]` (or `[steps]`, `[batch, steps]`). Outputs: `output` (BYTES) for pairs and text; `label` (BYTES) and `probabilities` (FP64 `[batch, labels]`) for classes; `forecast` (FP64 `[batch, horizon, features]`) for series. Admission, deadlines, the queue and micro-batching are those of /predict.',
+        tags: TAGS,
+        params,
+        body: inferRequest(limits),
+        response: { 200: InferResponse, ...v2ErrorResponses(400, 404, 409, 413, 415, 504) },
+      },
+    }, async (request) => {
+      const { job, model } = await resolve(request.params.name, version(request.params))
+      const body = request.body
+      const inputs = inputsFromTensor(body.inputs[0], model.meta, limits.maxPredictBatch)
+      const p = body.parameters ?? {}
+      const seed = model.meta.kind === 'text' ? (p.seed ?? Math.floor(Math.random() * 2 ** 32)) : undefined
+      const options = { length: p.length ?? Math.min(100, limits.maxPredictLength), temperature: p.temperature ?? 1, top_k: p.top_k ?? 0, seed, horizon: p.horizon }
+      let results
+      try {
+        results = await serving.predict(model, inputs, options)
+      } catch (err) {
+        throw servingHttpError(err)
+      }
+      return {
+        model_name: job.name,
+        model_version: job.id,
+        ...(body.id === undefined ? {} : { id: body.id }),
+        ...(seed === undefined ? {} : { parameters: { seed } }),
+        outputs: outputTensors(model.meta, results, body.outputs?.map((o) => o.name)),
+      }
+    })
+  }
+}
+
+export default v2Routes
