@@ -84,6 +84,8 @@ export interface ServingConfig {
   batchDelayMs: number
   /** PREDICT_QUEUE_LIMIT: requests waiting for a worker before 503 overloaded. */
   queueLimit: number
+  /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
+  inlineMaxCost: number
   /** PREDICT_MAX_COST: estimated forward-pass work (multiply-adds) one request may take. */
   maxCost: number
   /** PREDICT_MAX_MEMORY_BYTES: activations one request's forward may hold. */
@@ -237,6 +239,7 @@ function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
     batchRows: read.integer('PREDICT_BATCH_ROWS', { default: 32, min: 1 }),
     batchDelayMs: read.integer('PREDICT_BATCH_DELAY_MS', { default: 0, min: 0, max: 10_000 }),
     queueLimit: read.integer('PREDICT_QUEUE_LIMIT', { default: 256, min: 1 }),
+    inlineMaxCost: read.integer('PREDICT_INLINE_MAX_COST', { default: 100_000, min: 0 }),
     maxCost: read.integer('PREDICT_MAX_COST', { default: PREDICT_MAX_COST_DEFAULT, min: 1 }),
     maxMemoryBytes: read.integer('PREDICT_MAX_MEMORY_BYTES', { default: 256 * MIB, min: 1024 }),
   }

@@ -33,9 +33,9 @@ export class InferenceTimeoutError extends Error {
 
 export interface InferencePoolOptions {
   size: number
-  /** MODEL_CACHE_BYTES: the total, split evenly among the workers. */
+  /** The workers' part of MODEL_CACHE_BYTES, split evenly among them. */
   cacheBytes: number
-  /** Deprecated MODEL_CACHE_SIZE (models per process), or undefined. */
+  /** Deprecated MODEL_CACHE_SIZE (models per cache), or undefined. */
   cacheModels?: number
   /** The final checkpoint of a job, for a worker that does not hold the model yet. */
   loadCheckpoint(jobId: string): Promise<Uint8Array>
@@ -84,6 +84,11 @@ export class InferencePool {
 
   get size(): number {
     return this.options.size
+  }
+
+  /** Workers that have loaded their modules and take work. */
+  get readyWorkers(): number {
+    return this.slots.filter((slot) => slot.ready).length
   }
 
   /** Batches running now. */
@@ -150,7 +155,7 @@ export class InferencePool {
   private spawn(): Slot {
     const workerOptions: InferenceWorkerOptions = {
       cacheBytes: Math.floor(this.options.cacheBytes / this.options.size),
-      cacheModels: this.options.cacheModels === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.ceil(this.options.cacheModels / this.options.size)),
+      cacheModels: this.options.cacheModels ?? Number.POSITIVE_INFINITY,
     }
     const file = workerFile()
     // Under tsx a worker's entry must be JavaScript: a .cjs shim requires the .ts module.

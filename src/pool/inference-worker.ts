@@ -4,31 +4,21 @@
  * No top-level await: worker files are loaded synchronously.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { BatchPredictor } from '../engine/tasks/batch-predictor.js'
 import { PredictionStoppedError } from '../engine/tasks/batch-predictor.js'
 import { ModelCache } from '../serving/model-cache.js'
-import type { FromInferenceWorker, InferenceOutputs, InferenceRows, InferenceTask, InferenceWorkerOptions, ToInferenceWorker } from './inference-protocol.js'
+import { runRows } from '../serving/run-rows.js'
+import type { FromInferenceWorker, InferenceTask, InferenceWorkerOptions, ToInferenceWorker } from './inference-protocol.js'
 
 const options = workerData as InferenceWorkerOptions
 const cache = new ModelCache(options.cacheBytes, options.cacheModels)
 const port = parentPort!
-
-function compute(predictor: BatchPredictor, rows: InferenceRows, deadline: number): InferenceOutputs {
-  const shouldStop = () => Date.now() > deadline
-  switch (rows.kind) {
-    case 'pairs': return { kind: 'pairs', outputs: predictor.mapSequences(rows.inputs) }
-    case 'classes': return { kind: 'classes', probabilities: predictor.classify(rows.inputs) }
-    case 'text': return { kind: 'text', outputs: predictor.generate(rows.prompts, rows.options, shouldStop) }
-    case 'series': return { kind: 'series', forecasts: predictor.forecast(rows.histories, rows.horizons, shouldStop) }
-  }
-}
 
 function run(task: InferenceTask): FromInferenceWorker {
   const predictor = task.checkpoint ? cache.load(task.jobId, task.checkpoint) : cache.get(task.jobId)
   if (!predictor) return { type: 'missing', id: task.id }
   if (Date.now() > task.deadline) return { type: 'stopped', id: task.id }
   try {
-    return { type: 'done', id: task.id, outputs: compute(predictor, task.rows, task.deadline), cacheBytes: cache.bytes, cachedModels: cache.size }
+    return { type: 'done', id: task.id, outputs: runRows(predictor, task.rows, task.deadline), cacheBytes: cache.bytes, cachedModels: cache.size }
   } catch (err) {
     if (err instanceof PredictionStoppedError) return { type: 'stopped', id: task.id }
     throw err

@@ -3,6 +3,8 @@ import { InferencePool } from '../pool/inference-pool.js'
 import { type Budget, admit, estimate } from './admission.js'
 import { ServingError } from './errors.js'
 import { MicroBatcher } from './micro-batcher.js'
+import { ModelCache } from './model-cache.js'
+import { runRows } from './run-rows.js'
 import { type PredictInput, type PredictionResult, type PredictOptions, type ServedModel, prepareRows, presentOutputs, servedModel } from './prediction.js'
 
 /** A job as serving needs it. */
@@ -23,6 +25,8 @@ export interface ModelSource {
 
 export interface ServingEvents {
   batch(requests: number, rows: number): void
+  /** A prediction ran on the main thread (cheaper than the hop to a worker). */
+  inline(): void
   /** A request refused before it ran (predict_too_costly, overloaded) or timed out. */
   refused(code: 'predict_too_costly' | 'overloaded' | 'predict_timeout'): void
   served(model: string, seconds: number): void
@@ -46,6 +50,8 @@ export interface ServingOptions {
   batchDelayMs: number
   /** PREDICT_QUEUE_LIMIT */
   queueLimit: number
+  /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
+  inlineMaxCost: number
   budget: Budget
   events?: ServingEvents
 }
@@ -57,6 +63,15 @@ export interface ResolvedModel {
 
 /** Headers of models the main thread remembers (a few hundred bytes each; weights stay in the workers). */
 const MAX_MODEL_HEADERS = 1024
+/** Only models this small are ever decoded on the main thread (an 8-unit RNN has ~100 parameters). */
+const INLINE_MAX_PARAMETERS = 100_000
+
+export interface CacheStats {
+  hits: number
+  misses: number
+  models: number
+  bytes: number
+}
 
 /**
  * Predictions over the inference pool: resolves a job or model name to a model, validates
@@ -67,8 +82,12 @@ export class PredictionService {
   readonly pool: InferencePool
   readonly batcher: MicroBatcher
   private readonly headers = new Map<string, ServedModel>()
+  /** Tiny models served on the main thread: one share of MODEL_CACHE_BYTES, the workers split the rest. */
+  private readonly inline: ModelCache
 
   constructor(private readonly options: ServingOptions) {
+    const share = Math.floor(options.cacheBytes / (options.workers + 1))
+    this.inline = new ModelCache(share, options.cacheModels)
     this.batcher = new MicroBatcher({
       maxRows: options.batchRows,
       delayMs: options.batchDelayMs,
@@ -78,15 +97,11 @@ export class PredictionService {
     })
     this.pool = new InferencePool({
       size: options.workers,
-      cacheBytes: options.cacheBytes,
+      cacheBytes: options.cacheBytes - share,
       cacheModels: options.cacheModels,
       source: this.batcher,
       stopGraceMs: options.stopGraceMs,
-      loadCheckpoint: async (jobId) => {
-        const blob = await options.source.finalCheckpoint(jobId)
-        if (!blob) throw new ServingError('job_not_succeeded', `Job ${jobId} has no final checkpoint`)
-        return blob
-      },
+      loadCheckpoint: (jobId) => this.checkpoint(jobId),
     })
     this.batcher.attach(() => this.pool.wake())
   }
@@ -120,11 +135,21 @@ export class PredictionService {
     const { rows, shapes, seeds } = prepareRows(model, inputs, options)
     const events = this.options.events
     try {
-      admit(estimate(model.cost, shapes), this.options.budget)
-      // Deadlines count once the workers are up: only the very first predictions of a
-      // process wait for them (main.ts starts them with the server).
-      await this.pool.start()
-      const outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
+      const estimated = estimate(model.cost, shapes)
+      admit(estimated, this.options.budget)
+      let outputs
+      if (estimated.cost <= this.options.inlineMaxCost && model.parameterCount <= INLINE_MAX_PARAMETERS) {
+        // Measured: for the smallest models the hop to a worker costs the event loop more
+        // than the forward pass itself (README "Serving").
+        const predictor = this.inline.get(model.jobId) ?? this.inline.load(model.jobId, await this.checkpoint(model.jobId))
+        outputs = runRows(predictor, rows, Number.POSITIVE_INFINITY)
+        events?.inline()
+      } else {
+        // Deadlines count once the workers are up: only the very first predictions of a
+        // process wait for them (main.ts starts them with the server).
+        await this.pool.start()
+        outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
+      }
       const results = presentOutputs(model, inputs, outputs, seeds)
       events?.served(model.name, (performance.now() - started) / 1000)
       return results
@@ -134,14 +159,27 @@ export class PredictionService {
     }
   }
 
+  /** Model cache counters over the main thread's and the workers' caches. */
+  cacheStats(): CacheStats {
+    const { pool, inline } = this
+    return { hits: pool.hits + inline.hits, misses: pool.misses + inline.misses, models: pool.cachedModels + inline.size, bytes: pool.cacheBytes + inline.bytes }
+  }
+
   /** Forgets a deleted job's model, here and in every worker. */
   evict(jobId: string): void {
     this.headers.delete(jobId)
+    this.inline.evict(jobId)
     this.pool.evict(jobId)
   }
 
   async close(): Promise<void> {
     await this.pool.close()
+  }
+
+  private async checkpoint(jobId: string): Promise<Uint8Array> {
+    const blob = await this.options.source.finalCheckpoint(jobId)
+    if (!blob) throw new ServingError('job_not_succeeded', `Job ${jobId} has no final checkpoint`)
+    return blob
   }
 
   private async model(job: ServableJob): Promise<ServedModel> {

@@ -31,11 +31,12 @@ export interface ServedModel {
   config: SequenceModelConfig
   vocab: Vocabulary | null
   cost: CostModel
+  parameterCount: number
 }
 
-export function servedModel(jobId: string, name: string, header: { meta: TaskMeta; model: SequenceModelConfig }): ServedModel {
+export function servedModel(jobId: string, name: string, header: { meta: TaskMeta; model: SequenceModelConfig; parameterCount: number }): ServedModel {
   const vocab = 'vocab' in header.meta ? new Vocabulary(header.meta.vocab) : null
-  return { jobId, name, meta: header.meta, config: header.model, vocab, cost: costModel(header.model) }
+  return { jobId, name, meta: header.meta, config: header.model, vocab, cost: costModel(header.model), parameterCount: header.parameterCount }
 }
 
 function invalid(message: string): ServingError {

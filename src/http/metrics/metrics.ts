@@ -46,16 +46,16 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   })
   new Counter({
-    name: 'seqserve_model_cache_hits_total', help: 'Prediction batches served by a model already in its worker', registers: [registry],
-    collect() { this.reset(); this.inc(serving().pool.hits) },
+    name: 'seqserve_model_cache_hits_total', help: 'Predictions (batches, on a worker) served by a model already in memory', registers: [registry],
+    collect() { this.reset(); this.inc(serving().cacheStats().hits) },
   })
   new Counter({
-    name: 'seqserve_model_cache_misses_total', help: 'Prediction batches whose worker loaded the model from its checkpoint', registers: [registry],
-    collect() { this.reset(); this.inc(serving().pool.misses) },
+    name: 'seqserve_model_cache_misses_total', help: 'Predictions (batches, on a worker) that loaded the model from its checkpoint', registers: [registry],
+    collect() { this.reset(); this.inc(serving().cacheStats().misses) },
   })
   new Gauge({
-    name: 'seqserve_model_cache_bytes', help: 'Bytes of decoded models held by the inference workers (MODEL_CACHE_BYTES is the budget)', registers: [registry],
-    collect() { this.set(serving().pool.cacheBytes) },
+    name: 'seqserve_model_cache_bytes', help: 'Bytes of decoded models held by the inference workers and the main thread (MODEL_CACHE_BYTES is the budget)', registers: [registry],
+    collect() { this.set(serving().cacheStats().bytes) },
   })
   new Gauge({
     name: 'seqserve_predict_queue_depth', help: 'Prediction requests waiting for an inference worker', registers: [registry],
@@ -76,6 +76,9 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
   const batchRequests = new Histogram({
     name: 'seqserve_predict_batch_requests', help: 'Requests merged into one batched forward', registers: [registry],
     buckets: [1, 2, 4, 8, 16, 32, 64],
+  })
+  const inline = new Counter({
+    name: 'seqserve_predict_inline_total', help: 'Predictions so cheap they ran on the main thread (PREDICT_INLINE_MAX_COST)', registers: [registry],
   })
   const refused = new Counter({
     name: 'seqserve_predict_refused_total', help: 'Predictions refused or cut short, by code (predict_too_costly, overloaded, predict_timeout)', labelNames: ['code'], registers: [registry],
@@ -116,6 +119,9 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
       batch(requests, rows) {
         batchRequests.observe(requests)
         batchRows.observe(rows)
+      },
+      inline() {
+        inline.inc()
       },
       refused(code) {
         refused.inc({ code })

@@ -149,7 +149,7 @@ t.test('errors use the protocol body with our code', async (t) => {
 
 t.test('auth and rate limits answer in the protocol shape; health stays open', async (t) => {
   const key = 'pr3d1ct-0123456789abcdef01234567'
-  const env: Env = { DATABASE_PATH: join(dir, FILE), LOG_LEVEL: 'silent', WORKERS: '1', PREDICT_WORKERS: '1', API_KEYS: JSON.stringify({ [key]: ['predict'] }), RATE_LIMIT_PREDICT_PER_MINUTE: '1' }
+  const env: Env = { DATABASE_PATH: join(dir, FILE), LOG_LEVEL: 'silent', WORKERS: '1', PREDICT_WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', API_KEYS: JSON.stringify({ [key]: ['predict'] }), RATE_LIMIT_PREDICT_PER_MINUTE: '1' }
   const server = await startServer(t, { config: loadConfig(env) })
   await v2Error(t, await server.fetch('/v2/models/greeter'), 401, 'unauthorized')
   for (const path of ['/v2', '/v2/health/live']) t.equal((await server.fetch(path)).status, 200, `${path} needs no key`)
@@ -166,7 +166,7 @@ t.test('auth and rate limits answer in the protocol shape; health stays open', a
 })
 
 t.test('TRUST_PROXY: per-address predict limits count the forwarded client address', async (t) => {
-  const env: Env = { DATABASE_PATH: join(dir, FILE), LOG_LEVEL: 'silent', WORKERS: '1', PREDICT_WORKERS: '1', RATE_LIMIT_PREDICT_PER_MINUTE: '1', TRUST_PROXY: 'true' }
+  const env: Env = { DATABASE_PATH: join(dir, FILE), LOG_LEVEL: 'silent', WORKERS: '1', PREDICT_WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', RATE_LIMIT_PREDICT_PER_MINUTE: '1', TRUST_PROXY: 'true' }
   const server = await startServer(t, { config: loadConfig(env) })
   const from = (address: string) => server.fetch(`/predict?${q({ model: 'greeter', input: 'hello' })}`, { headers: { 'x-forwarded-for': address } })
   t.equal((await from('203.0.113.1')).status, 200)
