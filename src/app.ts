@@ -22,7 +22,8 @@ import { JobRunner } from './jobs/runner.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
 import { PredictionService } from './serving/prediction-service.js'
 import { storageModelSource } from './serving/storage-source.js'
-import { openStorage, type Storage } from './storage/storage.js'
+import { openStorage } from './storage/open.js'
+import type { Storage } from './storage/storage.js'
 
 /** The app type routes and plugins see: TypeBox schemas give typed requests and replies. */
 export type App = FastifyInstance<
@@ -88,7 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
 
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
-  const storage = options.storage ?? openStorage({ path: config.databasePath })
+  const storage = options.storage ?? (await openStorage({ path: config.databasePath }))
   let serving: PredictionService | undefined
   const metrics = createMetrics(storage, () => serving!)
   serving = new PredictionService({

@@ -35,8 +35,8 @@ function exitOnSignals(app: App, shutdownTimeoutMs: number): void {
     }
     closing = true
     app.log.info({ signal, timeoutMs: shutdownTimeoutMs }, 'shutting down')
-    setTimeout(() => {
-      const requeued = app.runner?.abandon() ?? 0
+    setTimeout(async () => {
+      const requeued = (await app.runner?.abandon().catch(() => 0)) ?? 0
       app.log.warn({ requeued }, `shutdown took longer than SHUTDOWN_TIMEOUT_MS=${shutdownTimeoutMs}; requeued the jobs still training and exiting`)
       process.exit(1)
     }, shutdownTimeoutMs).unref()

@@ -7,7 +7,7 @@ import { CHECKPOINT_FORMAT } from '../engine/tasks/checkpoint.js'
 import { STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../pool/protocol.js'
 import { TrainingPool } from '../pool/training-pool.js'
 import type { Storage } from '../storage/storage.js'
-import type { JobRecord, NewCheckpoint } from '../storage/types.js'
+import { leaseOwner, type JobRecord, type NewCheckpoint, type ReapedJob } from '../storage/types.js'
 
 export interface JobRunnerOptions {
   storage: Storage
@@ -48,9 +48,14 @@ interface ActiveJob {
  * renews leases by heartbeat and returns lapsed jobs (a dead process) to the queue.
  */
 export class JobRunner {
-  /** Identifies this process in leases. */
-  readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  /** Identifies this process in leases: this machine, and this process on it. */
+  readonly owner = leaseOwner(hostname(), `${process.pid}:${randomUUID().slice(0, 8)}`)
   private readonly active = new Map<string, ActiveJob>()
+  /** The claim loop in flight (one at a time, so claims never outnumber free workers). */
+  private filling: Promise<void> | null = null
+  private refill = false
+  /** A heartbeat still waiting for the database skips the next tick instead of piling up. */
+  private beating = false
   /** Jobs claimed but never started whose return to the queue failed. */
   private readonly unreleased = new Set<string>()
   private heartbeatTimer: NodeJS.Timeout | null = null
@@ -78,9 +83,9 @@ export class JobRunner {
     this.stopping = false
     this.pool = new TrainingPool(this.options.workers)
     const { heartbeatMs, pollMs = 1000 } = this.options
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatMs).unref()
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatMs).unref()
     this.pollTimer = setInterval(() => this.fill(), pollMs).unref()
-    this.reap()
+    this.reap().catch((err: unknown) => this.options.logger.error({ err }, 'reaping lapsed leases failed'))
     this.fill()
   }
 
@@ -103,6 +108,8 @@ export class JobRunner {
     this.stopping = true
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = null
+    // A claim in flight either launches its job (stopped just below) or hands it back.
+    await this.filling
     for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
     // The heartbeat goes on until the jobs have stopped: a step can outlast the lease, and a
     // lapsed lease would let another process take the job over and cost it an attempt.
@@ -114,9 +121,9 @@ export class JobRunner {
   }
 
   /** Gives a claimed job back to the queue; retried on every heartbeat until the database takes it. */
-  private release(jobId: string): void {
+  private async release(jobId: string): Promise<void> {
     try {
-      this.options.storage.jobs.requeue(jobId, this.owner, { countAttempt: false }, Date.now())
+      await this.options.storage.jobs.requeue(jobId, this.owner, { countAttempt: false }, Date.now())
       this.unreleased.delete(jobId)
     } catch (err) {
       this.unreleased.add(jobId)
@@ -129,11 +136,11 @@ export class JobRunner {
    * to the queue at once (no attempt used; it resumes from its last saved checkpoint and the
    * epochs after it are trained again). Returns how many were requeued.
    */
-  abandon(): number {
+  async abandon(): Promise<number> {
     let requeued = 0
     for (const job of this.active.values()) {
       try {
-        if (this.options.storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, Date.now())) requeued++
+        if (await this.options.storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, Date.now())) requeued++
       } catch (err) {
         job.log.error({ err, epoch: job.epoch }, 'could not requeue the job; its lease will lapse instead')
       }
@@ -141,63 +148,83 @@ export class JobRunner {
     return requeued
   }
 
-  private heartbeat(): void {
+  private async heartbeat(): Promise<void> {
+    if (this.beating) return
+    this.beating = true
     const { storage, leaseTtlMs, logger } = this.options
-    for (const jobId of this.unreleased) this.release(jobId)
     try {
-      storage.jobs.renewLeases(this.owner, leaseTtlMs, Date.now())
+      for (const jobId of [...this.unreleased]) await this.release(jobId)
+      await storage.jobs.renewLeases(this.owner, leaseTtlMs, Date.now())
       // A cancel recorded by another process (or before this one noticed) still stops the job.
       for (const job of this.active.values()) {
-        if (storage.jobs.isCancelRequested(job.id)) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_CANCEL)
+        if (await storage.jobs.isCancelRequested(job.id)) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_CANCEL)
       }
-      this.reap()
+      await this.reap()
       this.fill()
     } catch (err) {
       logger.error({ err }, 'heartbeat failed')
+    } finally {
+      this.beating = false
     }
   }
 
-  private reap(): void {
+  private async reap(): Promise<void> {
     const { storage, logger } = this.options
-    const { requeued, failed, cancelled } = storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts)
-    // Reaping is rare (a process died), so reading each job back for its attempt and epoch is cheap.
-    const fields = (id: string) => {
-      const job = storage.jobs.findById(id)
-      return { jobId: id, attempt: job?.attempt, epoch: job?.progressEpoch }
-    }
-    for (const id of requeued) logger.warn(fields(id), 'job lease lapsed; back in the queue to resume from its last checkpoint')
-    for (const id of failed) logger.error(fields(id), `job lease lapsed ${this.maxAttempts} times; failed as stalled`)
-    for (const id of cancelled) logger.info(fields(id), 'job lease lapsed after a cancel request; cancelled')
+    const { requeued, failed, cancelled } = await storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts)
+    const fields = (job: ReapedJob) => ({ jobId: job.id, attempt: job.attempt, epoch: job.epoch })
+    for (const job of requeued) logger.warn(fields(job), 'job lease lapsed; back in the queue to resume from its last checkpoint')
+    for (const job of failed) logger.error(fields(job), `job lease lapsed ${this.maxAttempts} times; failed as stalled`)
+    for (const job of cancelled) logger.info(fields(job), 'job lease lapsed after a cancel request; cancelled')
   }
 
+  /** Claims jobs until every worker is busy or the queue is empty (in the background). */
   private fill(): void {
     if (this.stopping || !this.pool) return
+    if (this.filling) {
+      this.refill = true
+      return
+    }
+    this.filling = this.claimWhileIdle().finally(() => {
+      this.filling = null
+      if (this.refill) {
+        this.refill = false
+        this.fill()
+      }
+    })
+  }
+
+  private async claimWhileIdle(): Promise<void> {
     const { storage, leaseTtlMs, workers, logger } = this.options
     try {
-      while (this.active.size < workers) {
-        const job = storage.jobs.claimNext(this.owner, leaseTtlMs, Date.now())
+      while (!this.stopping && this.pool && this.active.size < workers) {
+        const job = await storage.jobs.claimNext(this.owner, leaseTtlMs, Date.now())
         if (!job) return
-        this.launch(job)
+        await this.launch(job)
       }
     } catch (err) {
       logger.error({ err }, 'claiming queued jobs failed')
     }
   }
 
-  private launch(job: JobRecord): void {
+  private async launch(job: JobRecord): Promise<void> {
     const { storage } = this.options
-    const pool = this.pool!
     const log = this.options.logger.child({ jobId: job.id, attempt: job.attempt })
     let resume
     try {
-      resume = storage.resumeFromCheckpoint(job.id, this.owner, Date.now())
+      resume = await storage.resumeFromCheckpoint(job.id, this.owner, Date.now())
     } catch (err) {
       // Claimed but not started: hand it back, or the heartbeat would keep its lease forever.
       log.error({ err, epoch: job.progressEpoch }, 'could not prepare the job to run; returning it to the queue')
-      this.release(job.id)
+      await this.release(job.id)
       return
     }
     if (!resume) return
+    if (this.stopping || !this.pool) {
+      // Shutting down while the claim was in flight: the job goes back untouched.
+      await this.release(job.id)
+      return
+    }
+    const pool = this.pool
     const stopFlag = new Int32Array(new SharedArrayBuffer(4))
     const { port1, port2 } = new MessageChannel()
     let settle!: () => void
@@ -217,15 +244,18 @@ export class JobRunner {
       settle()
       this.fill()
     }
-    port1.on('message', (message: WorkerMessage) => {
-      try {
-        if (message.type === 'finished') finished = true
-        this.handle(active, message)
-      } catch (err) {
+    // Messages are persisted one after another, in the order the worker sent them.
+    let persisted = Promise.resolve()
+    const enqueue = (step: () => Promise<void> | void) => {
+      persisted = persisted.then(step).catch((err: unknown) => {
         log.error({ err, epoch: active.epoch }, 'could not record training progress')
         Atomics.store(stopFlag, 0, STOP_CANCEL)
-      }
-      if (message.type === 'finished') end()
+      })
+    }
+    port1.on('message', (message: WorkerMessage) => {
+      if (message.type === 'finished') finished = true
+      enqueue(() => this.handle(active, message))
+      if (message.type === 'finished') enqueue(end)
     })
     pool.run({
       jobId: job.id, attempt: job.attempt, spec: job.spec as JobSpec,
@@ -233,24 +263,24 @@ export class JobRunner {
     }).then(() => {
       // Messages can trail the task's completion; give them a turn before deciding it vanished.
       setTimeout(() => {
-        if (!finished) this.failJob(active, 'training_error', 'the training worker stopped without reporting an outcome')
-        end()
+        if (!finished) enqueue(() => this.failJob(active, 'training_error', 'the training worker stopped without reporting an outcome'))
+        enqueue(end)
       }, 100)
     }, (err: Error) => {
       log.error({ err, epoch: active.epoch }, 'training worker crashed')
-      this.failJob(active, 'training_error', 'the training worker crashed; see the server log')
-      end()
+      enqueue(() => this.failJob(active, 'training_error', 'the training worker crashed; see the server log'))
+      enqueue(end)
     })
   }
 
-  private handle(job: ActiveJob, message: WorkerMessage): void {
+  private async handle(job: ActiveJob, message: WorkerMessage): Promise<void> {
     const { storage } = this.options
     const now = Date.now()
     switch (message.type) {
       case 'started':
         return
       case 'epoch': {
-        const recorded = storage.recordEpochs(job.id, this.owner, {
+        const recorded = await storage.recordEpochs(job.id, this.owner, {
           points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at }],
           progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
         }, now)
@@ -266,7 +296,7 @@ export class JobRunner {
           job.finalCheckpoint = checkpoint
           return
         }
-        if (!storage.saveCheckpoint(job.id, this.owner, checkpoint, now)) return this.lostLease(job)
+        if (!(await storage.saveCheckpoint(job.id, this.owner, checkpoint, now))) return this.lostLease(job)
         job.log.info({ epoch: message.epoch, bytes: message.blob.byteLength }, 'checkpoint saved')
         return
       }
@@ -275,32 +305,32 @@ export class JobRunner {
     }
   }
 
-  private finish(job: ActiveJob, message: Extract<WorkerMessage, { type: 'finished' }>): void {
+  private async finish(job: ActiveJob, message: Extract<WorkerMessage, { type: 'finished' }>): Promise<void> {
     const { storage } = this.options
     const now = Date.now()
     if (message.outcome === 'succeeded') {
-      const current = storage.jobs.findById(job.id)
+      const current = await storage.jobs.findById(job.id)
       const update = job.finalCheckpoint && current
         ? { points: [], progress: { epoch: current.progressEpoch, loss: current.loss, bestLoss: current.bestLoss }, checkpoint: job.finalCheckpoint }
         : undefined
-      if (!storage.finishJob(job.id, this.owner, { status: 'succeeded' }, now, update)) return this.lostLease(job)
+      if (!(await storage.finishJob(job.id, this.owner, { status: 'succeeded' }, now, update))) return this.lostLease(job)
       job.log.info({ epoch: current?.progressEpoch }, 'job succeeded')
       this.options.events?.finished?.(job.id, 'succeeded')
     } else if (message.outcome === 'stopped' && message.reason === 'shutdown') {
-      if (!storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now)) return this.lostLease(job)
+      if (!(await storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now))) return this.lostLease(job)
       job.log.info({ epoch: job.epoch }, 'job checkpointed and returned to the queue for the next start')
       this.options.events?.finished?.(job.id, 'requeued')
     } else if (message.outcome === 'stopped') {
-      if (!storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now)) return this.lostLease(job)
+      if (!(await storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now))) return this.lostLease(job)
       job.log.info({ epoch: job.epoch }, 'job cancelled')
       this.options.events?.finished?.(job.id, 'cancelled')
     } else {
-      this.failJob(job, message.code, message.message)
+      await this.failJob(job, message.code, message.message)
     }
   }
 
-  private failJob(job: ActiveJob, code: string, message: string): void {
-    const done = this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())
+  private async failJob(job: ActiveJob, code: string, message: string): Promise<void> {
+    const done = await this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())
     if (done) {
       job.log.warn({ code, epoch: job.epoch }, `job failed: ${message}`)
       this.options.events?.finished?.(job.id, 'failed')

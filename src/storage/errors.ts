@@ -29,6 +29,18 @@ export class DuplicateIdempotencyKeyError extends StorageError {
   }
 }
 
+/** `createOrFind` with `maxQueued`: the queue already holds that many jobs. */
+export class QueueFullError extends StorageError {
+  readonly queued: number
+  readonly maxQueued: number
+
+  constructor(queued: number, maxQueued: number) {
+    super('queue_full', `The job queue is full (${queued} jobs queued, at most ${maxQueued})`)
+    this.queued = queued
+    this.maxQueued = maxQueued
+  }
+}
+
 /** A migration file failed; its transaction was rolled back. */
 export class MigrationError extends StorageError {
   readonly file: string

@@ -1,9 +1,7 @@
-export { openDatabase, defaultMigrationsDir, type Database, type OpenDatabaseOptions } from './database.js'
-export { runMigrations, currentVersion, appliedMigrations, listMigrationFiles, type MigrationFile, type MigrationResult } from './migrate.js'
-export { JobsRepository } from './jobs-repository.js'
-export { CheckpointsRepository } from './checkpoints-repository.js'
-export { LossesRepository } from './losses-repository.js'
-export { Storage, openStorage, type EpochUpdate, type ResumeOptions, type ResumePoint } from './storage.js'
+export type {
+  Storage, StorageDialect, StorageHealth, JobsStore, CheckpointsStore, LossesStore, CreateOptions, EpochUpdate, ResumeOptions, ResumePoint,
+} from './storage.js'
+export { openStorage, type StorageTarget } from './open.js'
 export { encodeCursor, decodeCursor } from './cursor.js'
 export * from './errors.js'
 export * from './types.js'

@@ -1,8 +1,122 @@
-import { CheckpointsRepository } from './checkpoints-repository.js'
-import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js'
-import { JobsRepository } from './jobs-repository.js'
-import { LossesRepository } from './losses-repository.js'
-import type { CheckpointMeta, CheckpointRecord, JobOutcome, JobProgress, JobRecord, NewCheckpoint, NewLossPoint } from './types.js'
+/**
+ * The storage interface: one store per table plus the multi-table writes a worker makes.
+ * Every method returns a Promise so that an embedded database (SQLite, synchronous
+ * underneath) and a networked one (PostgreSQL) are interchangeable; nothing outside
+ * src/storage/ knows which one answers.
+ */
+import type {
+  CheckpointMeta,
+  CheckpointRecord,
+  DeleteResult,
+  JobOutcome,
+  JobPage,
+  JobProgress,
+  JobRecord,
+  JobStatus,
+  LeaseOwner,
+  ListJobsQuery,
+  LossPoint,
+  NewCheckpoint,
+  NewJob,
+  NewLossPoint,
+  ReapResult,
+} from './types.js'
+
+export interface CreateOptions {
+  /**
+   * Refuse (QueueFullError) when this many jobs are already queued, checked atomically with
+   * the insert so concurrent submissions (from any process) cannot overshoot the cap.
+   * A replay of an existing idempotency key is answered regardless.
+   */
+  maxQueued?: number
+}
+
+/**
+ * The durable job queue. Every state change a worker makes is guarded by its lease
+ * (status = 'running' AND lease_owner = owner): once a lease is reaped, the old worker's
+ * late writes become no-ops instead of corrupting the retry.
+ */
+export interface JobsStore {
+  /** Inserts a queued job with a fresh UUID. Rejects with DuplicateIdempotencyKeyError if the key is taken. */
+  create(input: NewJob, now: number): Promise<JobRecord>
+  /**
+   * Idempotent create: returns the job already holding `input.idempotencyKey`
+   * (created = false; compare its requestHash yourself) or creates one, atomically.
+   */
+  createOrFind(input: NewJob, now: number, options?: CreateOptions): Promise<{ job: JobRecord; created: boolean }>
+  findById(id: string): Promise<JobRecord | undefined>
+  findByIdempotencyKey(key: string): Promise<JobRecord | undefined>
+  /** Newest first, without datasets (see JobSummary). Rejects with InvalidCursorError for a cursor it did not issue. */
+  list(query: ListJobsQuery): Promise<JobPage>
+  /** What predict-by-model-name serves: the most recently created job of that name that succeeded. */
+  findNewestSucceededByName(name: string): Promise<JobRecord | undefined>
+  /** Atomically takes the oldest queued job for `owner`, or undefined when none is waiting. */
+  claimNext(owner: LeaseOwner, leaseMs: number, now: number): Promise<JobRecord | undefined>
+  /** Heartbeat: extends the lease of every running job held by `owner`. Resolves to how many. */
+  renewLeases(owner: LeaseOwner, leaseMs: number, now: number): Promise<number>
+  isOwnedBy(id: string, owner: LeaseOwner): Promise<boolean>
+  /** False (and nothing written) when `owner` no longer holds the job's lease. */
+  recordProgress(id: string, owner: LeaseOwner, progress: JobProgress, now: number): Promise<boolean>
+  /** Ends a running job held by `owner`; undefined when it does not hold the lease. */
+  finish(id: string, owner: LeaseOwner, outcome: JobOutcome, now: number): Promise<JobRecord | undefined>
+  /**
+   * A queued job is cancelled at once; a running job is flagged for its worker to stop at
+   * the next step. A finished job is returned unchanged; an unknown id gives undefined.
+   */
+  requestCancel(id: string, now: number): Promise<JobRecord | undefined>
+  /** Unknown ids count as not requested. */
+  isCancelRequested(id: string): Promise<boolean>
+  /**
+   * Puts a running job back in the queue (e.g. graceful shutdown). With countAttempt = false
+   * the attempt is given back. A job whose cancel was requested ends `cancelled` instead.
+   * Undefined when `owner` lost the lease.
+   */
+  requeue(id: string, owner: LeaseOwner, options: { countAttempt: boolean }, now: number): Promise<JobRecord | undefined>
+  /**
+   * Running jobs whose lease expired (their worker died) go back to the queue keeping their
+   * attempt count; after `maxAttempts` starts they fail with code `stalled`; cancel-requested
+   * ones end `cancelled`.
+   */
+  reapExpiredLeases(now: number, maxAttempts?: number): Promise<ReapResult>
+  /** Removes a finished job with its checkpoints and losses. */
+  delete(id: string): Promise<DeleteResult>
+  countByStatus(): Promise<Record<JobStatus, number>>
+  countQueued(): Promise<number>
+}
+
+/**
+ * Checkpoint blobs per job. Only the newest few intermediate checkpoints are kept, and
+ * final ones are never pruned because predict serves them.
+ */
+export interface CheckpointsStore {
+  /** Stores (or replaces) the checkpoint for its epoch, then keeps only the newest `keep` intermediate ones. */
+  save(jobId: string, checkpoint: NewCheckpoint, now: number, keep?: number): Promise<CheckpointMeta>
+  /** The highest-epoch checkpoint, blob included: what a resumed run starts from. */
+  latest(jobId: string): Promise<CheckpointRecord | undefined>
+  /** Like latest() without reading the blob, for status responses. */
+  latestMeta(jobId: string): Promise<CheckpointMeta | undefined>
+  /** latestMeta for many jobs at once (job listings); jobs without a checkpoint are absent. */
+  latestMetaForJobs(jobIds: readonly string[]): Promise<Map<string, CheckpointMeta>>
+  /** The checkpoint a finished run left for serving. */
+  final(jobId: string): Promise<CheckpointRecord | undefined>
+  /** All stored checkpoints of a job, oldest first, without blobs. */
+  listMeta(jobId: string): Promise<CheckpointMeta[]>
+  at(jobId: string, epoch: number): Promise<CheckpointRecord | undefined>
+  /** Drops checkpoints newer than `epoch`. Resolves to how many. */
+  deleteAfter(jobId: string, epoch: number): Promise<number>
+}
+
+/** Loss history: one point per job and epoch, never two. */
+export interface LossesStore {
+  /** Writes the points together; an epoch already present is replaced. Non-finite losses are refused. */
+  append(jobId: string, points: readonly NewLossPoint[]): Promise<void>
+  list(jobId: string): Promise<LossPoint[]>
+  /** Drops points after `epoch` (a resumed run writes them again). Resolves to how many. */
+  truncateAfter(jobId: string, epoch: number): Promise<number>
+  at(jobId: string, epoch: number): Promise<LossPoint | undefined>
+  /** Lowest training loss recorded up to and including `epoch`; null when none. */
+  bestUpTo(jobId: string, epoch: number): Promise<number | null>
+}
 
 /** What a worker writes after one or more epochs; applied all-or-nothing. */
 export interface EpochUpdate {
@@ -31,94 +145,49 @@ export interface ResumePoint {
   droppedCheckpoints: number
 }
 
-/**
- * The three repositories over one connection, plus the multi-table writes a
- * worker makes. Each of those runs in one transaction and only while the
- * worker still holds the job's lease, so a crash (or a reaped zombie worker)
- * can never leave loss history, checkpoints and progress disagreeing.
- */
-export class Storage {
-  readonly db: Database
-  readonly jobs: JobsRepository
-  readonly checkpoints: CheckpointsRepository
-  readonly losses: LossesRepository
-
-  constructor(db: Database) {
-    this.db = db
-    this.jobs = new JobsRepository(db)
-    this.checkpoints = new CheckpointsRepository(db)
-    this.losses = new LossesRepository(db)
-  }
-
-  /** Loss points + progress (+ optional checkpoint) atomically. False, with nothing written, if `owner` lost the lease. */
-  recordEpochs(jobId: string, owner: string, update: EpochUpdate, now: number): boolean {
-    return this.db.transaction(() => {
-      if (!this.jobs.isOwnedBy(jobId, owner)) return false
-      this.applyUpdate(jobId, update, now)
-      this.jobs.recordProgress(jobId, owner, update.progress, now)
-      return true
-    }).immediate()
-  }
-
-  /** Saves a checkpoint only while `owner` holds the lease; undefined otherwise. */
-  saveCheckpoint(jobId: string, owner: string, checkpoint: NewCheckpoint, now: number, keep = 2): CheckpointMeta | undefined {
-    return this.db.transaction(() => {
-      if (!this.jobs.isOwnedBy(jobId, owner)) return undefined
-      return this.checkpoints.save(jobId, checkpoint, now, keep)
-    }).immediate()
-  }
-
-  /**
-   * Rewinds a (re)claimed job to a checkpoint in one transaction: loss points
-   * and checkpoints after it are dropped and progress reset, so the resumed run
-   * writes each later epoch exactly once. Undefined if `owner` lost the lease.
-   */
-  resumeFromCheckpoint(jobId: string, owner: string, now: number, options: ResumeOptions = {}): ResumePoint | undefined {
-    return this.db.transaction((): ResumePoint | undefined => {
-      if (!this.jobs.isOwnedBy(jobId, owner)) return undefined
-      const epoch = options.epoch ?? this.checkpoints.latestMeta(jobId)?.epoch ?? 0
-      const checkpoint = epoch === 0 ? undefined : this.checkpoints.at(jobId, epoch)
-      if (epoch !== 0 && checkpoint === undefined) {
-        throw new RangeError(`job ${jobId} has no checkpoint at epoch ${epoch} to resume from`)
-      }
-      const droppedLossPoints = this.losses.truncateAfter(jobId, epoch)
-      const droppedCheckpoints = this.checkpoints.deleteAfter(jobId, epoch)
-      const progress: JobProgress = {
-        epoch,
-        loss: options.loss !== undefined ? options.loss : (this.losses.at(jobId, epoch)?.loss ?? null),
-        bestLoss: options.bestLoss !== undefined ? options.bestLoss : this.losses.bestUpTo(jobId, epoch),
-      }
-      this.jobs.resetProgressTo(jobId, owner, progress, now)
-      return { checkpoint, progress, droppedLossPoints, droppedCheckpoints }
-    }).immediate()
-  }
-
-  /**
-   * Ends the job, first applying a last update (e.g. final loss points and the
-   * final checkpoint) in the same transaction, so a succeeded job always has
-   * its final checkpoint. Undefined, with nothing written, if `owner` lost the lease.
-   */
-  finishJob(jobId: string, owner: string, outcome: JobOutcome, now: number, lastUpdate?: EpochUpdate): JobRecord | undefined {
-    return this.db.transaction(() => {
-      if (!this.jobs.isOwnedBy(jobId, owner)) return undefined
-      if (lastUpdate !== undefined) {
-        this.applyUpdate(jobId, lastUpdate, now)
-        this.jobs.recordProgress(jobId, owner, lastUpdate.progress, now)
-      }
-      return this.jobs.finish(jobId, owner, outcome, now)
-    }).immediate()
-  }
-
-  close(): void {
-    if (this.db.open) this.db.close()
-  }
-
-  private applyUpdate(jobId: string, update: EpochUpdate, now: number): void {
-    if (update.points.length > 0) this.losses.append(jobId, update.points)
-    if (update.checkpoint !== undefined) this.checkpoints.save(jobId, update.checkpoint, now, update.keepCheckpoints ?? 2)
-  }
+/** What a readiness probe learns from the database. */
+export interface StorageHealth {
+  /** The database answers and accepts writes. */
+  writable: boolean
+  /** Its schema is at the newest migration this code ships. */
+  migrated: boolean
+  /** One sentence per problem; empty when both hold. */
+  reasons: string[]
 }
 
-export function openStorage(options: OpenDatabaseOptions): Storage {
-  return new Storage(openDatabase(options))
+export type StorageDialect = 'sqlite' | 'postgres'
+
+/**
+ * The stores over one database, plus the multi-table writes a worker makes. Each of those
+ * runs in one transaction and only while the worker still holds the job's lease, so a
+ * crash (or a reaped zombie worker) can never leave loss history, checkpoints and progress
+ * disagreeing.
+ */
+export interface Storage {
+  readonly dialect: StorageDialect
+  /** Where the data lives, for logs (a file path, or a URL without its password). */
+  readonly location: string
+  readonly jobs: JobsStore
+  readonly checkpoints: CheckpointsStore
+  readonly losses: LossesStore
+  /** Loss points + progress (+ optional checkpoint) atomically. False, with nothing written, if `owner` lost the lease. */
+  recordEpochs(jobId: string, owner: LeaseOwner, update: EpochUpdate, now: number): Promise<boolean>
+  /** Saves a checkpoint only while `owner` holds the lease; undefined otherwise. */
+  saveCheckpoint(jobId: string, owner: LeaseOwner, checkpoint: NewCheckpoint, now: number, keep?: number): Promise<CheckpointMeta | undefined>
+  /**
+   * Rewinds a (re)claimed job to a checkpoint in one transaction: loss points and
+   * checkpoints after it are dropped and progress reset, so the resumed run writes each
+   * later epoch exactly once. Undefined if `owner` lost the lease.
+   */
+  resumeFromCheckpoint(jobId: string, owner: LeaseOwner, now: number, options?: ResumeOptions): Promise<ResumePoint | undefined>
+  /**
+   * Ends the job, first applying a last update (e.g. the final checkpoint) in the same
+   * transaction, so a succeeded job always has its final checkpoint. Undefined, with
+   * nothing written, if `owner` lost the lease.
+   */
+  finishJob(jobId: string, owner: LeaseOwner, outcome: JobOutcome, now: number, lastUpdate?: EpochUpdate): Promise<JobRecord | undefined>
+  /** Readiness: can the database take a write now, and is its schema current. Never throws. */
+  checkHealth(): Promise<StorageHealth>
+  /** Idempotent. */
+  close(): Promise<void>
 }

@@ -26,6 +26,17 @@ export interface StoredJobSpec {
   training: unknown
 }
 
+/**
+ * Who holds a running job's lease, compared in full by every fenced write. Built by
+ * `leaseOwner(node, incarnation)`: the node names the machine or container, the
+ * incarnation one process on it, so a stale process can never write after a takeover.
+ */
+export type LeaseOwner = string
+
+export function leaseOwner(node: string, incarnation: string): LeaseOwner {
+  return `${node}:${incarnation}`
+}
+
 export interface JobRow {
   seq: number
   id: string
@@ -123,11 +134,19 @@ export interface JobPage {
   nextCursor: string | null
 }
 
+/** A job whose lease lapsed, as it stood when reaped (read in the same statement, for logs). */
+export interface ReapedJob {
+  id: string
+  attempt: number
+  /** Last completed epoch. */
+  epoch: number
+}
+
 export interface ReapResult {
-  requeued: string[]
-  failed: string[]
+  requeued: ReapedJob[]
+  failed: ReapedJob[]
   /** Jobs whose cancel had been requested: they end `cancelled` instead of running again. */
-  cancelled: string[]
+  cancelled: ReapedJob[]
 }
 
 export type DeleteResult = 'deleted' | 'not_found' | 'conflict'

@@ -21,7 +21,10 @@ export interface RunOptions {
   startTimeoutMs?: number
 }
 
-/** The base environment for a child service: JSON logs, a free port, nothing inherited that matters. */
+/**
+ * The base environment for a child service: JSON logs, a free port, nothing inherited that
+ * matters, and no load shedding (a loaded test machine would otherwise answer 503).
+ */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -31,6 +34,7 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
     PORT: '0',
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...extra,
   }
 }

@@ -4,7 +4,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3'
 import { summarizeData } from '../../src/engine/tasks/task.js'
-import { openStorage } from '../../src/storage/storage.js'
+import { openSqliteStorage } from '../../src/storage/sqlite/storage.js'
 import type { JobRequest } from './job-specs.js'
 
 export interface JobState {
@@ -48,17 +48,17 @@ export function leaseOwnerPid(owner: string | null): number | null {
  * Inserts `job` as a queued job (migrating the file if needed), as POST /jobs would have,
  * then applies `columns` (raw column values, e.g. a running job whose lease already lapsed).
  */
-export function plantJob(path: string, job: JobRequest, columns: Record<string, string | number | null> = {}): string {
-  const storage = openStorage({ path })
+export async function plantJob(path: string, job: JobRequest, columns: Record<string, string | number | null> = {}): Promise<string> {
+  const storage = openSqliteStorage({ path })
   try {
     const spec = { model: job.model, data: job.data, training: job.training }
-    const { id } = storage.jobs.create({ name: job.name, spec, dataSummary: summarizeData(job.data), epochs: job.training.epochs }, Date.now())
+    const { id } = await storage.jobs.create({ name: job.name, spec, dataSummary: summarizeData(job.data), epochs: job.training.epochs }, Date.now())
     const names = Object.keys(columns)
     if (names.length > 0) {
       storage.db.prepare(`UPDATE jobs SET ${names.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id`).run({ ...columns, id })
     }
     return id
   } finally {
-    storage.close()
+    await storage.close()
   }
 }

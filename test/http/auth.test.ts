@@ -2,16 +2,12 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Type } from 'typebox'
 import type { App } from '../../src/app.js'
-import { loadConfig, type Config, type Env } from '../../src/config.js'
 import { errorResponses } from '../../src/http/schemas/common.js'
 import { captureLogs } from '../helpers/logs.js'
 import { readError, startServer, type TapTest, type TestServer } from '../helpers/server.js'
+import { configFromEnv as configWith } from '../helpers/config.js'
 
 /** Real configuration from an environment, as the service reads it (so API_KEYS parsing is exercised too). */
-function configWith(env: Env): Config {
-  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', ...env })
-}
-
 const KEYS = {
   admin: 'adm1n-0123456789abcdef0123456789',
   writer: 'wr1ter-0123456789abcdef012345678',

@@ -463,16 +463,16 @@ t.test('DELETE /jobs/{id}: 204 for a finished job (losses and checkpoints go too
   t.equal((await service.fetch(`/predict?job=${queued.id}&input=hello`)).status, 200, 'served before the delete')
 
   for (const job of [running, succeeded]) {
-    t.ok(service.app.storage.losses.list(job.id).length > 0, 'it has losses')
-    t.ok(service.app.storage.checkpoints.listMeta(job.id).length > 0, 'it has checkpoints')
+    t.ok((await service.app.storage.losses.list(job.id)).length > 0, 'it has losses')
+    t.ok((await service.app.storage.checkpoints.listMeta(job.id)).length > 0, 'it has checkpoints')
     const headers: Record<string, string> = job === running ? { 'content-type': 'application/json' } : {}
     const deleted = await service.fetch(`/jobs/${job.id}`, { method: 'DELETE', headers })
     t.equal(deleted.status, 204)
     t.equal(await deleted.text(), '', 'no body')
     await readError(t, await service.fetch(`/jobs/${job.id}`), jobNotFound)
     await readError(t, await service.fetch(`/jobs/${job.id}/losses`), jobNotFound)
-    t.same(service.app.storage.losses.list(job.id), [], 'losses deleted')
-    t.same(service.app.storage.checkpoints.listMeta(job.id), [], 'checkpoints deleted')
+    t.same(await service.app.storage.losses.list(job.id), [], 'losses deleted')
+    t.same(await service.app.storage.checkpoints.listMeta(job.id), [], 'checkpoints deleted')
   }
   await readError(t, await service.fetch(`/predict?job=${queued.id}&input=hello`), jobNotFound)
   await readError(t, await service.fetch(`/jobs/${succeeded.id}`, { method: 'DELETE' }), jobNotFound)

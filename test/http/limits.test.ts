@@ -1,16 +1,12 @@
 import t from 'tap'
-import { loadConfig, type Config, type Env } from '../../src/config.js'
 import { tutorialJob } from '../helpers/jobs.js'
 import { readError, startServer, type TapTest, type TestServer } from '../helpers/server.js'
+import { configFromEnv as configWith } from '../helpers/config.js'
 
 /**
  * Abuse limits and load shedding against a real server: per-key rate limits on POST /jobs
  * and predict, the queued-jobs cap, and 503s while the event loop lags.
  */
-
-function configWith(env: Env): Config {
-  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', ...env })
-}
 
 const ALICE = 'alice-0123456789abcdef0123456789'
 const BOB = 'bob-0123456789abcdef0123456789ab'

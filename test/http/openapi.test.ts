@@ -15,7 +15,7 @@ interface OpenApiDocument {
 }
 
 t.test('/openapi.json serves an OpenAPI 3 document describing the routes', async (t) => {
-  const server = await startServer(t, { config: openApiConfig() })
+  const server = await startServer(t, { config: { ...openApiConfig(), maxEventLoopDelayMs: 0 } })
   const response = await server.fetch('/openapi.json')
   t.equal(response.status, 200)
   t.match(response.headers.get('content-type'), /^application\/json/)
@@ -35,7 +35,7 @@ t.test('/openapi.json serves an OpenAPI 3 document describing the routes', async
 })
 
 t.test('the committed openapi/openapi.json matches what the server serves (drift test)', async (t) => {
-  const server = await startServer(t, { config: openApiConfig() })
+  const server = await startServer(t, { config: { ...openApiConfig(), maxEventLoopDelayMs: 0 } })
   const served = await (await server.fetch('/openapi.json')).json()
   const committedText = await readFile(openApiFilePath(), 'utf8')
   // A readable structural diff first, then the exact bytes `npm run openapi` would write.

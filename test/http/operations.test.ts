@@ -1,8 +1,16 @@
 import t from 'tap'
+import type { Storage } from '../../src/storage/storage.js'
+import { SqliteStorage } from '../../src/storage/sqlite/storage.js'
 import { tutorialJob } from '../helpers/jobs.js'
 import { startService, tempDir } from '../helpers/service.js'
 
 const dir = tempDir(t)
+
+/** The service's own SQLite connection, for tests that break the database on purpose. */
+function sqliteOf(storage: Storage) {
+  if (!(storage instanceof SqliteStorage)) throw new Error(`expected SQLite storage, got ${storage.dialect}`)
+  return storage.db
+}
 
 interface ReadinessBody { status: string; checks: Record<string, boolean>; reasons: string[] }
 
@@ -36,7 +44,7 @@ t.test('readiness: 503 with reasons when the worker pool is not running', async 
 
 t.test('readiness: 503 when the schema is behind the code', async (t) => {
   const service = await startService(t, { dir })
-  service.app.storage.db.prepare('DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)').run()
+  sqliteOf(service.app.storage).prepare('DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)').run()
   const { response, body } = await service.getJson<ReadinessBody>('/readyz')
   t.equal(response.status, 503)
   t.equal(body.checks.migrations, false)
@@ -50,7 +58,7 @@ t.test('readiness: 503 when the database cannot take writes', async (t) => {
   const { default: Database } = await import('better-sqlite3')
   const other = new Database(service.databasePath)
   t.teardown(() => other.close())
-  service.app.storage.db.pragma('busy_timeout = 50')
+  sqliteOf(service.app.storage).pragma('busy_timeout = 50')
   other.prepare('BEGIN IMMEDIATE').run()
   const { response, body } = await service.getJson<ReadinessBody>('/readyz')
   other.prepare('ROLLBACK').run()

@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { loadConfig, type Config, type Env } from '../../src/config.js'
 import { startServer, type TapTest } from '../helpers/server.js'
-
-function configWith(env: Env = {}): Config {
-  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', ...env })
-}
+import { configFromEnv as configWith } from '../helpers/config.js'
 
 const ADMIN = 'adm1n-0123456789abcdef0123456789'
 const API_CSP = "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'"

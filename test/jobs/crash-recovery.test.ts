@@ -124,11 +124,11 @@ t.test('a job whose lease lapsed on its third attempt fails as stalled; one on i
   const dbPath = path.join(t.testdir({}), 'seqserve.db')
   // A process that claimed these jobs died long ago: running, with leases that ran out.
   const lapsed = { status: 'running', lease_owner: 'gone-host:1:dead', lease_expires_at: Date.now() - 60_000, started_at: Date.now() - 120_000 }
-  const third = plantJob(dbPath, gruPairsJob('stalled-third', { seed: 5, epochs: 20, checkpointEvery: 5 }), { ...lapsed, attempt: 3 })
+  const third = await plantJob(dbPath, gruPairsJob('stalled-third', { seed: 5, epochs: 20, checkpointEvery: 5 }), { ...lapsed, attempt: 3 })
   const secondRequest = gruPairsJob('stalled-second', { seed: 6, epochs: 20, checkpointEvery: 5 })
-  const second = plantJob(dbPath, secondRequest, { ...lapsed, attempt: 2 })
+  const second = await plantJob(dbPath, secondRequest, { ...lapsed, attempt: 2 })
 
-  const cancelRequested = plantJob(dbPath, gruPairsJob('stalled-cancelled', { seed: 7, epochs: 20, checkpointEvery: 5 }), { ...lapsed, attempt: 1, cancel_requested: 1 })
+  const cancelRequested = await plantJob(dbPath, gruPairsJob('stalled-cancelled', { seed: 7, epochs: 20, checkpointEvery: 5 }), { ...lapsed, attempt: 1, cancel_requested: 1 })
 
   const service = await startMain(t, { env: serviceEnv(dbPath, 1) })
   const client = new JobsClient(service.url)

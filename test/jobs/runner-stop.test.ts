@@ -6,12 +6,12 @@ import path from 'node:path'
 import t from 'tap'
 import { JobRunner } from '../../src/jobs/runner.js'
 import { summarizeData } from '../../src/engine/tasks/task.js'
-import { openStorage } from '../../src/storage/storage.js'
+import { openStorage } from '../../src/storage/open.js'
 import { lstmTextJob } from '../helpers/job-specs.js'
 import { captureLogs } from '../helpers/logs.js'
 
 t.test('a graceful stop keeps renewing the lease until the job has checkpointed and gone back to the queue', async (t) => {
-  const storage = openStorage({ path: path.join(t.testdir({}), 'seqserve.db') })
+  const storage = await openStorage({ path: path.join(t.testdir({}), 'seqserve.db') })
   t.teardown(() => storage.close())
   // One slow step per epoch (a wide LSTM over one long batch), so a stop requested as an epoch
   // ends waits a whole step, several lease lifetimes, for the worker to reach a step boundary.
@@ -20,7 +20,7 @@ t.test('a graceful stop keeps renewing the lease until the job has checkpointed 
   request.data = { type: 'text', text: 'abcdefghij'.repeat(205), seq_len: 256 }
   request.training = { ...request.training, batch_size: 8, validation_split: 0 }
   const spec = { model: request.model, data: request.data, training: request.training }
-  const { id } = storage.jobs.create({ name: request.name, spec, dataSummary: summarizeData(request.data), epochs: 3 }, Date.now())
+  const { id } = await storage.jobs.create({ name: request.name, spec, dataSummary: summarizeData(request.data), epochs: 3 }, Date.now())
 
   // Generous against a busy machine delaying the heartbeat, yet well under one step (~1 s here).
   const leaseTtlMs = 400
@@ -32,8 +32,8 @@ t.test('a graceful stop keeps renewing the lease until the job has checkpointed 
     events: { epoch: (_jobId, epoch) => { if (epoch === 1) setTimeout(() => { stopped ??= runner.stop() }, 50) } },
   })
   t.teardown(() => runner.stop())
-  const watch = setInterval(() => {
-    const job = storage.jobs.findById(id)!
+  const watch = setInterval(async () => {
+    const job = (await storage.jobs.findById(id))!
     if (job.status === 'running' && job.leaseExpiresAt! <= Date.now()) lapsedWhileRunning++
   }, 10)
   t.teardown(() => clearInterval(watch))
@@ -50,10 +50,10 @@ t.test('a graceful stop keeps renewing the lease until the job has checkpointed 
   clearInterval(watch)
 
   t.equal(lapsedWhileRunning, 0, 'the lease never lapsed while the stopping job still ran (another process could have taken it over)')
-  const job = storage.jobs.findById(id)!
+  const job = (await storage.jobs.findById(id))!
   t.equal(job.status, 'queued', 'the job is back in the queue')
   t.equal(job.attempt, 0, 'without using up an attempt')
   // The step under way when the stop came finishes (here it also ends epoch 2); nothing after it runs.
-  t.same(storage.losses.list(id).map((p) => p.epoch), [1, 2], 'the step in progress was finished, no later one started')
-  t.equal(storage.checkpoints.latestMeta(id)?.epoch, 2, 'checkpointed at its last finished epoch')
+  t.same((await storage.losses.list(id)).map((p) => p.epoch), [1, 2], 'the step in progress was finished, no later one started')
+  t.equal((await storage.checkpoints.latestMeta(id))?.epoch, 2, 'checkpointed at its last finished epoch')
 })

@@ -87,7 +87,8 @@ t.test('WORKERS=1: queued jobs run one at a time, oldest first', async (t) => {
   // Queued before the service starts, so nothing but the queue order decides who runs first.
   // Names run backwards and ids are random, so neither explains the order seen.
   const requests: JobRequest[] = ['q4', 'q3', 'q2', 'q1'].map((name, i) => gruPairsJob(name, { seed: 20 + i, epochs: 80, checkpointEvery: 20 }))
-  const ids = requests.map((r) => plantJob(dbPath, r))
+  const ids: string[] = []
+  for (const r of requests) ids.push(await plantJob(dbPath, r))
 
   const service = await startMain(t, { env: serviceEnv(dbPath, 1) })
   const client = new JobsClient(service.url)

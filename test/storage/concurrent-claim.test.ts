@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { openStorage } from '../../src/storage/storage.js'
+import { openSqliteStorage } from '../../src/storage/sqlite/storage.js'
 import { createJobs, tempDir } from './helpers.js'
 
 const JOBS = 1_000
@@ -43,9 +43,9 @@ function startWorker(dbPath: string, owner: string, peers: number, barrierDir: s
 t.test('two processes claiming from the same file never get the same job', async (t) => {
   const dir = tempDir(t)
   const dbPath = path.join(dir, 'shared.db')
-  const storage = openStorage({ path: dbPath })
+  const storage = openSqliteStorage({ path: dbPath })
   t.teardown(() => storage.close())
-  const ids = storage.db.transaction(() => createJobs(storage, JOBS))()
+  const ids = await createJobs(storage, JOBS)
 
   const owners = ['proc-a', 'proc-b']
   const barrierDir = path.join(dir, 'barrier')
@@ -70,34 +70,35 @@ t.test('two processes claiming from the same file never get the same job', async
     // Each process claims in queue order.
     const positions = r.claimed.map((id) => ids.indexOf(id))
     t.same(positions, [...positions].sort((a, b) => a - b), `${r.owner} claimed oldest first`)
-    const notHeldOnce = r.claimed.filter((id) => {
-      const job = storage.jobs.findById(id)
-      return job?.leaseOwner !== r.owner || job.attempt !== 1 || job.status !== 'running'
-    })
+    const notHeldOnce = []
+    for (const id of r.claimed) {
+      const job = await storage.jobs.findById(id)
+      if (job?.leaseOwner !== r.owner || job.attempt !== 1 || job.status !== 'running') notHeldOnce.push(id)
+    }
     t.same(notHeldOnce, [], `every job ${r.owner} claimed is running once (attempt 1) under its lease`)
   }
   t.comment(`split: ${reports.map((r) => `${r.owner}=${r.claimed.length}`).join(', ')}; owner switches along the queue: ${switches}`)
-  t.same(storage.jobs.countByStatus(), { queued: 0, running: JOBS, succeeded: 0, failed: 0, cancelled: 0 })
+  t.same(await storage.jobs.countByStatus(), { queued: 0, running: JOBS, succeeded: 0, failed: 0, cancelled: 0 })
 })
 
 t.test('two connections in one process see each other’s claims', async (t) => {
   const dir = tempDir(t)
   const dbPath = path.join(dir, 'two-connections.db')
-  const a = openStorage({ path: dbPath })
-  const b = openStorage({ path: dbPath })
-  t.teardown(() => {
-    a.close()
-    b.close()
+  const a = openSqliteStorage({ path: dbPath })
+  const b = openSqliteStorage({ path: dbPath })
+  t.teardown(async () => {
+    await a.close()
+    await b.close()
   })
-  const ids = createJobs(a, 6)
+  const ids = await createJobs(a, 6)
   const claimed: string[] = []
   for (let i = 0; i < 4; i++) {
     const conn = i % 2 === 0 ? a : b
-    claimed.push(conn.jobs.claimNext(i % 2 === 0 ? 'a' : 'b', 1_000, i)!.id)
+    claimed.push((await conn.jobs.claimNext(i % 2 === 0 ? 'a' : 'b', 1_000, i))!.id)
   }
   t.same(claimed, ids.slice(0, 4))
   // A lease taken over through one connection is invisible as "owned" to the old owner on the other.
-  a.jobs.reapExpiredLeases(10_000)
-  t.equal(b.jobs.claimNext('b', 1_000, 10_001)?.id, ids[0])
-  t.equal(a.jobs.recordProgress(ids[0], 'a', { epoch: 1, loss: 1, bestLoss: 1 }, 10_002), false)
+  await a.jobs.reapExpiredLeases(10_000)
+  t.equal((await b.jobs.claimNext('b', 1_000, 10_001))?.id, ids[0])
+  t.equal(await a.jobs.recordProgress(ids[0], 'a', { epoch: 1, loss: 1, bestLoss: 1 }, 10_002), false)
 })

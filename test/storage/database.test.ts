@@ -2,8 +2,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { defaultMigrationsDir, openDatabase } from '../../src/storage/database.js'
-import { currentVersion } from '../../src/storage/migrate.js'
+import { defaultMigrationsDir, openDatabase } from '../../src/storage/sqlite/database.js'
+import { currentVersion } from '../../src/storage/sqlite/migrate.js'
 import { REPO_MIGRATIONS_DIR, tempDir } from './helpers.js'
 
 t.test('opens a file database in nested new folders with the production pragmas', async (t) => {
@@ -46,8 +46,8 @@ t.test(':memory: databases are migrated too', async (t) => {
 })
 
 t.test('the default migrations folder is the package root one', async (t) => {
-  const sourceFile = fileURLToPath(new URL('../../src/storage/database.ts', import.meta.url))
-  t.equal(defaultMigrationsDir(sourceFile), REPO_MIGRATIONS_DIR, 'under tsx: src/storage/database.ts')
+  const sourceFile = fileURLToPath(new URL('../../src/storage/sqlite/database.ts', import.meta.url))
+  t.equal(defaultMigrationsDir(sourceFile), REPO_MIGRATIONS_DIR, 'under tsx: src/storage/sqlite/database.ts')
   t.equal(defaultMigrationsDir(), REPO_MIGRATIONS_DIR, 'from the module itself')
 
   // The built layout: <root>/dist/src/storage/database.js

@@ -2,8 +2,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { openStorage, type Storage } from '../../src/storage/storage.js'
-import type { NewJob } from '../../src/storage/types.js'
+import type { Storage } from '../../src/storage/storage.js'
+import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/storage.js'
+import type { NewJob, ReapResult } from '../../src/storage/types.js'
 
 export const REPO_MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
 
@@ -18,12 +19,28 @@ export function tempDir(t: Teardown, prefix = 'seqserve-storage-'): string {
 }
 
 /** A Storage over a fresh SQLite file; closed (before the folder is removed) at teardown. */
-export function tempStorage(t: Teardown): { storage: Storage; dbPath: string; dir: string } {
+export async function tempStorage(t: Teardown): Promise<{ storage: SqliteStorage; dbPath: string; dir: string }> {
   const dir = tempDir(t)
   const dbPath = path.join(dir, 'seqserve.db')
-  const storage = openStorage({ path: dbPath })
+  const storage = openSqliteStorage({ path: dbPath })
   t.teardown(() => storage.close())
   return { storage, dbPath, dir }
+}
+
+/** What `promise` rejected with; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+    },
+    (err: unknown) => err,
+  )
+}
+
+/** The ids of a reap, per outcome. */
+export function reapedIds(result: ReapResult): Record<keyof ReapResult, string[]> {
+  const ids = (jobs: ReapResult[keyof ReapResult]) => jobs.map((job) => job.id)
+  return { requeued: ids(result.requeued), failed: ids(result.failed), cancelled: ids(result.cancelled) }
 }
 
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {
@@ -41,8 +58,8 @@ export function newJob(overrides: Partial<NewJob> = {}): NewJob {
 }
 
 /** Creates `count` jobs at increasing times, returns their ids oldest first. */
-export function createJobs(storage: Storage, count: number, overrides: (i: number) => Partial<NewJob> = () => ({})): string[] {
+export async function createJobs(storage: Storage, count: number, overrides: (i: number) => Partial<NewJob> = () => ({})): Promise<string[]> {
   const ids: string[] = []
-  for (let i = 0; i < count; i++) ids.push(storage.jobs.create(newJob(overrides(i)), 1_000 + i).id)
+  for (let i = 0; i < count; i++) ids.push((await storage.jobs.create(newJob(overrides(i)), 1_000 + i)).id)
   return ids
 }

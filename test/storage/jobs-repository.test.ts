@@ -2,12 +2,12 @@ import t from 'tap'
 import { decodeCursor, encodeCursor } from '../../src/storage/cursor.js'
 import { DuplicateIdempotencyKeyError, InvalidCursorError } from '../../src/storage/errors.js'
 import type { JobRecord } from '../../src/storage/types.js'
-import { createJobs, newJob, tempStorage } from './helpers.js'
+import { createJobs, newJob, rejection, tempStorage } from './helpers.js'
 
 t.test('create stores a queued job with a UUID and parses it back', async (t) => {
-  const { storage } = tempStorage(t)
+  const { storage } = await tempStorage(t)
   const input = newJob({ idempotencyKey: 'k1', requestHash: 'h1' })
-  const job = storage.jobs.create(input, 1_700_000_000_000)
+  const job = await storage.jobs.create(input, 1_700_000_000_000)
 
   t.match(job.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
   t.same(job, {
@@ -34,56 +34,56 @@ t.test('create stores a queued job with a UUID and parses it back', async (t) =>
     finishedAt: null,
     updatedAt: 1_700_000_000_000,
   } satisfies JobRecord)
-  t.same(storage.jobs.findById(job.id), job)
-  t.equal(storage.jobs.findById('nope'), undefined)
-  t.not(storage.jobs.create(newJob(), 1).id, job.id, 'ids are unique')
+  t.same(await storage.jobs.findById(job.id), job)
+  t.equal(await storage.jobs.findById('nope'), undefined)
+  t.not((await storage.jobs.create(newJob(), 1)).id, job.id, 'ids are unique')
 })
 
 t.test('idempotency keys are unique; jobs without one do not collide', async (t) => {
-  const { storage } = tempStorage(t)
-  const first = storage.jobs.create(newJob({ idempotencyKey: 'same', requestHash: 'a' }), 1)
-  t.same(storage.jobs.findByIdempotencyKey('same'), first)
-  t.equal(storage.jobs.findByIdempotencyKey('other'), undefined)
+  const { storage } = await tempStorage(t)
+  const first = await storage.jobs.create(newJob({ idempotencyKey: 'same', requestHash: 'a' }), 1)
+  t.same(await storage.jobs.findByIdempotencyKey('same'), first)
+  t.equal(await storage.jobs.findByIdempotencyKey('other'), undefined)
 
-  const err = t.throws(() => storage.jobs.create(newJob({ idempotencyKey: 'same', requestHash: 'b' }), 2)) as unknown as DuplicateIdempotencyKeyError
+  const err = (await rejection(storage.jobs.create(newJob({ idempotencyKey: 'same', requestHash: 'b' }), 2))) as DuplicateIdempotencyKeyError
   t.type(err, DuplicateIdempotencyKeyError)
   t.equal(err.code, 'idempotency_key_exists')
   t.equal(err.idempotencyKey, 'same')
 
-  storage.jobs.create(newJob(), 3)
-  storage.jobs.create(newJob({ idempotencyKey: null }), 4)
-  t.equal(storage.jobs.countQueued(), 3, 'the duplicate was not inserted, keyless jobs were')
+  await storage.jobs.create(newJob(), 3)
+  await storage.jobs.create(newJob({ idempotencyKey: null }), 4)
+  t.equal(await storage.jobs.countQueued(), 3, 'the duplicate was not inserted, keyless jobs were')
 })
 
 t.test('createOrFind returns the existing job for a known key', async (t) => {
-  const { storage } = tempStorage(t)
-  const made = storage.jobs.createOrFind(newJob({ idempotencyKey: 'k', requestHash: 'h1' }), 1)
+  const { storage } = await tempStorage(t)
+  const made = await storage.jobs.createOrFind(newJob({ idempotencyKey: 'k', requestHash: 'h1' }), 1)
   t.equal(made.created, true)
-  const again = storage.jobs.createOrFind(newJob({ idempotencyKey: 'k', requestHash: 'h2' }), 2)
+  const again = await storage.jobs.createOrFind(newJob({ idempotencyKey: 'k', requestHash: 'h2' }), 2)
   t.equal(again.created, false)
   t.same(again.job, made.job)
   t.equal(again.job.requestHash, 'h1', 'the caller compares hashes to decide between replay and 422')
-  t.equal(storage.jobs.createOrFind(newJob(), 3).created, true)
-  t.equal(storage.jobs.countQueued(), 2)
+  t.equal((await storage.jobs.createOrFind(newJob(), 3)).created, true)
+  t.equal(await storage.jobs.countQueued(), 2)
 })
 
 t.test('list pages newest first with an opaque cursor, no duplicates, across filters', async (t) => {
-  const { storage } = tempStorage(t)
+  const { storage } = await tempStorage(t)
   // 7 jobs alternating names; statuses set below.
-  const ids = createJobs(storage, 7, (i) => ({ name: i % 2 === 0 ? 'even' : 'odd' }))
+  const ids = await createJobs(storage, 7, (i) => ({ name: i % 2 === 0 ? 'even' : 'odd' }))
   const owner = 'w'
   // Finish jobs 0, 2 and 3 so the filters have something to separate.
-  for (let i = 0; i < 4; i++) storage.jobs.claimNext(owner, 1000, 10)
-  storage.jobs.finish(ids[0], owner, { status: 'succeeded' }, 11)
-  storage.jobs.finish(ids[2], owner, { status: 'succeeded' }, 11)
-  storage.jobs.finish(ids[3], owner, { status: 'failed', errorCode: 'x', errorMessage: 'y' }, 11)
+  for (let i = 0; i < 4; i++) await storage.jobs.claimNext(owner, 1000, 10)
+  await storage.jobs.finish(ids[0], owner, { status: 'succeeded' }, 11)
+  await storage.jobs.finish(ids[2], owner, { status: 'succeeded' }, 11)
+  await storage.jobs.finish(ids[3], owner, { status: 'failed', errorCode: 'x', errorMessage: 'y' }, 11)
 
-  function collect(query: { status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'; name?: string }, limit: number) {
+  async function collect(query: { status?: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'; name?: string }, limit: number) {
     const seen: string[] = []
     const pageSizes: number[] = []
     let cursor: string | undefined
     for (let guard = 0; guard < 20; guard++) {
-      const page = storage.jobs.list({ ...query, limit, cursor })
+      const page = await storage.jobs.list({ ...query, limit, cursor })
       pageSizes.push(page.items.length)
       seen.push(...page.items.map((j) => j.id))
       if (page.nextCursor === null) return { seen, pageSizes }
@@ -93,125 +93,125 @@ t.test('list pages newest first with an opaque cursor, no duplicates, across fil
   }
 
   const newestFirst = [...ids].reverse()
-  t.same(collect({}, 3), { seen: newestFirst, pageSizes: [3, 3, 1] })
-  t.same(collect({}, 7), { seen: newestFirst, pageSizes: [7] }, 'an exact fit has no empty trailing page')
-  t.same(collect({}, 100).seen, newestFirst)
-  t.same(collect({ name: 'even' }, 2), { seen: [ids[6], ids[4], ids[2], ids[0]], pageSizes: [2, 2] })
-  t.same(collect({ status: 'succeeded' }, 1), { seen: [ids[2], ids[0]], pageSizes: [1, 1] })
-  t.same(collect({ status: 'running' }, 5).seen, [ids[1]])
-  t.same(collect({ name: 'odd', status: 'queued' }, 1).seen, [ids[5]])
-  t.same(collect({ name: 'even', status: 'queued' }, 1).seen, [ids[6], ids[4]])
-  t.same(collect({ name: 'nobody' }, 5), { seen: [], pageSizes: [0] })
+  t.same((await collect({}, 3)), { seen: newestFirst, pageSizes: [3, 3, 1] })
+  t.same((await collect({}, 7)), { seen: newestFirst, pageSizes: [7] }, 'an exact fit has no empty trailing page')
+  t.same((await collect({}, 100)).seen, newestFirst)
+  t.same((await collect({ name: 'even' }, 2)), { seen: [ids[6], ids[4], ids[2], ids[0]], pageSizes: [2, 2] })
+  t.same((await collect({ status: 'succeeded' }, 1)), { seen: [ids[2], ids[0]], pageSizes: [1, 1] })
+  t.same((await collect({ status: 'running' }, 5)).seen, [ids[1]])
+  t.same((await collect({ name: 'odd', status: 'queued' }, 1)).seen, [ids[5]])
+  t.same((await collect({ name: 'even', status: 'queued' }, 1)).seen, [ids[6], ids[4]])
+  t.same((await collect({ name: 'nobody' }, 5)), { seen: [], pageSizes: [0] })
 
-  const first = storage.jobs.list({ limit: 2 })
+  const first = await storage.jobs.list({ limit: 2 })
   t.type(first.nextCursor, 'string')
   t.match(first.nextCursor, /^[A-Za-z0-9_-]+$/, 'URL-safe')
   // Jobs created after the first page do not shift later pages.
-  storage.jobs.create(newJob(), 99)
-  const second = storage.jobs.list({ limit: 2, cursor: first.nextCursor! })
+  await storage.jobs.create(newJob(), 99)
+  const second = await storage.jobs.list({ limit: 2, cursor: first.nextCursor! })
   t.same(second.items.map((j) => j.id), [ids[4], ids[3]])
 })
 
 t.test('listed jobs leave the dataset out of spec; findById has it', async (t) => {
-  const { storage } = tempStorage(t)
+  const { storage } = await tempStorage(t)
   const input = newJob()
-  const [id] = createJobs(storage, 1)
-  const [item] = storage.jobs.list({ limit: 1 }).items
+  const [id] = await createJobs(storage, 1)
+  const [item] = (await storage.jobs.list({ limit: 1 })).items
   t.same(item.spec, { model: input.spec.model, training: input.spec.training })
   t.notOk('data' in item.spec)
   t.same(item.dataSummary, input.dataSummary)
-  t.same(storage.jobs.findById(id)?.spec, input.spec)
+  t.same((await storage.jobs.findById(id))?.spec, input.spec)
   const { spec: _listed, ...listedRest } = item
-  const { spec: _full, ...fullRest } = storage.jobs.findById(id)!
+  const { spec: _full, ...fullRest } = (await storage.jobs.findById(id))!
   t.same(listedRest, fullRest, 'everything else is identical')
 })
 
 t.test('list rejects cursors it did not issue and bad limits', async (t) => {
-  const { storage } = tempStorage(t)
-  createJobs(storage, 2)
+  const { storage } = await tempStorage(t)
+  await createJobs(storage, 2)
   for (const cursor of ['', 'not a cursor', '!!!', encodeCursor(5) + 'x', Buffer.from('0').toString('base64url'), Buffer.from('-3').toString('base64url'), Buffer.from('1e3').toString('base64url'), Buffer.from('99999999999999999999').toString('base64url')]) {
-    const err = t.throws(() => storage.jobs.list({ limit: 10, cursor }), `cursor ${JSON.stringify(cursor)}`) as unknown as InvalidCursorError
+    const err = (await rejection(storage.jobs.list({ limit: 10, cursor }))) as InvalidCursorError
     t.type(err, InvalidCursorError)
     t.equal(err.code, 'invalid_cursor')
   }
   t.equal(decodeCursor(encodeCursor(12345)), 12345)
-  t.same(storage.jobs.list({ limit: 10, cursor: encodeCursor(1) }).items, [], 'a valid cursor past the end is an empty page')
-  t.throws(() => storage.jobs.list({ limit: 0 }), RangeError)
-  t.throws(() => storage.jobs.list({ limit: 1.5 }), RangeError)
+  t.same((await storage.jobs.list({ limit: 10, cursor: encodeCursor(1) })).items, [], 'a valid cursor past the end is an empty page')
+  await t.rejects(storage.jobs.list({ limit: 0 }), RangeError)
+  await t.rejects(storage.jobs.list({ limit: 1.5 }), RangeError)
 })
 
 t.test('findNewestSucceededByName picks the most recently created succeeded job of that name', async (t) => {
-  const { storage } = tempStorage(t)
-  const [a, b, c, other] = createJobs(storage, 4, (i) => ({ name: i === 3 ? 'other' : 'model' }))
-  t.equal(storage.jobs.findNewestSucceededByName('model'), undefined)
-  for (let i = 0; i < 4; i++) storage.jobs.claimNext('w', 1000, 10)
-  storage.jobs.finish(b, 'w', { status: 'succeeded' }, 20)
-  storage.jobs.finish(a, 'w', { status: 'succeeded' }, 30)
-  storage.jobs.finish(c, 'w', { status: 'failed', errorCode: 'nan_loss' }, 40)
-  storage.jobs.finish(other, 'w', { status: 'succeeded' }, 50)
-  t.equal(storage.jobs.findNewestSucceededByName('model')?.id, b, 'b is newer than a; c failed; other has another name')
-  t.equal(storage.jobs.findNewestSucceededByName('nobody'), undefined)
+  const { storage } = await tempStorage(t)
+  const [a, b, c, other] = await createJobs(storage, 4, (i) => ({ name: i === 3 ? 'other' : 'model' }))
+  t.equal(await storage.jobs.findNewestSucceededByName('model'), undefined)
+  for (let i = 0; i < 4; i++) await storage.jobs.claimNext('w', 1000, 10)
+  await storage.jobs.finish(b, 'w', { status: 'succeeded' }, 20)
+  await storage.jobs.finish(a, 'w', { status: 'succeeded' }, 30)
+  await storage.jobs.finish(c, 'w', { status: 'failed', errorCode: 'nan_loss' }, 40)
+  await storage.jobs.finish(other, 'w', { status: 'succeeded' }, 50)
+  t.equal((await storage.jobs.findNewestSucceededByName('model'))?.id, b, 'b is newer than a; c failed; other has another name')
+  t.equal(await storage.jobs.findNewestSucceededByName('nobody'), undefined)
 })
 
 t.test('requestCancel: queued jobs end at once, running jobs are flagged, finished ones are untouched', async (t) => {
-  const { storage } = tempStorage(t)
-  const [finished, running, queued] = createJobs(storage, 3)
-  t.equal(storage.jobs.claimNext('w', 1000, 10)?.id, finished)
-  storage.jobs.finish(finished, 'w', { status: 'succeeded' }, 11)
-  t.equal(storage.jobs.claimNext('w', 1000, 12)?.id, running)
+  const { storage } = await tempStorage(t)
+  const [finished, running, queued] = await createJobs(storage, 3)
+  t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, finished)
+  await storage.jobs.finish(finished, 'w', { status: 'succeeded' }, 11)
+  t.equal((await storage.jobs.claimNext('w', 1000, 12))?.id, running)
 
-  const r = storage.jobs.requestCancel(running, 20)
+  const r = await storage.jobs.requestCancel(running, 20)
   t.equal(r?.status, 'running')
   t.equal(r?.cancelRequested, true)
   t.equal(r?.finishedAt, null)
-  t.equal(storage.jobs.isCancelRequested(running), true)
+  t.equal(await storage.jobs.isCancelRequested(running), true)
 
-  const q = storage.jobs.requestCancel(queued, 21)
+  const q = await storage.jobs.requestCancel(queued, 21)
   t.equal(q?.status, 'cancelled', 'a queued job is cancelled immediately')
   t.equal(q?.finishedAt, 21)
   t.equal(q?.updatedAt, 21)
-  t.equal(storage.jobs.claimNext('w', 1000, 22), undefined, 'and is never claimed')
+  t.equal(await storage.jobs.claimNext('w', 1000, 22), undefined, 'and is never claimed')
 
-  const f = storage.jobs.requestCancel(finished, 23)
+  const f = await storage.jobs.requestCancel(finished, 23)
   t.equal(f?.status, 'succeeded')
   t.equal(f?.cancelRequested, false)
   t.equal(f?.updatedAt, 11, 'a finished job is not modified')
-  t.equal(storage.jobs.isCancelRequested(finished), false)
+  t.equal(await storage.jobs.isCancelRequested(finished), false)
 
-  t.equal(storage.jobs.requestCancel('missing', 24), undefined)
-  t.equal(storage.jobs.isCancelRequested('missing'), false)
+  t.equal(await storage.jobs.requestCancel('missing', 24), undefined)
+  t.equal(await storage.jobs.isCancelRequested('missing'), false)
 })
 
 t.test('delete removes only finished jobs: 409-style conflict while queued or running', async (t) => {
-  const { storage } = tempStorage(t)
-  const [running, succeeded, failed, queued, cancelled] = createJobs(storage, 5)
-  t.equal(storage.jobs.claimNext('w', 1000, 10)?.id, running)
-  t.equal(storage.jobs.claimNext('w', 1000, 10)?.id, succeeded)
-  t.equal(storage.jobs.claimNext('w', 1000, 10)?.id, failed)
-  storage.jobs.finish(succeeded, 'w', { status: 'succeeded' }, 11)
-  storage.jobs.finish(failed, 'w', { status: 'failed', errorCode: 'nan_loss' }, 11)
-  storage.jobs.requestCancel(cancelled, 12)
+  const { storage } = await tempStorage(t)
+  const [running, succeeded, failed, queued, cancelled] = await createJobs(storage, 5)
+  t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, running)
+  t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, succeeded)
+  t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, failed)
+  await storage.jobs.finish(succeeded, 'w', { status: 'succeeded' }, 11)
+  await storage.jobs.finish(failed, 'w', { status: 'failed', errorCode: 'nan_loss' }, 11)
+  await storage.jobs.requestCancel(cancelled, 12)
 
-  t.equal(storage.jobs.delete(running), 'conflict', 'running')
-  t.equal(storage.jobs.delete(queued), 'conflict', 'queued')
+  t.equal(await storage.jobs.delete(running), 'conflict', 'running')
+  t.equal(await storage.jobs.delete(queued), 'conflict', 'queued')
   for (const id of [succeeded, failed, cancelled]) {
-    t.equal(storage.jobs.delete(id), 'deleted')
-    t.equal(storage.jobs.findById(id), undefined)
-    t.equal(storage.jobs.delete(id), 'not_found', 'twice')
+    t.equal(await storage.jobs.delete(id), 'deleted')
+    t.equal(await storage.jobs.findById(id), undefined)
+    t.equal(await storage.jobs.delete(id), 'not_found', 'twice')
   }
-  t.equal(storage.jobs.findById(running)?.status, 'running')
-  t.equal(storage.jobs.findById(queued)?.status, 'queued')
-  t.equal(storage.jobs.delete('never-existed'), 'not_found')
+  t.equal((await storage.jobs.findById(running))?.status, 'running')
+  t.equal((await storage.jobs.findById(queued))?.status, 'queued')
+  t.equal(await storage.jobs.delete('never-existed'), 'not_found')
 })
 
 t.test('countByStatus reports every status, zeros included', async (t) => {
-  const { storage } = tempStorage(t)
-  t.same(storage.jobs.countByStatus(), { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 })
-  const ids = createJobs(storage, 5)
-  storage.jobs.claimNext('w', 1000, 10)
-  storage.jobs.claimNext('w', 1000, 10)
-  storage.jobs.finish(ids[0], 'w', { status: 'failed' }, 11)
-  storage.jobs.requestCancel(ids[4], 12)
-  t.same(storage.jobs.countByStatus(), { queued: 2, running: 1, succeeded: 0, failed: 1, cancelled: 1 })
-  t.equal(storage.jobs.countQueued(), 2)
+  const { storage } = await tempStorage(t)
+  t.same(await storage.jobs.countByStatus(), { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 })
+  const ids = await createJobs(storage, 5)
+  await storage.jobs.claimNext('w', 1000, 10)
+  await storage.jobs.claimNext('w', 1000, 10)
+  await storage.jobs.finish(ids[0], 'w', { status: 'failed' }, 11)
+  await storage.jobs.requestCancel(ids[4], 12)
+  t.same(await storage.jobs.countByStatus(), { queued: 2, running: 1, succeeded: 0, failed: 1, cancelled: 1 })
+  t.equal(await storage.jobs.countQueued(), 2)
 })

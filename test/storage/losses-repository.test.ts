@@ -2,66 +2,66 @@ import t from 'tap'
 import { createJobs, tempStorage } from './helpers.js'
 
 t.test('append and list loss points in epoch order', async (t) => {
-  const { storage } = tempStorage(t)
-  const [id, other] = createJobs(storage, 2)
-  t.same(storage.losses.list(id), [])
-  storage.losses.append(id, [
+  const { storage } = await tempStorage(t)
+  const [id, other] = await createJobs(storage, 2)
+  t.same(await storage.losses.list(id), [])
+  await storage.losses.append(id, [
     { epoch: 2, loss: 0.5, at: 20 },
     { epoch: 1, loss: 0.9, valLoss: 1.1, at: 10 },
   ])
-  storage.losses.append(other, [{ epoch: 1, loss: 7, at: 1 }])
-  storage.losses.append(id, [{ epoch: 3, loss: 0.25, valLoss: null, at: 30 }])
-  t.same(storage.losses.list(id), [
+  await storage.losses.append(other, [{ epoch: 1, loss: 7, at: 1 }])
+  await storage.losses.append(id, [{ epoch: 3, loss: 0.25, valLoss: null, at: 30 }])
+  t.same(await storage.losses.list(id), [
     { epoch: 1, loss: 0.9, valLoss: 1.1, at: 10 },
     { epoch: 2, loss: 0.5, valLoss: null, at: 20 },
     { epoch: 3, loss: 0.25, valLoss: null, at: 30 },
   ])
-  t.same(storage.losses.at(id, 2), { epoch: 2, loss: 0.5, valLoss: null, at: 20 })
-  t.equal(storage.losses.at(id, 4), undefined)
-  t.equal(storage.losses.bestUpTo(id, 2), 0.5)
-  t.equal(storage.losses.bestUpTo(id, 3), 0.25)
-  t.equal(storage.losses.bestUpTo(id, 0), null)
-  t.same(storage.losses.list(other).map((p) => p.loss), [7])
+  t.same(await storage.losses.at(id, 2), { epoch: 2, loss: 0.5, valLoss: null, at: 20 })
+  t.equal(await storage.losses.at(id, 4), undefined)
+  t.equal(await storage.losses.bestUpTo(id, 2), 0.5)
+  t.equal(await storage.losses.bestUpTo(id, 3), 0.25)
+  t.equal(await storage.losses.bestUpTo(id, 0), null)
+  t.same((await storage.losses.list(other)).map((p) => p.loss), [7])
 })
 
 t.test('each epoch is stored once: re-appending an epoch replaces it', async (t) => {
-  const { storage } = tempStorage(t)
-  const [id] = createJobs(storage, 1)
-  storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: 2, at: 2 }])
-  storage.losses.append(id, [{ epoch: 2, loss: 0.2, at: 3 }])
-  t.same(storage.losses.list(id), [
+  const { storage } = await tempStorage(t)
+  const [id] = await createJobs(storage, 1)
+  await storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: 2, at: 2 }])
+  await storage.losses.append(id, [{ epoch: 2, loss: 0.2, at: 3 }])
+  t.same(await storage.losses.list(id), [
     { epoch: 1, loss: 1, valLoss: null, at: 1 },
     { epoch: 2, loss: 0.2, valLoss: null, at: 3 },
   ])
 })
 
 t.test('truncateAfter then append: a resumed run leaves each epoch exactly once', async (t) => {
-  const { storage } = tempStorage(t)
-  const [id] = createJobs(storage, 1)
+  const { storage } = await tempStorage(t)
+  const [id] = await createJobs(storage, 1)
   // First attempt reached epoch 7; its last checkpoint was at epoch 5.
-  storage.losses.append(id, [1, 2, 3, 4, 5, 6, 7].map((epoch) => ({ epoch, loss: 1 / epoch, at: epoch })))
-  t.equal(storage.losses.truncateAfter(id, 5), 2)
-  t.same(storage.losses.list(id).map((p) => p.epoch), [1, 2, 3, 4, 5])
+  await storage.losses.append(id, [1, 2, 3, 4, 5, 6, 7].map((epoch) => ({ epoch, loss: 1 / epoch, at: epoch })))
+  t.equal(await storage.losses.truncateAfter(id, 5), 2)
+  t.same((await storage.losses.list(id)).map((p) => p.epoch), [1, 2, 3, 4, 5])
   // The resumed attempt writes 6..10.
-  for (const epoch of [6, 7, 8, 9, 10]) storage.losses.append(id, [{ epoch, loss: 1 / epoch, at: 100 + epoch }])
-  const epochs = storage.losses.list(id).map((p) => p.epoch)
+  for (const epoch of [6, 7, 8, 9, 10]) await storage.losses.append(id, [{ epoch, loss: 1 / epoch, at: 100 + epoch }])
+  const epochs = (await storage.losses.list(id)).map((p) => p.epoch)
   t.same(epochs, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
-  t.equal(storage.losses.list(id).find((p) => p.epoch === 7)?.at, 107, 'epoch 7 comes from the resumed run')
-  t.equal(storage.losses.truncateAfter(id, 10), 0)
-  t.equal(storage.losses.truncateAfter(id, 0), 10, 'resuming from scratch drops everything')
+  t.equal((await storage.losses.list(id)).find((p) => p.epoch === 7)?.at, 107, 'epoch 7 comes from the resumed run')
+  t.equal(await storage.losses.truncateAfter(id, 10), 0)
+  t.equal(await storage.losses.truncateAfter(id, 0), 10, 'resuming from scratch drops everything')
 })
 
 t.test('a bad point rejects the whole batch', async (t) => {
-  const { storage } = tempStorage(t)
-  const [id] = createJobs(storage, 1)
-  t.throws(() => storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: Number.NaN, at: 2 }]), { name: 'RangeError', message: /epoch 2 is not finite/ })
-  t.throws(() => storage.losses.append(id, [{ epoch: 1, loss: Number.POSITIVE_INFINITY, at: 1 }]), RangeError)
-  t.throws(() => storage.losses.append(id, [{ epoch: 1, loss: 1, valLoss: Number.NaN, at: 1 }]), /val_loss/)
-  t.throws(() => storage.losses.append(id, [{ epoch: 0, loss: 1, at: 1 }]), /epoch must be an integer >= 1/)
-  t.same(storage.losses.list(id), [])
+  const { storage } = await tempStorage(t)
+  const [id] = await createJobs(storage, 1)
+  await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, { epoch: 2, loss: Number.NaN, at: 2 }]), { name: 'RangeError', message: /epoch 2 is not finite/ })
+  await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: Number.POSITIVE_INFINITY, at: 1 }]), RangeError)
+  await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, valLoss: Number.NaN, at: 1 }]), /val_loss/)
+  await t.rejects(storage.losses.append(id, [{ epoch: 0, loss: 1, at: 1 }]), /epoch must be an integer >= 1/)
+  t.same(await storage.losses.list(id), [])
   // A constraint failure midway rolls back the earlier points of the batch too.
   const missingTime = { epoch: 2, loss: 1, at: null } as unknown as { epoch: number; loss: number; at: number }
-  t.throws(() => storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, missingTime]), { code: 'SQLITE_CONSTRAINT_NOTNULL' })
-  t.same(storage.losses.list(id), [], 'epoch 1 was rolled back with the failing epoch 2')
-  t.throws(() => storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
+  await t.rejects(storage.losses.append(id, [{ epoch: 1, loss: 1, at: 1 }, missingTime]), { code: 'SQLITE_CONSTRAINT_NOTNULL' })
+  t.same(await storage.losses.list(id), [], 'epoch 1 was rolled back with the failing epoch 2')
+  await t.rejects(storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
 })

@@ -2,9 +2,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import BetterSqlite3 from 'better-sqlite3'
-import { openDatabase } from '../../src/storage/database.js'
+import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { DatabaseNewerThanCodeError, MigrationError, MigrationsDirectoryError } from '../../src/storage/errors.js'
-import { appliedMigrations, currentVersion, runMigrations } from '../../src/storage/migrate.js'
+import { appliedMigrations, currentVersion, runMigrations } from '../../src/storage/sqlite/migrate.js'
 import { REPO_MIGRATIONS_DIR, tempDir } from './helpers.js'
 
 function tableNames(db: BetterSqlite3.Database): string[] {

@@ -27,8 +27,8 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
 
   new Gauge({
     name: 'seqserve_jobs', help: 'Jobs by status', labelNames: ['status'], registers: [registry],
-    collect() {
-      const counts = storage.jobs.countByStatus()
+    async collect() {
+      const counts = await storage.jobs.countByStatus()
       for (const status of JOB_STATUSES) this.set({ status }, counts[status] ?? 0)
     },
   })

@@ -32,7 +32,7 @@ export default fp<ServicesPluginOptions>(
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
       await serving.close()
-      storage.close()
+      await storage.close()
     })
   },
   { name: 'seqserve-services' },

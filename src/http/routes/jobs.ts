@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
-import { InvalidCursorError } from '../../storage/errors.js'
+import { InvalidCursorError, QueueFullError } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
 import { httpError } from '../errors.js'
 import { lossesCsv, presentJob, presentLoss } from '../presenters/job.js'
@@ -31,20 +31,22 @@ const QUEUE_FULL_RETRY_AFTER_S = 30
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
   const { storage } = app
-  const present = (job: JobRecord | JobSummary) => presentJob(job, storage.checkpoints.latestMeta(job.id))
-  const findJob = (id: string): JobRecord => {
-    const job = storage.jobs.findById(id)
+  const present = async (job: JobRecord | JobSummary) => presentJob(job, await storage.checkpoints.latestMeta(job.id))
+  const findJob = async (id: string): Promise<JobRecord> => {
+    const job = await storage.jobs.findById(id)
     if (!job) throw httpError('job_not_found', `No job with id ${id}`)
     return job
   }
-  /** MAX_QUEUED_JOBS: a new job waits outside while the queue is full; a replay still gets its job. */
-  const assertQueueHasRoom = (idempotencyKey: string | undefined, reply: FastifyReply) => {
-    if (idempotencyKey !== undefined && storage.jobs.findByIdempotencyKey(idempotencyKey)) return
-    const queued = storage.jobs.countQueued()
-    const max = app.config.maxQueuedJobs
-    if (queued < max) return
+  const max = app.config.maxQueuedJobs
+  const queueFull = (queued: number, reply: FastifyReply) => {
     reply.header('retry-after', String(QUEUE_FULL_RETRY_AFTER_S))
-    throw httpError('queue_full', `The job queue is full (${queued} jobs queued, MAX_QUEUED_JOBS=${max}); retry later`, { queued, max_queued_jobs: max })
+    return httpError('queue_full', `The job queue is full (${queued} jobs queued, MAX_QUEUED_JOBS=${max}); retry later`, { queued, max_queued_jobs: max })
+  }
+  /** MAX_QUEUED_JOBS: a new job waits outside while the queue is full; a replay still gets its job. */
+  const assertQueueHasRoom = async (idempotencyKey: string | undefined, reply: FastifyReply) => {
+    if (idempotencyKey !== undefined && (await storage.jobs.findByIdempotencyKey(idempotencyKey))) return
+    const queued = await storage.jobs.countQueued()
+    if (queued >= max) throw queueFull(queued, reply)
   }
 
   app.post('/jobs', {
@@ -59,8 +61,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     // Checked before the submission is digested (a full queue is the cheapest answer), and
-    // with no await until the insert below, so concurrent requests cannot overshoot the cap.
-    assertQueueHasRoom(request.headers['idempotency-key'], reply)
+    // again atomically with the insert, so concurrent requests cannot overshoot the cap.
+    await assertQueueHasRoom(request.headers['idempotency-key'], reply)
     let submission
     try {
       submission = acceptSubmission(request.body as Parameters<typeof acceptSubmission>[0], limits)
@@ -69,10 +71,17 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       throw err
     }
     const key = request.headers['idempotency-key'] ?? null
-    const { job, created } = storage.jobs.createOrFind({
-      name: submission.name, spec: submission.spec, dataSummary: submission.dataSummary,
-      epochs: submission.spec.training.epochs, idempotencyKey: key, requestHash: submission.requestHash,
-    }, Date.now())
+    let stored
+    try {
+      stored = await storage.jobs.createOrFind({
+        name: submission.name, spec: submission.spec, dataSummary: submission.dataSummary,
+        epochs: submission.spec.training.epochs, idempotencyKey: key, requestHash: submission.requestHash,
+      }, Date.now(), { maxQueued: max })
+    } catch (err) {
+      if (err instanceof QueueFullError) throw queueFull(err.queued, reply)
+      throw err
+    }
+    const { job, created } = stored
     if (!created && job.requestHash !== submission.requestHash) {
       throw httpError('idempotency_mismatch', `Idempotency-Key ${JSON.stringify(key)} was already used for job ${job.id} with a different request body`)
     }
@@ -97,8 +106,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { status, name, limit, cursor } = request.query
     try {
-      const page = storage.jobs.list({ status, name, limit, cursor })
-      const checkpoints = storage.checkpoints.latestMetaForJobs(page.items.map((job) => job.id))
+      const page = await storage.jobs.list({ status, name, limit, cursor })
+      const checkpoints = await storage.checkpoints.latestMetaForJobs(page.items.map((job) => job.id))
       return { items: page.items.map((job) => presentJob(job, checkpoints.get(job.id))), next_cursor: page.nextCursor }
     } catch (err) {
       if (err instanceof InvalidCursorError) throw httpError('invalid_cursor', 'cursor is not a next_cursor value returned by GET /jobs')
@@ -114,7 +123,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: JobIdParams,
       response: { 200: JobRef, ...errorResponses(404) },
     },
-  }, async (request) => present(findJob(request.params.id)))
+  }, async (request) => present(await findJob(request.params.id)))
 
   app.get('/jobs/:id/losses', {
     config: { scope: 'jobs:read' },
@@ -130,8 +139,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    const job = findJob(request.params.id)
-    const points = storage.losses.list(job.id)
+    const job = await findJob(request.params.id)
+    const points = await storage.losses.list(job.id)
     if (request.query.format === 'csv') {
       reply.type('text/csv; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.csv"`)
       return lossesCsv(points)
@@ -150,9 +159,9 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 202: JobRef, ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
-    const job = findJob(request.params.id)
+    const job = await findJob(request.params.id)
     if (isFinishedStatus(job.status)) throw httpError('job_finished', `Job ${job.id} already ended ${job.status}; there is nothing to cancel`)
-    const updated = storage.jobs.requestCancel(job.id, Date.now()) ?? job
+    const updated = (await storage.jobs.requestCancel(job.id, Date.now())) ?? job
     app.runner?.cancel(job.id)
     reply.code(202)
     return present(updated)
@@ -169,7 +178,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const { id } = request.params
-    const result = storage.jobs.delete(id)
+    const result = await storage.jobs.delete(id)
     if (result === 'not_found') throw httpError('job_not_found', `No job with id ${id}`)
     if (result === 'conflict') throw httpError('job_active', `Job ${id} is still queued or running; cancel it first (POST /jobs/${id}/cancel)`)
     app.serving.evict(id)
@@ -187,8 +196,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: StateDictResponse, ...errorResponses(404, 409) },
     },
   }, async (request) => {
-    const job = findJob(request.params.id)
-    const record = storage.checkpoints.latest(job.id)
+    const job = await findJob(request.params.id)
+    const record = await storage.checkpoints.latest(job.id)
     if (!record) throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status} and has no checkpoint yet`)
     const checkpoint = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
     return new Predictor(checkpoint).stateDict()

@@ -20,7 +20,7 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: ReadinessResponse, 503: ReadinessResponse },
     },
   }, async (_request, reply) => {
-    const readiness = checkReadiness(app.storage, app.runner)
+    const readiness = await checkReadiness(app.storage, app.runner)
     reply.code(readiness.ready ? 200 : 503)
     return { status: readiness.ready ? 'ready' as const : 'not_ready' as const, checks: readiness.checks, reasons: readiness.reasons }
   })

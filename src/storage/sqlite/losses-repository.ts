@@ -1,8 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3'
-import { toLossPoint, type LossPoint, type LossRow, type NewLossPoint } from './types.js'
+import type { LossesStore } from '../storage.js'
+import type { Synchronous } from '../synchronous.js'
+import { toLossPoint, type LossPoint, type LossRow, type NewLossPoint } from '../types.js'
 
 /** Loss history: the primary key (job_id, epoch) makes "each epoch exactly once" a schema fact. */
-export class LossesRepository {
+export class SqliteLossesRepository implements Synchronous<LossesStore> {
   private readonly db: BetterSqlite3.Database
   private readonly upsertStmt: BetterSqlite3.Statement<[Record<string, unknown>]>
   private readonly listStmt: BetterSqlite3.Statement<[string], LossRow>

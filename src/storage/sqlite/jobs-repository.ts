@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type BetterSqlite3 from 'better-sqlite3'
-import { decodeCursor, encodeCursor } from './cursor.js'
-import { DuplicateIdempotencyKeyError } from './errors.js'
+import { decodeCursor, encodeCursor } from '../cursor.js'
+import { DuplicateIdempotencyKeyError, QueueFullError } from '../errors.js'
+import type { CreateOptions, JobsStore } from '../storage.js'
+import type { Synchronous } from '../synchronous.js'
 import {
   JOB_STATUSES,
   toJobRecord,
@@ -15,8 +17,9 @@ import {
   type JobSummary,
   type ListJobsQuery,
   type NewJob,
+  type ReapedJob,
   type ReapResult,
-} from './types.js'
+} from '../types.js'
 
 type Stmt<Params = unknown, Result = unknown> = BetterSqlite3.Statement<[Params], Result>
 
@@ -38,7 +41,7 @@ const NO_CURSOR = Number.MAX_SAFE_INTEGER
  * lease (status = 'running' AND lease_owner = owner): once a lease is reaped,
  * the old worker's late writes become no-ops instead of corrupting the retry.
  */
-export class JobsRepository {
+export class SqliteJobsRepository implements Synchronous<JobsStore> {
   private readonly db: BetterSqlite3.Database
   private readonly insertStmt: Stmt<Record<string, unknown>, JobRow>
   private readonly byIdStmt: Stmt<string, JobRow>
@@ -54,9 +57,9 @@ export class JobsRepository {
   private readonly cancelRunningStmt: Stmt<Record<string, unknown>, JobRow>
   private readonly cancelRequestedStmt: BetterSqlite3.Statement<[string], number>
   private readonly requeueStmt: Stmt<Record<string, unknown>, JobRow>
-  private readonly reapCancelledStmt: BetterSqlite3.Statement<[Record<string, unknown>], string>
-  private readonly reapFailedStmt: BetterSqlite3.Statement<[Record<string, unknown>], string>
-  private readonly reapRequeuedStmt: BetterSqlite3.Statement<[Record<string, unknown>], string>
+  private readonly reapCancelledStmt: Stmt<Record<string, unknown>, ReapedJob>
+  private readonly reapFailedStmt: Stmt<Record<string, unknown>, ReapedJob>
+  private readonly reapRequeuedStmt: Stmt<Record<string, unknown>, ReapedJob>
   private readonly deleteStmt: Stmt<string>
   private readonly countByStatusStmt: BetterSqlite3.Statement<[], { status: JobStatus; n: number }>
   private readonly countQueuedStmt: BetterSqlite3.Statement<[], number>
@@ -129,27 +132,22 @@ export class JobsRepository {
       RETURNING *`)
     const expired = `status = 'running' AND lease_expires_at <= @now`
     const release = 'lease_owner = NULL, lease_expires_at = NULL, updated_at = @now'
-    this.reapCancelledStmt = db
-      .prepare<[Record<string, unknown>], string>(`
-        UPDATE jobs SET status = 'cancelled', finished_at = @now, ${release}
-        WHERE ${expired} AND cancel_requested = 1
-        RETURNING id`)
-      .pluck()
-    this.reapFailedStmt = db
-      .prepare<[Record<string, unknown>], string>(`
-        UPDATE jobs SET
-          status = 'failed', error_code = 'stalled',
-          error_message = 'The job''s worker stopped heartbeating ' || attempt || ' times (its lease expired on each attempt); giving up.',
-          finished_at = @now, ${release}
-        WHERE ${expired} AND attempt >= @maxAttempts
-        RETURNING id`)
-      .pluck()
-    this.reapRequeuedStmt = db
-      .prepare<[Record<string, unknown>], string>(`
-        UPDATE jobs SET status = 'queued', ${release}
-        WHERE ${expired}
-        RETURNING id`)
-      .pluck()
+    const reaped = 'RETURNING id, attempt, progress_epoch AS epoch'
+    this.reapCancelledStmt = db.prepare(`
+      UPDATE jobs SET status = 'cancelled', finished_at = @now, ${release}
+      WHERE ${expired} AND cancel_requested = 1
+      ${reaped}`)
+    this.reapFailedStmt = db.prepare(`
+      UPDATE jobs SET
+        status = 'failed', error_code = 'stalled',
+        error_message = 'The job''s worker stopped heartbeating ' || attempt || ' times (its lease expired on each attempt); giving up.',
+        finished_at = @now, ${release}
+      WHERE ${expired} AND attempt >= @maxAttempts
+      ${reaped}`)
+    this.reapRequeuedStmt = db.prepare(`
+      UPDATE jobs SET status = 'queued', ${release}
+      WHERE ${expired}
+      ${reaped}`)
     this.deleteStmt = db.prepare('DELETE FROM jobs WHERE id = ?')
     this.countByStatusStmt = db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status')
     this.countQueuedStmt = db.prepare<[], number>(`SELECT COUNT(*) FROM jobs WHERE status = 'queued'`).pluck()
@@ -182,11 +180,15 @@ export class JobsRepository {
    * Idempotent create: returns the job already holding `input.idempotencyKey`
    * (created = false; compare its requestHash yourself) or creates one, atomically.
    */
-  createOrFind(input: NewJob, now: number): { job: JobRecord; created: boolean } {
+  createOrFind(input: NewJob, now: number, options: CreateOptions = {}): { job: JobRecord; created: boolean } {
     return this.db.transaction(() => {
       if (input.idempotencyKey != null) {
         const existing = this.findByIdempotencyKey(input.idempotencyKey)
         if (existing !== undefined) return { job: existing, created: false }
+      }
+      if (options.maxQueued !== undefined) {
+        const queued = this.countQueued()
+        if (queued >= options.maxQueued) throw new QueueFullError(queued, options.maxQueued)
       }
       return { job: this.create(input, now), created: true }
     }).immediate()
@@ -244,14 +246,6 @@ export class JobsRepository {
   /** Returns false (and writes nothing) when `owner` no longer holds the job's lease. */
   recordProgress(id: string, owner: string, progress: JobProgress, now: number): boolean {
     return this.progressStmt.run({ id, owner, epoch: progress.epoch, loss: progress.loss, bestLoss: progress.bestLoss, now }).changes === 1
-  }
-
-  /**
-   * Rewinds progress to a checkpoint's epoch (resume after a crash). Prefer
-   * Storage.resumeFromCheckpoint, which also drops later loss points in the same transaction.
-   */
-  resetProgressTo(id: string, owner: string, progress: JobProgress, now: number): boolean {
-    return this.recordProgress(id, owner, progress, now)
   }
 
   /** Ends a running job held by `owner`; undefined when it does not hold the lease. */

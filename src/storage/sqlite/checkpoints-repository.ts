@@ -6,7 +6,9 @@ import {
   type CheckpointRecord,
   type CheckpointRow,
   type NewCheckpoint,
-} from './types.js'
+} from '../types.js'
+import type { CheckpointsStore } from '../storage.js'
+import type { Synchronous } from '../synchronous.js'
 
 type MetaRow = Omit<CheckpointRow, 'id' | 'blob'>
 
@@ -17,7 +19,7 @@ const META_COLUMNS = 'job_id, epoch, is_final, format, created_at'
  * kept (resume needs just the latest; one spare survives a torn write of the
  * newest), and final ones are never pruned because predict serves them.
  */
-export class CheckpointsRepository {
+export class SqliteCheckpointsRepository implements Synchronous<CheckpointsStore> {
   private readonly db: BetterSqlite3.Database
   private readonly upsertStmt: BetterSqlite3.Statement<[Record<string, unknown>], MetaRow>
   private readonly pruneStmt: BetterSqlite3.Statement<[Record<string, unknown>]>
@@ -91,13 +93,13 @@ export class CheckpointsRepository {
     return row === undefined ? undefined : toCheckpointMeta(row)
   }
 
-  /** The checkpoint a finished run left for serving. */
   /** latestMeta for many jobs in one query (job listings); jobs without a checkpoint are absent. */
   latestMetaForJobs(jobIds: readonly string[]): Map<string, CheckpointMeta> {
     const rows = this.latestMetaManyStmt.all(JSON.stringify(jobIds))
     return new Map(rows.map((row) => [row.job_id, toCheckpointMeta(row)]))
   }
 
+  /** The checkpoint a finished run left for serving. */
   final(jobId: string): CheckpointRecord | undefined {
     const row = this.finalStmt.get(jobId)
     return row === undefined ? undefined : toCheckpointRecord(row)

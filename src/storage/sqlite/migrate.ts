@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
-import { DatabaseNewerThanCodeError, MigrationError, MigrationsDirectoryError } from './errors.js'
+import { DatabaseNewerThanCodeError, MigrationError, MigrationsDirectoryError } from '../errors.js'
 
 /**
  * graphile-worker style migrations: `NNNN_description.sql` files of plain SQL,
