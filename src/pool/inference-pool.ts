@@ -2,6 +2,9 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { FromInferenceWorker, InferenceOutputs, InferenceRows, InferenceWorkerOptions, ToInferenceWorker } from './inference-protocol.js'
 
+/** Workers that die before they are ready, in a row, after which the pool stops respawning. */
+const MAX_START_FAILURES = 3
+
 /** Worker file beside this module: .ts under tsx (development, tests), .js when built. */
 function workerFile(): URL {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
@@ -76,6 +79,8 @@ export class InferencePool {
   private closed = false
   private nextTaskId = 0
   private readyWaiters: (() => void)[] = []
+  private startFailures = 0
+  private broken: Error | null = null
   hits = 0
   misses = 0
   restarts = 0
@@ -123,6 +128,11 @@ export class InferencePool {
   wake(): void {
     if (this.closed) return
     if (!this.starting) void this.start()
+    if (this.broken) {
+      // Workers that die while loading would be respawned forever: fail fast instead.
+      for (let batch = this.options.source.take(); batch; batch = this.options.source.take()) batch.reject(this.broken)
+      return
+    }
     for (;;) {
       const idle = this.slots.filter((slot) => slot.ready && slot.batch === null)
       if (idle.length === 0) return
@@ -143,6 +153,7 @@ export class InferencePool {
 
   async close(): Promise<void> {
     this.closed = true
+    this.settleStart()
     const slots = this.slots.splice(0)
     for (const slot of slots) {
       if (slot.killTimer) clearTimeout(slot.killTimer)
@@ -191,7 +202,8 @@ export class InferencePool {
   private onMessage(slot: Slot, message: FromInferenceWorker): void {
     if (message.type === 'ready') {
       slot.ready = true
-      if (this.slots.every((s) => s.ready)) for (const resolve of this.readyWaiters.splice(0)) resolve()
+      this.startFailures = 0
+      if (this.slots.every((s) => s.ready)) this.settleStart()
       this.wake()
       return
     }
@@ -225,6 +237,11 @@ export class InferencePool {
     }
   }
 
+  /** Lets everyone waiting for the start go on (the workers are up, broken or closing). */
+  private settleStart(): void {
+    for (const resolve of this.readyWaiters.splice(0)) resolve()
+  }
+
   /** Frees the slot, settles its batch and starts the next one. */
   private finish(slot: Slot, settle: () => void): void {
     if (slot.killTimer) clearTimeout(slot.killTimer)
@@ -252,6 +269,16 @@ export class InferencePool {
     const batch = slot.batch
     slot.batch = null
     this.restarts++
+    this.startFailures = slot.ready ? 0 : this.startFailures + 1
+    if (this.startFailures >= MAX_START_FAILURES) {
+      this.broken = new Error(`the inference workers cannot start (${this.startFailures} failed in a row: ${err.message})`)
+      this.slots.splice(this.slots.indexOf(slot), 1)
+      void slot.worker.terminate()
+      batch?.reject(this.broken)
+      this.settleStart()
+      this.wake()
+      return
+    }
     this.swap(slot)
     batch?.reject(new Error(`prediction failed: ${err.message}`))
     this.wake()
