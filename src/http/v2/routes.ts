@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyError } from 'fastify'
 import { checkReadiness } from '../../jobs/readiness.js'
+import { ServingError } from '../../serving/errors.js'
 import type { ResolvedModel } from '../../serving/prediction-service.js'
 import { httpError, isAppError } from '../errors.js'
 import { packageInfo } from '../package-info.js'
@@ -49,7 +50,10 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
 
   const resolve = async (name: string, version?: string): Promise<ResolvedModel> => {
     try {
-      const resolved = await serving.resolve(version === undefined ? { model: name } : { job: version })
+      const resolved = await serving.resolve(version === undefined ? { model: name } : { job: version }).catch((err: unknown) => {
+        if (err instanceof ServingError && err.code === 'job_not_found') throw new ServingError('model_not_found', `Model ${JSON.stringify(name)} has no version ${JSON.stringify(version)} (versions are ids of its succeeded jobs)`)
+        throw err
+      })
       if (resolved.job.name !== name) throw httpError('model_not_found', `Job ${version} is not a version of ${JSON.stringify(name)} (it is named ${JSON.stringify(resolved.job.name)})`)
       return resolved
     } catch (err) {
