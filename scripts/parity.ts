@@ -1,31 +1,46 @@
 /**
- * `npm run parity -- FILE [FILE...]`: checks every case of PyTorch reference files
- * (format: shared/fixtures/README.md). One line per case, then "N passed, N failed";
- * exit status 1 if any case fails.
+ * `npm run parity -- FILE [FILE...] [options]`: checks every case of PyTorch reference files
+ * (formats: src/parity/formats.ts; the reference format is shared/fixtures/README.md).
+ * One line per case, then "N passed, N failed"; exit status 1 if any case fails, a file
+ * has a problem (empty, unknown section, missing fields, no cases) or nothing was checked.
  */
-import { loadFixture, runParity } from '../src/parity/run.js'
+import { parseArgs } from 'node:util'
+import { PARITY_OPTIONS, optionsUsage, readParityOptions, type ParityOptions } from '../src/parity/options.js'
+import { checkFile } from '../src/parity/run.js'
 
-const files = process.argv.slice(2)
-if (files.length === 0) {
-  console.error('usage: npm run parity -- FILE [FILE...]   (e.g. ../shared/fixtures/torch_reference.json)')
+const USAGE = `usage: npm run parity -- FILE [FILE...] ${optionsUsage()}   (e.g. ../shared/fixtures/torch_reference.json)`
+
+let files: string[]
+let options: ParityOptions
+try {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: Object.fromEntries(Object.keys(PARITY_OPTIONS).map((name) => [name, { type: 'string' as const }])),
+  })
+  files = positionals
+  options = readParityOptions(values as Record<string, string | undefined>)
+} catch (err) {
+  console.error(`${(err as Error).message}\n${USAGE}`)
   process.exit(2)
 }
+if (files.length === 0) {
+  console.error(USAGE)
+  process.exit(2)
+}
+
 let passed = 0
 let failed = 0
 for (const file of files) {
-  let results
-  try {
-    results = runParity(loadFixture(file))
-  } catch (err) {
-    console.log(`not ok ${file}: cannot read it: ${(err as Error).message}`)
+  const report = checkFile(file, options)
+  for (const problem of report.problems) {
+    console.log(`not ok ${file}: ${problem}`)
     failed++
-    continue
   }
-  for (const r of results) {
+  for (const r of report.results) {
     console.log(`${r.ok ? 'ok' : 'not ok'} ${r.name}: ${r.detail}`)
     if (r.ok) passed++
     else failed++
   }
 }
 console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed > 0 ? 1 : 0)
+process.exit(failed > 0 || passed === 0 ? 1 : 0)

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDe
 import type { Config } from './config.js'
 import authPlugin from './http/plugins/auth.js'
 import configPlugin from './http/plugins/config.js'
+import { corsPlugins } from './http/plugins/cors.js'
 import errorHandlerPlugin from './http/plugins/error-handler.js'
 import loadSheddingPlugin from './http/plugins/load-shedding.js'
 import rateLimitsPlugin from './http/plugins/rate-limits.js'
@@ -80,6 +81,9 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   // the key is known) count rate limits. Routes opt in through their config:
   // `scope`, `loadShedding`, `rateLimitGroup`.
   await app.register(securityHeadersPlugin)
+  // CORS_ORIGINS: before shedding and authentication, so those answers carry CORS headers too.
+  const cors = corsPlugins()
+  await app.register(cors.headers)
   await app.register(loadSheddingPlugin)
   await app.register(authPlugin)
   await app.register(rateLimitsPlugin)
@@ -111,8 +115,9 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   await app.register(servicesPlugin, { storage, runner, serving })
   await app.register(metricsPlugin, { metrics })
 
-  // 3. Routes.
+  // 3. Routes, then the CORS preflight of each of their paths.
   await app.register(routes)
+  await app.register(cors.preflights)
 
   return app
 }

@@ -67,6 +67,8 @@ export interface Config {
    * jobs still training when it runs out are requeued without their unsaved epochs.
    */
   shutdownTimeoutMs: number
+  /** CORS_ORIGINS: browser origins allowed to call the API (`*` for any); empty = CORS off. */
+  corsOrigins: string[]
 }
 
 export interface ServingConfig {
@@ -259,6 +261,21 @@ function readTrustProxy(read: EnvReader): boolean | number | string {
   return value
 }
 
+/**
+ * CORS_ORIGINS: comma-separated origins (`https://app.example.com`, scheme and host, an
+ * optional port, nothing after) or `*`. Unset or empty: no cross-origin access.
+ */
+function readCorsOrigins(read: EnvReader): string[] {
+  const origins = read.string('CORS_ORIGINS', '').split(',').map((origin) => origin.trim()).filter((origin) => origin !== '')
+  if (origins.includes('*') && origins.length > 1) read.issues.push('CORS_ORIGINS="*" allows every origin; list no others beside it')
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
+      read.issues.push(`CORS_ORIGINS has ${JSON.stringify(origin)}: each origin is scheme://host[:port] with no path, e.g. https://app.example.com`)
+    }
+  }
+  return origins
+}
+
 /** Parses and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const read = new EnvReader(env)
@@ -305,6 +322,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
+    corsOrigins: readCorsOrigins(read),
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

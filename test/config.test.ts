@@ -58,6 +58,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
+    corsOrigins: [],
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -99,6 +100,7 @@ t.test('every variable is read', async (t) => {
     PREDICT_INLINE_MAX_COST: '0',
     PREDICT_MAX_MEMORY_BYTES: '65536',
     TRUST_PROXY: '10.0.0.0/8',
+    CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.same(config.serving, {
     workers: 2, modelCacheBytes: 1048576, timeoutMs: 750, stopGraceMs: 0, batchRows: 8, batchDelayMs: 2, queueLimit: 9, inlineMaxCost: 0, maxCost: 123456, maxMemoryBytes: 65536,
@@ -120,6 +122,7 @@ t.test('every variable is read', async (t) => {
     maxEventLoopDelayMs: 250,
     shutdownTimeoutMs: 20000,
   })
+  t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(
     config.apiKeys.identities().map(({ id, scopes }) => ({ id, scopes: [...scopes] })),
     [{ id: 'key-1', scopes: ['jobs:read', 'predict'] }],

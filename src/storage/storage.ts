@@ -110,7 +110,8 @@ export interface CheckpointsStore {
 export interface LossesStore {
   /** Writes the points together; an epoch already present is replaced. Non-finite losses are refused. */
   append(jobId: string, points: readonly NewLossPoint[]): Promise<void>
-  list(jobId: string): Promise<LossPoint[]>
+  /** Points in epoch order; with `page`, at most `limit` of them after epoch `afterEpoch`. */
+  list(jobId: string, page?: { afterEpoch: number; limit: number }): Promise<LossPoint[]>
   /** Drops points after `epoch` (a resumed run writes them again). Resolves to how many. */
   truncateAfter(jobId: string, epoch: number): Promise<number>
   at(jobId: string, epoch: number): Promise<LossPoint | undefined>

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { Type } from 'typebox'
 import type { App } from '../../src/app.js'
-import { errorResponses } from '../../src/http/schemas/common.js'
+import { errorResponses, jsonResponse } from '../../src/http/schemas/common.js'
 import { captureLogs } from '../helpers/logs.js'
 import { readError, startServer, type TapTest, type TestServer } from '../helpers/server.js'
 import { configFromEnv as configWith } from '../helpers/config.js'
@@ -68,7 +68,7 @@ function call(server: TestServer, route: RouteCase, headers: Record<string, stri
 /** A test-only route that declares no scope: secure by default means admin only. */
 function registerUndeclaredRoute(app: App): void {
   app.get('/test/undeclared', {
-    schema: { summary: 'declares no scope', tags: ['jobs'], response: { 200: Type.Object({ ok: Type.Boolean() }), ...errorResponses(401, 403) } },
+    schema: { operationId: 'getUndeclared', summary: 'declares no scope', tags: ['jobs'], response: { 200: jsonResponse('OK', Type.Object({ ok: Type.Boolean() })), ...errorResponses(401, 403) } },
   }, async () => ({ ok: true }))
 }
 

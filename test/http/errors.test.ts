@@ -2,7 +2,7 @@ import t from 'tap'
 import { Type } from 'typebox'
 import type { App } from '../../src/app.js'
 import { ERROR_CATALOGUE, httpError } from '../../src/http/errors.js'
-import { errorResponses, StrictObject } from '../../src/http/schemas/common.js'
+import { errorResponses, jsonResponse, StrictObject } from '../../src/http/schemas/common.js'
 import { testConfig } from '../helpers/config.js'
 import { captureLogs } from '../helpers/logs.js'
 import { readError, startServer } from '../helpers/server.js'
@@ -12,9 +12,10 @@ const SECRET = 'SQLITE_CORRUPT: database disk image is malformed at /var/lib/sec
 /** Test-only routes that fail in the ways real routes will. */
 function registerFailingRoutes(app: App): void {
   const schema = (summary: string) => ({
+    operationId: `test${summary.replace(/[^A-Za-z0-9]/g, '')}`,
     summary,
     tags: ['jobs'],
-    response: { 200: Type.Object({ ok: Type.Boolean() }), ...errorResponses(400, 404, 429, 500, 503) },
+    response: { 200: jsonResponse('OK', Type.Object({ ok: Type.Boolean() })), ...errorResponses(400, 404, 429, 500, 503) },
   })
   app.get('/test/internal', { schema: schema('throws a plain Error') }, async () => {
     throw new Error(SECRET)

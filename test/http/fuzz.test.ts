@@ -413,9 +413,9 @@ async function fuzzAuthorization(fuzzer: Fuzzer): Promise<void> {
   const { body: document } = await fuzzer.json({ method: 'GET', target: '/openapi.json' })
   /** Each route with the scope it needs; null for public routes, 'any' for unknown URLs (any valid key gets the 404). */
   const routes: { method: string; path: string; scope: string | null }[] = []
-  for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { security?: { apiKey?: string[] }[] }>>)) {
+  for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { 'x-required-scope'?: string }>>)) {
     for (const [method, operation] of Object.entries(item)) {
-      const required = operation.security?.[0]?.apiKey?.[0]
+      const required = operation['x-required-scope']
       routes.push({ method: method.toUpperCase(), path, scope: required ?? null })
     }
   }

@@ -3,7 +3,7 @@ import t from 'tap'
 import { Type } from 'typebox'
 import { ERROR_CODES } from '../../src/http/errors.js'
 import { formatOpenApi, openApiConfig, openApiFilePath } from '../../src/http/openapi-document.js'
-import { errorResponses } from '../../src/http/schemas/common.js'
+import { errorResponses, jsonResponse } from '../../src/http/schemas/common.js'
 import { packageInfo } from '../../src/http/package-info.js'
 import { startServer } from '../helpers/server.js'
 
@@ -52,9 +52,10 @@ t.test('the drift comparison notices a new route', async (t) => {
         '/extra',
         {
           schema: {
+            operationId: 'getExtra',
             summary: 'Only in this test',
             tags: ['health'],
-            response: { 200: Type.Object({ ok: Type.Boolean() }), ...errorResponses(404) },
+            response: { 200: jsonResponse('OK', Type.Object({ ok: Type.Boolean() })), ...errorResponses(404) },
           },
         },
         async () => ({ ok: true }),

@@ -115,14 +115,14 @@ t.test('Swagger UI renders in headless Chromium with no CSP violation', { skip: 
   const server = await startServer(t, { config: configWith({ API_KEYS: JSON.stringify({ [ADMIN]: ['admin'] }) }) })
   const overview = await renderInChromium(`${server.baseUrl}/docs/`)
   t.match(overview.dom, 'class="swagger-ui', 'Swagger UI mounted')
-  for (const operation of ['operations-jobs-post_jobs', 'operations-jobs-get_jobs__id_', 'operations-predict-post_predict', 'operations-health-get_healthz']) {
+  for (const operation of ['operations-jobs-createJob', 'operations-jobs-getJob', 'operations-predict-predictBatch', 'operations-health-getHealth']) {
     t.match(overview.dom, `id="${operation}"`, `${operation} rendered from the spec`)
   }
   t.match(overview.dom, /class="btn authorize/, 'the Authorize button for the bearer scheme')
   t.same(cspViolations(overview.log), [], 'no CSP violation in the console')
 
   // Deep link: the operation opens, rendering its schemas and highlighted examples.
-  const expanded = await renderInChromium(`${server.baseUrl}/docs/#/jobs/post_jobs`)
+  const expanded = await renderInChromium(`${server.baseUrl}/docs/#/jobs/createJob`)
   t.match(expanded.dom, 'opblock-body', 'the operation expanded')
   t.match(expanded.dom, 'highlight-code', 'examples rendered')
   t.same(cspViolations(expanded.log), [], 'no CSP violation in the console')

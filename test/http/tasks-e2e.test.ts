@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readError, type TapTest } from '../helpers/server.js'
 import { queryString, startService, tempDir, type JobBody, type TestService } from '../helpers/service.js'
+import { README_GREETER, README_POET, README_WAVE } from '../helpers/readme-jobs.js'
 
 /**
  * The four task types as a client uses them: submit, poll until `succeeded`, read the loss
@@ -40,28 +41,6 @@ async function batch<T = Record<string, unknown>>(t: TapTest, body: unknown): Pr
   const parsed = (await response.json()) as T
   t.equal(response.status, 200, `POST /predict -> ${JSON.stringify(parsed).slice(0, 300)}`)
   return parsed
-}
-
-// Submitted together so the two workers train them side by side.
-const README_GREETER = {
-  name: 'greeter',
-  model: { type: 'rnn', hidden_size: 8 },
-  data: { type: 'pairs', pairs: [{ input: 'hello', target: 'elloh' }] },
-  training: { epochs: 200, optimizer: 'adam', learning_rate: 0.1, batch_size: 1, seed: 0 },
-}
-const README_POET = {
-  name: 'poet', model: { type: 'lstm', hidden_size: 64 },
-  data: { type: 'text', text: 'the cat sat on the mat. the dog sat on the log. ', seq_len: 16 },
-  training: { epochs: 150, learning_rate: 0.01 },
-}
-const README_WAVE = {
-  name: 'wave', model: { type: 'gru', hidden_size: 16 },
-  data: {
-    type: 'series',
-    series: [0, 0.5, 0.87, 1, 0.87, 0.5, 0, -0.5, -0.87, -1, -0.87, -0.5, 0, 0.5, 0.87, 1, 0.87, 0.5, 0, -0.5, -0.87, -1, -0.87, -0.5, 0],
-    window: 6, horizon: 3,
-  },
-  training: { epochs: 200, learning_rate: 0.01, batch_size: 8 },
 }
 
 /** `count` words of 3 to 6 letters from `alphabet`, from a fixed LCG (the same words every run). */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Type } from 'typebox'
 import type { App } from '../../src/app.js'
-import { errorResponses, Nullable, StrictObject, TaggedUnion } from '../../src/http/schemas/common.js'
+import { errorResponses, jsonResponse, Nullable, StrictObject, TaggedUnion } from '../../src/http/schemas/common.js'
 import { readError, startServer, type TestServer } from '../helpers/server.js'
 
 /**
@@ -40,11 +40,12 @@ function registerJobLikeRoute(app: App): void {
     '/test/jobs',
     {
       schema: {
+        operationId: 'echoJobLike',
         summary: 'Echoes a validated job-like body',
         tags: ['jobs'],
         body,
         querystring,
-        response: { 200: Type.Object({ body: Type.Unknown(), query: Type.Unknown() }), ...errorResponses(400) },
+        response: { 200: jsonResponse('Echo', Type.Object({ body: Type.Unknown(), query: Type.Unknown() })), ...errorResponses(400) },
       },
     },
     async (request) => ({ body: request.body, query: request.query }),
@@ -53,10 +54,11 @@ function registerJobLikeRoute(app: App): void {
     '/test/items/:index',
     {
       schema: {
+        operationId: 'getItem',
         summary: 'Typed path parameter',
         tags: ['jobs'],
         params: StrictObject({ index: Type.Integer({ minimum: 0 }) }),
-        response: { 200: Type.Object({ index: Type.Integer() }), ...errorResponses(400) },
+        response: { 200: jsonResponse('The index', Type.Object({ index: Type.Integer() })), ...errorResponses(400) },
       },
     },
     async (request) => ({ index: request.params.index }),

@@ -65,3 +65,15 @@ t.test('a bad point rejects the whole batch', async (t) => {
   t.same(await storage.losses.list(id), [], 'epoch 1 was rolled back with the failing epoch 2')
   await t.rejects(storage.losses.append('ghost', [{ epoch: 1, loss: 1, at: 1 }]), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
 })
+
+t.test('list pages by epoch: at most `limit` points after `afterEpoch`', async (t) => {
+  const { storage } = await tempStorage(t)
+  const [id, other] = await createJobs(storage, 2)
+  await storage.losses.append(id, [1, 2, 3, 4, 5].map((epoch) => ({ epoch, loss: epoch, at: epoch })))
+  await storage.losses.append(other, [{ epoch: 3, loss: 9, at: 9 }])
+  const epochs = async (afterEpoch: number) => (await storage.losses.list(id, { afterEpoch, limit: 2 })).map((p) => p.epoch)
+  t.same(await epochs(0), [1, 2])
+  t.same(await epochs(2), [3, 4])
+  t.same(await epochs(4), [5])
+  t.same(await epochs(5), [])
+})

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import { sharedSchemas } from '../schemas/common.js'
-import { JobResponse } from '../schemas/jobs.js'
+import { jobResponse } from '../schemas/jobs.js'
 
 /**
  * Registers schemas that routes reference by `$ref` (e.g. `ErrorResponse`). They become
@@ -8,7 +8,7 @@ import { JobResponse } from '../schemas/jobs.js'
  */
 export default fp(
   async (app) => {
-    for (const schema of [...sharedSchemas, JobResponse]) app.addSchema(schema)
+    for (const schema of [...sharedSchemas, jobResponse(app.config.limits)]) app.addSchema(schema)
   },
-  { name: 'seqserve-shared-schemas' },
+  { name: 'seqserve-shared-schemas', dependencies: ['seqserve-config'] },
 )

@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { PUBLIC } from '../auth/scopes.js'
-import { SECURITY_SCHEMES, documentRoutePolicies } from '../openapi-route-policies.js'
+import { documentRoutePolicies, securitySchemes } from '../openapi-route-policies.js'
 import { packageInfo } from '../package-info.js'
 import { DOCS_SECURITY_HEADERS } from './security-headers.js'
 
@@ -12,13 +12,16 @@ export const API_TAGS = [
   { name: 'jobs', description: 'Submit, inspect, cancel and delete training jobs' },
   { name: 'predict', description: 'Run a trained model' },
   { name: 'health', description: 'Liveness and readiness probes' },
+  { name: 'operations', description: 'Monitoring' },
 ]
+
+const CORS_TAG = { name: 'cors', description: 'Browser preflight requests (only when CORS_ORIGINS is set)' }
 
 /**
  * OpenAPI document built from the route schemas (served at GET /openapi.json and
  * committed as openapi/openapi.json) and Swagger UI at /docs.
  *
- * Deliberately no `servers` entry: the document must not depend on where it is served
+ * `servers` is the relative `/`: the document must not depend on where it is served
  * from, or the committed copy would drift between machines.
  *
  * Each operation's security requirement and the 401/403/429/503 answers of the protection
@@ -28,15 +31,17 @@ export const API_TAGS = [
 export default fp(
   async (app) => {
     const info = packageInfo()
+    const keysRequired = app.config.apiKeys.size > 0
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
         info: { title: info.name, description: info.description, version: info.version },
-        tags: API_TAGS,
-        components: { securitySchemes: SECURITY_SCHEMES },
+        servers: [{ url: '/', description: 'The server that serves this document' }],
+        tags: app.config.corsOrigins.length > 0 ? [...API_TAGS, CORS_TAG] : API_TAGS,
+        components: { securitySchemes: securitySchemes(keysRequired) },
       },
       transform: ({ schema, url, route }) => ({
-        schema: documentRoutePolicies(schema as Parameters<typeof documentRoutePolicies>[0], route.config) as typeof schema,
+        schema: documentRoutePolicies(schema as Parameters<typeof documentRoutePolicies>[0], route.config, keysRequired) as typeof schema,
         url,
       }),
       // Shared schemas become #/components/schemas/<$id> rather than def-0, def-1, ...
@@ -54,5 +59,5 @@ export default fp(
 
     app.get('/openapi.json', { schema: { hide: true }, config: { scope: PUBLIC } }, async () => app.swagger())
   },
-  { name: 'seqserve-swagger' },
+  { name: 'seqserve-swagger', dependencies: ['seqserve-config'] },
 )

@@ -2,15 +2,21 @@ import type { CheckpointMeta, JobRecord, JobSummary, LossPoint } from '../../sto
 import { msToIso } from '../../storage/types.js'
 import type { JobBody } from '../schemas/jobs.js'
 
+/** Settings a job shows when its stored spec predates them (schemas/jobs.ts `storedDefaults`). */
+export interface SpecDefaults {
+  model: Record<string, unknown>
+  training: Record<string, unknown>
+}
+
 /** The public JSON of a job (snake_case, ISO times, a data summary instead of the data). */
-export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMeta | undefined): JobBody {
+export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMeta | undefined, defaults: SpecDefaults): JobBody {
   return {
     id: job.id,
     name: job.name,
     status: job.status,
-    model: job.spec.model as Record<string, unknown>,
-    training: job.spec.training as Record<string, unknown>,
-    data: job.dataSummary,
+    model: { ...defaults.model, ...(job.spec.model as object) } as JobBody['model'],
+    training: { ...defaults.training, ...(job.spec.training as object) } as JobBody['training'],
+    data: job.dataSummary as JobBody['data'],
     progress: { epoch: job.progressEpoch, epochs: job.epochs },
     loss: job.loss,
     best_loss: job.bestLoss,

@@ -1,15 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
 import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError, QueueFullError } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
 import { httpError } from '../errors.js'
 import { lossesCsv, presentJob, presentLoss } from '../presenters/job.js'
-import { errorResponses } from '../schemas/common.js'
+import { RESPONSE_HEADERS, contentResponse, errorResponses, jsonResponse, noContent } from '../schemas/common.js'
 import {
-  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesQuery, LossesResponse,
-  StateDictResponse, createJobBody,
+  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesCsv, LossesQuery, LossesResponse,
+  MAX_LOSS_POINTS_PER_PAGE, StateDictResponse, createJobBody, storedDefaults,
 } from '../schemas/jobs.js'
 import { decodeCheckpoint } from '../../engine/tasks/checkpoint.js'
 import { Predictor } from '../../engine/tasks/predictor.js'
@@ -25,13 +24,20 @@ async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<vo
   if (empty) delete headers['content-type']
 }
 
+/** A losses cursor is the last epoch of the previous page. */
+function parseLossCursor(cursor: string): number {
+  if (!/^[0-9]{1,15}$/.test(cursor)) throw httpError('invalid_cursor', 'cursor is not a next_cursor value returned by GET /jobs/{id}/losses')
+  return Number(cursor)
+}
+
 /** Jobs leave the queue at training speed; half a minute is a fair first back-off. */
 const QUEUE_FULL_RETRY_AFTER_S = 30
 
 const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
   const { storage } = app
-  const present = async (job: JobRecord | JobSummary) => presentJob(job, await storage.checkpoints.latestMeta(job.id))
+  const specDefaults = storedDefaults(limits)
+  const present = async (job: JobRecord | JobSummary) => presentJob(job, await storage.checkpoints.latestMeta(job.id), specDefaults)
   const findJob = async (id: string): Promise<JobRecord> => {
     const job = await storage.jobs.findById(id)
     if (!job) throw httpError('job_not_found', `No job with id ${id}`)
@@ -52,12 +58,18 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/jobs', {
     config: { scope: 'jobs:write', rateLimitGroup: 'jobs' },
     schema: {
+      operationId: 'createJob',
       summary: 'Submit a training job',
       description: 'Queues a job; a worker thread trains it. Poll `GET /jobs/{id}` (the Location header) until `status` is `succeeded`, then call `GET /predict?job={id}`.',
       tags: ['jobs'],
       headers: IdempotencyHeaders,
       body: createJobBody(limits),
-      response: { 202: JobRef, ...errorResponses(400, 413, 415, 422, 503) },
+      response: {
+        202: jsonResponse('Queued (or, for a replayed Idempotency-Key, the existing job)', JobRef, {
+          headers: { Location: RESPONSE_HEADERS.Location, 'Idempotent-Replayed': RESPONSE_HEADERS['Idempotent-Replayed'] },
+        }),
+        ...errorResponses(400, 413, 415, 422, 503),
+      },
     },
   }, async (request, reply) => {
     // Checked before the submission is digested (a full queue is the cheapest answer), and
@@ -98,17 +110,18 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs', {
     config: { scope: 'jobs:read' },
     schema: {
+      operationId: 'listJobs',
       summary: 'List jobs, newest first',
       tags: ['jobs'],
       querystring: ListJobsQuery,
-      response: { 200: JobListResponse, ...errorResponses(400) },
+      response: { 200: jsonResponse('A page of jobs', JobListResponse), ...errorResponses(400) },
     },
   }, async (request) => {
     const { status, name, limit, cursor } = request.query
     try {
       const page = await storage.jobs.list({ status, name, limit, cursor })
       const checkpoints = await storage.checkpoints.latestMetaForJobs(page.items.map((job) => job.id))
-      return { items: page.items.map((job) => presentJob(job, checkpoints.get(job.id))), next_cursor: page.nextCursor }
+      return { items: page.items.map((job) => presentJob(job, checkpoints.get(job.id), specDefaults)), next_cursor: page.nextCursor }
     } catch (err) {
       if (err instanceof InvalidCursorError) throw httpError('invalid_cursor', 'cursor is not a next_cursor value returned by GET /jobs')
       throw err
@@ -118,52 +131,70 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs/:id', {
     config: { scope: 'jobs:read' },
     schema: {
+      operationId: 'getJob',
       summary: 'Get a job: status, progress, losses so far, last checkpoint',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 200: JobRef, ...errorResponses(404) },
+      response: { 200: jsonResponse('The job', JobRef), ...errorResponses(404) },
     },
   }, async (request) => present(await findJob(request.params.id)))
 
   app.get('/jobs/:id/losses', {
     config: { scope: 'jobs:read' },
     schema: {
+      operationId: 'getJobLosses',
       summary: 'Loss history: one point per finished epoch',
-      description: 'JSON by default; `?format=csv` returns `epoch,loss,val_loss,at` rows.',
+      description: `JSON by default; \`?format=csv\` returns \`epoch,loss,val_loss,at\` rows. Pages of up to \`limit\` points (default and maximum ${MAX_LOSS_POINTS_PER_PAGE}) in epoch order: pass \`next_cursor\` (JSON) or follow the \`Link\` header (both formats) for the next page.`,
       tags: ['jobs'],
       params: JobIdParams,
       querystring: LossesQuery,
       response: {
-        200: Type.Union([LossesResponse, Type.String({ description: 'CSV when format=csv' })]),
-        ...errorResponses(404),
+        200: contentResponse('Loss history (one page)', {
+          'application/json': { schema: LossesResponse },
+          'text/csv': { schema: LossesCsv },
+        }, { headers: { Link: RESPONSE_HEADERS.Link, 'Content-Disposition': RESPONSE_HEADERS['Content-Disposition'] } }),
+        ...errorResponses(400, 404),
       },
     },
   }, async (request, reply) => {
     const job = await findJob(request.params.id)
-    const points = await storage.losses.list(job.id)
-    if (request.query.format === 'csv') {
-      reply.type('text/csv; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.csv"`)
-      return lossesCsv(points)
+    const { format, limit, cursor } = request.query
+    const afterEpoch = cursor === undefined ? 0 : parseLossCursor(cursor)
+    // One point more than the page tells whether another page follows.
+    const points = await storage.losses.list(job.id, { afterEpoch, limit: limit + 1 })
+    const page = points.slice(0, limit)
+    const nextCursor = points.length > limit ? String(page.at(-1)!.epoch) : null
+    if (nextCursor !== null) {
+      const next = new URLSearchParams({ format, limit: String(limit), cursor: nextCursor })
+      reply.header('link', `</jobs/${encodeURIComponent(job.id)}/losses?${next}>; rel="next"`)
     }
-    return { job: job.id, losses: points.map(presentLoss) }
+    if (format === 'csv') {
+      reply.type('text/csv; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.csv"`)
+      return lossesCsv(page)
+    }
+    return { job: job.id, losses: page.map(presentLoss), next_cursor: nextCursor }
   })
 
   app.post('/jobs/:id/cancel', {
     config: { scope: 'jobs:write' },
     onRequest: ignoreContentTypeWithoutBody,
     schema: {
+      operationId: 'cancelJob',
       summary: 'Cancel a job',
       description: 'A queued job is cancelled at once; a running job stops at its next step boundary, keeps its last checkpoint and ends `cancelled`.',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 202: JobRef, ...errorResponses(404, 409) },
+      response: {
+        202: jsonResponse('Cancelled, or stopping at its next step', JobRef, { headers: { Location: RESPONSE_HEADERS.Location } }),
+        ...errorResponses(404, 409),
+      },
     },
   }, async (request, reply) => {
     const job = await findJob(request.params.id)
     if (isFinishedStatus(job.status)) throw httpError('job_finished', `Job ${job.id} already ended ${job.status}; there is nothing to cancel`)
     const updated = (await storage.jobs.requestCancel(job.id, Date.now())) ?? job
     app.runner?.cancel(job.id)
-    reply.code(202)
+    reply.code(202).header('location', `/jobs/${job.id}`)
     return present(updated)
   })
 
@@ -171,10 +202,11 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'jobs:write' },
     onRequest: ignoreContentTypeWithoutBody,
     schema: {
+      operationId: 'deleteJob',
       summary: 'Delete a finished job with its checkpoints and losses',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...errorResponses(404, 409) },
+      response: { 204: noContent('Deleted'), ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
     const { id } = request.params
@@ -189,16 +221,17 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/jobs/:id/weights', {
     config: { scope: 'jobs:read' },
     schema: {
+      operationId: 'getJobWeights',
       summary: 'Export the weights as a PyTorch-style state dict',
       description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them, so `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them.',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 200: StateDictResponse, ...errorResponses(404, 409) },
+      response: { 200: jsonResponse('The state dict', StateDictResponse), ...errorResponses(404, 409) },
     },
   }, async (request) => {
     const job = await findJob(request.params.id)
     const record = await storage.checkpoints.latest(job.id)
-    if (!record) throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status} and has no checkpoint yet`)
+    if (!record) throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status} and has no checkpoint yet`, { status: job.status })
     const checkpoint = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
     return new Predictor(checkpoint).stateDict()
   })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { checkReadiness } from '../../jobs/readiness.js'
-import { errorResponses } from '../schemas/common.js'
+import { MEDIA_TYPES, contentResponse, jsonResponse } from '../schemas/common.js'
 
 const ReadinessResponse = Type.Object({
   status: Type.Enum(['ready', 'not_ready']),
@@ -14,10 +14,14 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/readyz', {
     config: { scope: 'public', loadShedding: false },
     schema: {
+      operationId: 'getReadiness',
       summary: 'Readiness probe',
       description: '200 when the database is writable, its migrations are applied and the worker pool is up; 503 with the reasons otherwise.',
       tags: ['health'],
-      response: { 200: ReadinessResponse, 503: ReadinessResponse },
+      response: {
+        200: jsonResponse('Ready to serve', ReadinessResponse),
+        503: jsonResponse('Not ready; `reasons` says why', ReadinessResponse),
+      },
     },
   }, async (_request, reply) => {
     const readiness = await checkReadiness(app.storage, app.runner)
@@ -28,10 +32,15 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/metrics', {
     config: { scope: 'metrics:read', loadShedding: false },
     schema: {
+      operationId: 'getMetrics',
       summary: 'Prometheus metrics',
       description: 'Prometheus text format: jobs by status, lifecycle counters, training throughput, queue wait, predict latency, model cache hits and misses, process metrics.',
       tags: ['operations'],
-      response: { 200: Type.String({ description: 'Prometheus exposition format 0.0.4' }), ...errorResponses(401, 403) },
+      response: {
+        200: contentResponse('The metrics', {
+          [MEDIA_TYPES.prometheus]: { schema: Type.String({ description: 'Prometheus text exposition format 0.0.4 (`text/plain; version=0.0.4; charset=utf-8`)' }) },
+        }),
+      },
     },
   }, async (_request, reply) => {
     reply.type(app.metrics.registry.contentType)

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { errorResponses } from '../schemas/common.js'
+import { errorResponses, jsonResponse } from '../schemas/common.js'
 import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from '../schemas/predict.js'
 import { served } from '../serving-errors.js'
 
@@ -14,11 +14,12 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
+      operationId: 'predict',
       summary: 'Predict with a trained model',
       description: 'pairs: maps `input` to a string of the same length; text: continues the prompt by `length` characters; series: forecasts the next values of comma-separated numbers; classes: returns `label` and `probabilities`. Runs on the inference workers; a request whose estimated cost exceeds PREDICT_MAX_COST is refused with 400 `predict_too_costly`, one still running after PREDICT_TIMEOUT_MS answers 504 `predict_timeout`, and a full queue answers 503 `overloaded` with Retry-After.',
       tags: ['predict'],
       querystring: predictQuery(limits),
-      response: { 200: PredictResponse, ...errorResponses(400, 404, 409, 503, 504) },
+      response: { 200: jsonResponse('The prediction', PredictResponse), ...errorResponses(400, 404, 409, 503, 504) },
     },
   }, async (request) => served(async () => {
     const { job, model } = await serving.resolve(request.query)
@@ -29,11 +30,12 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },
     schema: {
+      operationId: 'predictBatch',
       summary: 'Predict a batch of inputs',
       description: 'The same as GET /predict for every entry of `inputs`; numeric arrays may be given directly for series models. With a `seed`, text entry i uses seed + i. The whole request is admitted (or refused) by its estimated cost.',
       tags: ['predict'],
       body: predictBody(limits),
-      response: { 200: PredictBatchResponse, ...errorResponses(400, 404, 409, 413, 415, 503, 504) },
+      response: { 200: jsonResponse('One prediction per input, in order', PredictBatchResponse), ...errorResponses(400, 404, 409, 413, 415, 503, 504) },
     },
   }, async (request) => served(async () => {
     const { job, model } = await serving.resolve(request.body)

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox'
 import type { Limits } from '../../config.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
 import { JOB_STATUSES } from '../../storage/types.js'
-import { defaultWithin, Nullable, StrictObject, TaggedUnion } from './common.js'
+import { defaultsOf, defaultWithin, Nullable, storedShape, StrictObject, TaggedUnion } from './common.js'
 
 /**
  * Schemas of the jobs resource. Request schemas are built from the configured limits so a
@@ -97,36 +97,61 @@ export const JobStatusSchema = Type.Enum([...JOB_STATUSES])
 
 const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-27T16:20:00.000Z'] })
 
-export const JobResponse = Type.Object({
-  id: Type.String({ examples: ['4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a'] }),
-  name: Type.String(),
-  status: JobStatusSchema,
-  model: Type.Record(Type.String(), Type.Unknown(), { description: 'The model settings with defaults filled in' }),
-  training: Type.Record(Type.String(), Type.Unknown(), { description: 'The training settings with defaults filled in' }),
-  data: Type.Record(Type.String(), Type.Unknown(), { description: 'A summary of the dataset (never the data itself)' }),
-  progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
-  loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
-  best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
-  error: Nullable(Type.Object({ code: Type.String({ examples: ['nan_loss'] }), message: Type.String() })),
-  attempt: Type.Integer({ description: 'Times a worker started the job (resumes after a crash count)' }),
-  checkpoint: Nullable(Type.Object({ epoch: Type.Integer(), created_at: Timestamp })),
-  created_at: Timestamp,
-  started_at: Nullable(Timestamp),
-  finished_at: Nullable(Timestamp),
-}, {
-  $id: 'Job',
-  title: 'Job',
-  examples: [{
-    id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
-    model: { ...TUTORIAL_JOB.model, proj_size: 0 },
-    training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
-    data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, loss: 0.0012, best_loss: 0.0012,
-    error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
-    created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
-  }],
-})
+const count = (description: string) => Type.Integer({ minimum: 0, description })
 
-export type JobBody = Static<typeof JobResponse>
+/** What a job shows of its dataset: sizes by kind, never the data itself. */
+export const DataSummarySchema = TaggedUnion('type', [
+  Type.Object({ type: Type.Literal('pairs'), pairs: count('Input/target pairs'), characters: count('Input characters in all pairs') }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('text'), characters: count('Characters of text'), seq_len: count('Steps of backpropagation through time') }, { additionalProperties: false }),
+  Type.Object({
+    type: Type.Literal('series'), points: count('Time steps'), features: count('Values per time step'),
+    window: count('Past values the model reads'), horizon: count('Values a prediction returns'),
+  }, { additionalProperties: false }),
+  Type.Object({ type: Type.Literal('classes'), examples: count('Labelled sequences'), labels: count('Distinct labels') }, { additionalProperties: false }),
+], { description: 'A summary of the dataset (never the data itself)' })
+
+/**
+ * The job resource, registered as the `Job` component. `model` and `training` are the
+ * request's own schemas as stored: every field present with its default filled in, so a
+ * field another author adds to the request appears in responses by itself.
+ */
+export function jobResponse(limits: Limits) {
+  return Type.Object({
+    id: Type.String({ examples: ['4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a'] }),
+    name: Type.String(),
+    status: JobStatusSchema,
+    model: storedShape(modelSchema(limits), 'The model settings with defaults filled in'),
+    training: storedShape(trainingSchema(limits), 'The training settings with defaults filled in'),
+    data: DataSummarySchema,
+    progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
+    loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
+    best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
+    error: Nullable(Type.Object({ code: Type.String({ examples: ['nan_loss'] }), message: Type.String() })),
+    attempt: Type.Integer({ description: 'Times a worker started the job (resumes after a crash count)' }),
+    checkpoint: Nullable(Type.Object({ epoch: Type.Integer(), created_at: Timestamp })),
+    created_at: Timestamp,
+    started_at: Nullable(Timestamp),
+    finished_at: Nullable(Timestamp),
+  }, {
+    $id: 'Job',
+    title: 'Job',
+    examples: [{
+      id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
+      model: { ...TUTORIAL_JOB.model, proj_size: 0 },
+      training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
+      data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, loss: 0.0012, best_loss: 0.0012,
+      error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
+      created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
+    }],
+  })
+}
+
+/** Defaults of the stored settings, for jobs stored before a field existed. */
+export function storedDefaults(limits: Limits) {
+  return { model: defaultsOf(modelSchema(limits)), training: defaultsOf(trainingSchema(limits)) }
+}
+
+export type JobBody = Static<ReturnType<typeof jobResponse>>
 
 export const JobRef = Type.Unsafe<JobBody>({ $ref: 'Job' })
 
@@ -144,8 +169,13 @@ export const JobListResponse = Type.Object({
   next_cursor: Nullable(Type.String(), { description: 'Pass as cursor for the next page; null on the last page' }),
 })
 
+/** Loss points in one page of GET /jobs/{id}/losses (and its default page size). */
+export const MAX_LOSS_POINTS_PER_PAGE = 10_000
+
 export const LossesQuery = StrictObject({
-  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json' }),
+  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json', description: 'json, or csv (`epoch,loss,val_loss,at` rows)' }),
+  limit: Type.Integer({ minimum: 1, maximum: MAX_LOSS_POINTS_PER_PAGE, default: MAX_LOSS_POINTS_PER_PAGE, description: 'Points per page' }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 20, description: 'next_cursor of the previous page (JSON), or the cursor of the Link header (CSV)' })),
 })
 
 export const LossPointSchema = Type.Object({
@@ -158,7 +188,13 @@ export const LossPointSchema = Type.Object({
 export const LossesResponse = Type.Object({
   job: Type.String(),
   losses: Type.Array(LossPointSchema),
-}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, at: '2026-11-27T16:20:00.200Z' }] }] })
+  next_cursor: Nullable(Type.String(), { description: 'Pass as cursor for the next page; null on the last page' }),
+}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, at: '2026-11-27T16:20:00.200Z' }], next_cursor: null }] })
+
+export const LossesCsv = Type.String({
+  description: 'Header `epoch,loss,val_loss,at`, then one row per epoch (val_loss empty without a validation split)',
+  examples: ['epoch,loss,val_loss,at\n1,1.62,,2026-11-27T16:20:00.200Z\n'],
+})
 
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Same key and body -> the same job; same key, different body -> 422' })),

@@ -5,6 +5,7 @@ import { ServingError } from '../../serving/errors.js'
 import type { ResolvedModel } from '../../serving/prediction-service.js'
 import { httpError, isAppError } from '../errors.js'
 import { packageInfo } from '../package-info.js'
+import { jsonResponse } from '../schemas/common.js'
 import { toErrorBody } from '../plugins/error-handler.js'
 import { servingHttpError } from '../serving-errors.js'
 import {
@@ -63,21 +64,22 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('', {
     config: healthConfig,
-    schema: { summary: 'Server metadata (Open Inference Protocol)', tags: TAGS, response: { 200: ServerMetadata } },
+    schema: { operationId: 'v2ServerMetadata', summary: 'Server metadata (Open Inference Protocol)', tags: TAGS, response: { 200: jsonResponse('Server name, version and extensions', ServerMetadata) } },
   }, async () => ({ name: packageInfo().name, version: packageInfo().version, extensions: [] }))
 
   app.get('/health/live', {
     config: healthConfig,
-    schema: { summary: 'Server liveness (Open Inference Protocol)', tags: TAGS, response: { 200: LiveResponse } },
+    schema: { operationId: 'v2ServerLive', summary: 'Server liveness (Open Inference Protocol)', tags: TAGS, response: { 200: jsonResponse('The server is live', LiveResponse) } },
   }, async () => ({ live: true }))
 
   app.get('/health/ready', {
     config: healthConfig,
     schema: {
+      operationId: 'v2ServerReady',
       summary: 'Server readiness (Open Inference Protocol)',
       description: 'The same checks as /readyz: 200 `{"ready": true}`, or 503 `{"ready": false}`.',
       tags: TAGS,
-      response: { 200: ReadyResponse, 503: ReadyResponse },
+      response: { 200: jsonResponse('Ready', ReadyResponse), 503: jsonResponse('Not ready', ReadyResponse) },
     },
   }, async (_request, reply) => {
     const { ready } = await checkReadiness(app.storage, app.runner)
@@ -98,16 +100,17 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
     const base = versioned ? '/models/:name/versions/:version' : '/models/:name'
     const params = versioned ? ModelVersionParams : ModelParams
     const which = versioned ? 'a model version (a succeeded job of that name)' : 'a model (the newest succeeded job of that name)'
+    const id = (action: string) => `v2Model${versioned ? 'Version' : ''}${action}`
     const version = (p: object) => (p as { version?: string }).version
 
     app.get(base, {
       config: predictConfig,
-      schema: { summary: `Metadata of ${which}`, tags: TAGS, params, response: { 200: ModelMetadata, ...v2ErrorResponses(400, 404) } },
+      schema: { operationId: id('Metadata'), summary: `Metadata of ${which}`, tags: TAGS, params, response: { 200: jsonResponse('Tensors, platform and versions', ModelMetadata), ...v2ErrorResponses(400, 404) } },
     }, async (request) => metadata(await resolve(request.params.name, version(request.params))))
 
     app.get(`${base}/ready`, {
       config: predictConfig,
-      schema: { summary: `Readiness of ${which}`, description: '200 `{"name", "ready": true}` when it can be served; 404 when no such model.', tags: TAGS, params, response: { 200: ModelReadyResponse, ...v2ErrorResponses(400, 404) } },
+      schema: { operationId: id('Ready'), summary: `Readiness of ${which}`, description: '200 `{"name", "ready": true}` when it can be served; 404 when no such model.', tags: TAGS, params, response: { 200: jsonResponse('The model can be served', ModelReadyResponse), ...v2ErrorResponses(400, 404) } },
     }, async (request) => {
       const { job } = await resolve(request.params.name, version(request.params))
       return { name: job.name, ready: true }
@@ -116,12 +119,13 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
     app.post(`${base}/infer`, {
       config: predictConfig,
       schema: {
+        operationId: id('Infer'),
         summary: `Inference with ${which}`,
         description: 'pairs/text/classes read a BYTES tensor `input` (one string per row); series read FP32/FP64 `[batch, steps, features]` (or `[steps]`, `[batch, steps]`). Outputs: `output` (BYTES) for pairs and text; `label` (BYTES) and `probabilities` (FP64 `[batch, labels]`) for classes; `forecast` (FP64 `[batch, horizon, features]`) for series. Admission, deadlines, the queue and micro-batching are those of /predict.',
         tags: TAGS,
         params,
         body: inferRequest(limits),
-        response: { 200: InferResponse, ...v2ErrorResponses(400, 404, 409, 413, 415, 504) },
+        response: { 200: jsonResponse('The outputs', InferResponse), ...v2ErrorResponses(400, 404, 409, 413, 415, 504) },
       },
     }, async (request) => {
       const { job, model } = await resolve(request.params.name, version(request.params))

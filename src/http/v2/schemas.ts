@@ -1,6 +1,8 @@
 import { Type } from 'typebox'
 import type { Limits } from '../../config.js'
-import { StrictObject, defaultWithin } from '../schemas/common.js'
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js'
+import { MEDIA_TYPES, RESPONSE_HEADERS, StrictObject, defaultWithin, errorCodesOf } from '../schemas/common.js'
+import { errorExample } from '../schemas/error-examples.js'
 
 /**
  * KServe V2 / Open Inference Protocol (REST) shapes. Request objects are closed like every
@@ -14,9 +16,27 @@ export const V2Error = Type.Object({
   code: Type.String({ description: 'The error code from the API catalogue (`predict_too_costly`, `model_not_found`, ...)' }),
 }, { examples: [{ error: 'No succeeded job is named "greeter"', code: 'model_not_found' }] })
 
-/** `{ 400: V2Error, 404: V2Error, ... }` for a route's schema. */
-export function v2ErrorResponses(...statuses: number[]): Record<number, typeof V2Error> {
-  return Object.fromEntries(statuses.map((status) => [status, V2Error]))
+const V2_ERROR_HEADERS: Record<number, Record<string, unknown>> = {
+  401: { 'WWW-Authenticate': RESPONSE_HEADERS['WWW-Authenticate'] },
+  403: { 'WWW-Authenticate': RESPONSE_HEADERS['WWW-Authenticate'] },
+  429: { 'Retry-After': RESPONSE_HEADERS['Retry-After'] },
+  503: { 'Retry-After': RESPONSE_HEADERS['Retry-After'] },
+}
+
+/** One named error response in the protocol's shape, with an example per catalogue code of the status. */
+function v2ErrorResponse(status: number) {
+  const codes = errorCodesOf(status)
+  const examples = Object.fromEntries(codes.map((code: ErrorCode) => [code, { summary: ERROR_CATALOGUE[code].message, value: { error: errorExample(code).message, code } }]))
+  return {
+    description: `Open Inference Protocol error: ${codes.map((code) => `\`${code}\``).join(', ')}`,
+    ...(V2_ERROR_HEADERS[status] ? { headers: V2_ERROR_HEADERS[status] } : {}),
+    content: { [MEDIA_TYPES.json]: { schema: V2Error, examples } },
+  }
+}
+
+/** `{ 400: ..., 404: ... }` error responses in the protocol's shape for a route's schema. */
+export function v2ErrorResponses(...statuses: number[]): Record<number, ReturnType<typeof v2ErrorResponse>> {
+  return Object.fromEntries(statuses.map((status) => [status, v2ErrorResponse(status)]))
 }
 
 const OpenParameters = Type.Record(Type.String(), Type.Unknown(), { description: 'Protocol parameters; accepted and ignored' })

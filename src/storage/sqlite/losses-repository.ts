@@ -8,6 +8,7 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
   private readonly db: BetterSqlite3.Database
   private readonly upsertStmt: BetterSqlite3.Statement<[Record<string, unknown>]>
   private readonly listStmt: BetterSqlite3.Statement<[string], LossRow>
+  private readonly pageStmt: BetterSqlite3.Statement<[string, number, number], LossRow>
   private readonly truncateStmt: BetterSqlite3.Statement<[string, number]>
   private readonly atEpochStmt: BetterSqlite3.Statement<[string, number], LossRow>
   private readonly bestUpToStmt: BetterSqlite3.Statement<[string, number], number | null>
@@ -18,6 +19,7 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
       INSERT INTO losses (job_id, epoch, loss, val_loss, at) VALUES (@jobId, @epoch, @loss, @valLoss, @at)
       ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at`)
     this.listStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? ORDER BY epoch')
+    this.pageStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? AND epoch > ? ORDER BY epoch LIMIT ?')
     this.truncateStmt = db.prepare('DELETE FROM losses WHERE job_id = ? AND epoch > ?')
     this.atEpochStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? AND epoch = ?')
     this.bestUpToStmt = db.prepare<[string, number], number | null>('SELECT MIN(loss) FROM losses WHERE job_id = ? AND epoch <= ?').pluck()
@@ -40,8 +42,10 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
     }).immediate()
   }
 
-  list(jobId: string): LossPoint[] {
-    return this.listStmt.all(jobId).map(toLossPoint)
+  /** Points in epoch order; with `page`, at most `limit` of them after epoch `afterEpoch`. */
+  list(jobId: string, page?: { afterEpoch: number; limit: number }): LossPoint[] {
+    const rows = page === undefined ? this.listStmt.all(jobId) : this.pageStmt.all(jobId, page.afterEpoch, page.limit)
+    return rows.map(toLossPoint)
   }
 
   /** Drops points after `epoch` (a resumed run will write them again). Returns how many. */
