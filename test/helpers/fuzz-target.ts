@@ -35,6 +35,8 @@ function contractProblems(method: string, response: RawResponse, target?: string
   const type = response.headers['content-type'] ?? ''
   const json = /^application\/json/i.test(type)
   let body: unknown
+  // A body cut short by a connection reset is not the server's answer to judge.
+  if (response.truncated) return problems
   if (json) {
     try {
       body = JSON.parse(response.body.toString('utf8'))

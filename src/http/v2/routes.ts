@@ -64,12 +64,12 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('', {
     config: healthConfig,
-    schema: { operationId: 'v2ServerMetadata', summary: 'Server metadata (Open Inference Protocol)', tags: TAGS, response: { 200: jsonResponse('Server name, version and extensions', ServerMetadata) } },
+    schema: { operationId: 'v2ServerMetadata', summary: 'Server metadata (Open Inference Protocol)', description: 'The server\'s name and version; no key needed.', tags: TAGS, response: { 200: jsonResponse('Server name, version and extensions', ServerMetadata) } },
   }, async () => ({ name: packageInfo().name, version: packageInfo().version, extensions: [] }))
 
   app.get('/health/live', {
     config: healthConfig,
-    schema: { operationId: 'v2ServerLive', summary: 'Server liveness (Open Inference Protocol)', tags: TAGS, response: { 200: jsonResponse('The server is live', LiveResponse) } },
+    schema: { operationId: 'v2ServerLive', summary: 'Server liveness (Open Inference Protocol)', description: '`{"live": true}` while the process answers, like /healthz.', tags: TAGS, response: { 200: jsonResponse('The server is live', LiveResponse) } },
   }, async () => ({ live: true }))
 
   app.get('/health/ready', {

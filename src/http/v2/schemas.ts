@@ -23,9 +23,16 @@ const V2_ERROR_HEADERS: Record<number, Record<string, unknown>> = {
   503: { 'Retry-After': RESPONSE_HEADERS['Retry-After'] },
 }
 
-/** One named error response in the protocol's shape, with an example per catalogue code of the status. */
+/** The codes a /v2 route can answer, by status (the rest of the catalogue is for /jobs). */
+const V2_CODES: ErrorCode[] = [
+  'validation_failed', 'unknown_field', 'invalid_json', 'unknown_characters', 'invalid_input', 'limit_exceeded', 'predict_too_costly',
+  'unauthorized', 'forbidden', 'not_found', 'model_not_found', 'job_not_succeeded', 'payload_too_large', 'unsupported_media_type',
+  'rate_limited', 'service_unavailable', 'overloaded', 'predict_timeout',
+]
+
+/** One named error response in the protocol's shape, with an example per code the routes answer with that status. */
 function v2ErrorResponse(status: number) {
-  const codes = errorCodesOf(status)
+  const codes = errorCodesOf(status).filter((code) => V2_CODES.includes(code))
   const examples = Object.fromEntries(codes.map((code: ErrorCode) => [code, { summary: ERROR_CATALOGUE[code].message, value: { error: errorExample(code).message, code } }]))
   return {
     description: `Open Inference Protocol error: ${codes.map((code) => `\`${code}\``).join(', ')}`,
