@@ -7,12 +7,14 @@
  * 7) of ~MS milliseconds each (default 40), after every kernel has been warmed up on every shape
  * and on ragged edge shapes, so V8 optimises it with the feedback a real training run gives.
  *
- * Columns: a naive triple loop and the engine kernel on Float64Array, then the same two on
- * Float32Array storage. Each element type gets its own instance of each kernel (the module is
- * imported once per type and the naive loops are compiled per type), so neither type's timings
- * pay for polymorphic call sites.
+ * Columns: a naive triple loop, the js kernels and the wasm (WebAssembly SIMD) kernels on
+ * float64, then the same on float32. Each element type gets its own instance of each JS kernel
+ * (the module is imported once per type and the naive loops are compiled per type), so neither
+ * type's timings pay for polymorphic call sites; the wasm kernels get their operands in their
+ * engine instance's memory, as in training.
  */
 import { cpus } from 'node:os'
+import { WasmBackend } from '../src/engine/backend/wasm.js'
 
 type Buffer = Float64Array | Float32Array
 type Gemm = (c: Buffer, cOff: number, ldc: number, a: Buffer, aOff: number, lda: number,
@@ -70,9 +72,15 @@ async function engineKernels(element: Element): Promise<Record<Kind, Gemm>> {
 
 interface Operands { a: Buffer, b: Buffer, c: Buffer, lda: number, ldb: number, ldc: number }
 
-function operands(element: Element, { kind, m, n, k }: Shape): Operands {
+const WASM = { f64: new WasmBackend('float64'), f32: new WasmBackend('float32') }
+const wasmKernels = (element: Element): Record<Kind, Gemm> => {
+  const be = WASM[element]
+  return { NT: be.gemmNT as Gemm, NN: be.gemmNN as Gemm, TN: be.gemmTN as Gemm }
+}
+
+function operands(element: Element, { kind, m, n, k }: Shape, wasm = false): Operands {
   const make = (length: number): Buffer => {
-    const x = element === 'f64' ? new Float64Array(length) : new Float32Array(length)
+    const x = wasm ? WASM[element].floats(length) : element === 'f64' ? new Float64Array(length) : new Float32Array(length)
     for (let i = 0; i < length; i++) x[i] = Math.random() - 0.5
     return x
   }
@@ -86,10 +94,10 @@ function call(gemm: Gemm, s: Shape, o: Operands, accumulate: boolean): void {
 }
 
 /** Exercise every code path (full blocks, row and column tails, m = 1) before timing. */
-function warmUp(gemm: Gemm, kind: Kind, element: Element): void {
+function warmUp(gemm: Gemm, kind: Kind, element: Element, wasm = false): void {
   const ragged: Shape[] = [5, 7, 1, 13].map((m) => ({ kind, m, n: m + 6, k: 2 * m + 3, use: '' }))
   for (const shape of [...ragged, ...SHAPES.filter((s) => s.kind === kind)]) {
-    const o = operands(element, shape)
+    const o = operands(element, shape, wasm)
     const calls = Math.max(3, Math.min(200, Math.round(2e7 / (2 * shape.m * shape.n * shape.k))))
     for (let r = 0; r < calls; r++) call(gemm, shape, o, r % 2 === 1)
   }
@@ -102,8 +110,8 @@ function median(values: number[]): number {
 }
 
 /** Median GFLOP/s over RUNS timed runs; each run repeats the call enough to last ~RUN_MS. */
-function gflops(gemm: Gemm, shape: Shape, element: Element): number {
-  const o = operands(element, shape)
+function gflops(gemm: Gemm, shape: Shape, element: Element, wasm = false): number {
+  const o = operands(element, shape, wasm)
   const flops = 2 * shape.m * shape.n * shape.k
   let reps = 1
   for (;;) {
@@ -132,34 +140,33 @@ const elements: Element[] = ['f64', 'f32']
 const kinds: Kind[] = ['NT', 'NN', 'TN']
 const naive = new Map<string, Gemm>()
 const engine = new Map<string, Gemm>()
+const wasm = new Map<string, Gemm>()
 for (const element of elements) {
   const kernels = await engineKernels(element)
+  const simd = wasmKernels(element)
   for (const kind of kinds) {
     naive.set(element + kind, naiveKernel(kind))
     engine.set(element + kind, kernels[kind])
+    wasm.set(element + kind, simd[kind])
   }
 }
 for (const element of elements) {
   for (const kind of kinds) {
     warmUp(naive.get(element + kind)!, kind, element)
     warmUp(engine.get(element + kind)!, kind, element)
+    warmUp(wasm.get(element + kind)!, kind, element, true)
   }
 }
 
 console.log(`# GEMM GFLOP/s, median of ${RUNS} runs of ~${RUN_MS} ms; node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}`)
-const header = ['kernel', 'm×n×k', 'naive f64', 'engine f64', 'speed-up', 'naive f32', 'engine f32', 'f32/f64', 'used for']
-const widths = [7, 13, 10, 11, 9, 10, 11, 8, 0]
+const header = ['kernel', 'm×n×k', 'naive f64', 'js f64', 'wasm f64', 'naive f32', 'js f32', 'wasm f32', 'used for']
+const widths = [7, 13, 10, 8, 9, 10, 8, 9, 0]
 const row = (cells: string[]): string => cells.map((cell, i) => i < 2 || i === 8 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join('  ')
 console.log(row(header))
 for (const shape of SHAPES) {
-  const rate = (map: Map<string, Gemm>, element: Element): number => gflops(map.get(element + shape.kind)!, shape, element)
-  const naive64 = rate(naive, 'f64'), engine64 = rate(engine, 'f64')
-  const naive32 = rate(naive, 'f32'), engine32 = rate(engine, 'f32')
-  console.log(row([
-    `gemm${shape.kind}`, `${shape.m}×${shape.n}×${shape.k}`,
-    naive64.toFixed(2), engine64.toFixed(2), `${(engine64 / naive64).toFixed(1)}x`,
-    naive32.toFixed(2), engine32.toFixed(2), (engine32 / engine64).toFixed(2), shape.use,
-  ]))
+  const rate = (map: Map<string, Gemm>, element: Element): number => gflops(map.get(element + shape.kind)!, shape, element, map === wasm)
+  const cells = elements.flatMap((element) => [rate(naive, element), rate(engine, element), rate(wasm, element)].map((r) => r.toFixed(2)))
+  console.log(row([`gemm${shape.kind}`, `${shape.m}×${shape.n}×${shape.k}`, ...cells, shape.use]))
 }
 
 // On a shared machine other processes steal the core; say so rather than print quietly low figures.

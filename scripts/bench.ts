@@ -1,44 +1,77 @@
 /**
- * `npm run bench -- [W1|W2|W3|W4|all]`: the standard engine workloads of
- * ../shared/bench/WORKLOADS.md, one JSON line per workload on stdout.
+ * `npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare]`:
+ * the standard engine workloads of ../shared/bench/WORKLOADS.md, one JSON line per workload on
+ * stdout, each naming the kernel set and precision it ran on (default: a job's defaults).
+ * --compare also runs ../shared/bench/torch_bench.py (PyTorch, one thread) in the same run and
+ * prints both side by side with the ratios.
  * The corpus is ../shared/bench/corpus.txt unless $SEQSERVE_BENCH_CORPUS names another file.
  */
+import os from 'node:os'
 import { loadCorpus, type Corpus } from '../src/bench/corpus.js'
+import { engineChoice, engineFields } from '../src/bench/engine-choice.js'
 import { benchEnvironment } from '../src/bench/environment.js'
+import { comparisonTable, type OurFigures, runTorchBench } from '../src/bench/torch-compare.js'
 import { runW1 } from '../src/bench/workloads/w1.js'
 import { runW2 } from '../src/bench/workloads/w2.js'
 import { runW3 } from '../src/bench/workloads/w3.js'
 import { runW4 } from '../src/bench/workloads/w4.js'
+import { setEngineDefaults } from '../src/engine/backend/select.js'
+import { type Dtype, type KernelSetName, DTYPES, KERNEL_SETS, isDtype, isKernelSetName } from '../src/engine/backend/types.js'
 
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4'] as const
 type WorkloadId = (typeof WORKLOADS)[number]
+const USAGE = 'usage: npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare]'
 
-function selected(args: string[]): WorkloadId[] {
-  if (args.length === 0) return [...WORKLOADS]
-  const ids = new Set<WorkloadId>()
-  for (const arg of args) {
-    const name = arg.toUpperCase()
-    if (name === 'ALL') WORKLOADS.forEach((w) => ids.add(w))
-    else if ((WORKLOADS as readonly string[]).includes(name)) ids.add(name as WorkloadId)
-    else {
-      console.error(`unknown workload '${arg}'; usage: npm run bench -- [W1|W2|W3|W4|all]`)
-      process.exit(2)
-    }
-  }
-  return WORKLOADS.filter((w) => ids.has(w))
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`)
+  process.exit(2)
 }
 
-const ids = selected(process.argv.slice(2))
+function parse(args: string[]): { ids: WorkloadId[]; dtype?: Dtype; kernels?: KernelSetName; compare: boolean } {
+  const ids = new Set<WorkloadId>()
+  let dtype: Dtype | undefined
+  let kernels: KernelSetName | undefined
+  let compare = false
+  for (let i = 0; i < args.length; i++) {
+    const [flag, inline] = args[i].split('=', 2)
+    if (flag === '--compare') compare = true
+    else if (flag === '--precision') {
+      const v = inline ?? args[++i]
+      if (!isDtype(v)) fail(`--precision must be one of ${DTYPES.join(', ')}`)
+      dtype = v
+    } else if (flag === '--kernels') {
+      const v = inline ?? args[++i]
+      if (!isKernelSetName(v)) fail(`--kernels must be one of ${KERNEL_SETS.join(', ')}`)
+      kernels = v
+    } else if (flag.toUpperCase() === 'ALL') WORKLOADS.forEach((w) => ids.add(w))
+    else if ((WORKLOADS as readonly string[]).includes(flag.toUpperCase())) ids.add(flag.toUpperCase() as WorkloadId)
+    else fail(`unknown argument '${args[i]}'`)
+  }
+  const chosen = ids.size === 0 ? [...WORKLOADS] : WORKLOADS.filter((w) => ids.has(w))
+  return { ids: chosen, dtype, kernels, compare }
+}
+
+const { ids, dtype, kernels, compare } = parse(process.argv.slice(2))
+const choice = engineChoice({ dtype, kernels })
+// W1 builds its models without a backend: the engine defaults carry the choice to it.
+setEngineDefaults(choice)
+const loadBefore = os.loadavg()[0]
 let corpus: Corpus | undefined
 const needCorpus = () => (corpus ??= loadCorpus())
+const ours: OurFigures = {}
 // Read per workload: the load average is part of it.
 for (const id of ids) {
   let result: object
   switch (id) {
-    case 'W1': result = runW1(); break
-    case 'W2': result = runW2({ corpus: needCorpus() }); break
-    case 'W3': result = runW3(); break
-    case 'W4': result = runW4({ corpus: needCorpus() }); break
+    case 'W1': result = ours.W1 = { ...runW1(), ...engineFields(choice) }; break
+    case 'W2': result = ours.W2 = runW2({ corpus: needCorpus(), ...choice }); break
+    case 'W3': result = ours.W3 = runW3(choice); break
+    case 'W4': result = ours.W4 = runW4({ corpus: needCorpus(), ...choice }); break
   }
   console.log(JSON.stringify({ ...result, ...benchEnvironment() }))
+}
+if (compare) {
+  const torch = runTorchBench()
+  console.log(JSON.stringify({ workload: 'pytorch', ...torch }))
+  console.log(`\n${comparisonTable(ours, torch, loadBefore)}`)
 }

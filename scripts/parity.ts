@@ -5,6 +5,7 @@
  * has a problem (empty, unknown section, missing fields, no cases) or nothing was checked.
  */
 import { parseArgs } from 'node:util'
+import { defaultKernelSet, setEngineDefaults } from '../src/engine/backend/select.js'
 import { PARITY_OPTIONS, optionsUsage, readParityOptions, type ParityOptions } from '../src/parity/options.js'
 import { checkFile } from '../src/parity/run.js'
 
@@ -27,6 +28,9 @@ if (files.length === 0) {
   console.error(USAGE)
   process.exit(2)
 }
+// Every model the checkers build picks these up.
+setEngineDefaults({ dtype: options.precision, kernels: options.kernels })
+console.error(`engine: ${options.precision}, ${defaultKernelSet()} kernels`)
 
 let passed = 0
 let failed = 0

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
-import type { Config } from './config.js'
+import { trains, type Config } from './config.js'
 import authPlugin from './http/plugins/auth.js'
 import configPlugin from './http/plugins/config.js'
 import { corsPlugins } from './http/plugins/cors.js'
@@ -19,7 +19,11 @@ import { buildValidator } from './http/validation/ajv.js'
 import { createMetrics } from './http/metrics/metrics.js'
 import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
-import { JobRunner } from './jobs/runner.js'
+import { JobRunner, combineRunnerEvents } from './jobs/runner.js'
+import { JobWakeups } from './jobs/wakeups.js'
+import { ModelRegistry } from './models/registry.js'
+import { ModelsService } from './models/service.js'
+import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
 import { PredictionService } from './serving/prediction-service.js'
 import { storageModelSource } from './serving/storage-source.js'
@@ -93,26 +97,30 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
 
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
-  const storage = options.storage ?? (await openStorage({ path: config.databasePath }))
+  const storage = options.storage ?? (await openStorage({ path: config.databasePath, url: config.databaseUrl }))
   let serving: PredictionService | undefined
-  const metrics = createMetrics(storage, () => serving!)
+  const metrics = createMetrics(storage, () => serving!, { node: config.nodeId, role: config.role })
+  const wakeups = new JobWakeups()
+  const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
   serving = new PredictionService({
-    source: storageModelSource(storage),
+    source: storageModelSource(storage, registry),
     ...config.serving,
     cacheBytes: config.serving.modelCacheBytes,
     cacheModels: config.modelCacheSize,
     budget: { maxCost: config.serving.maxCost, maxMemoryBytes: config.serving.maxMemoryBytes },
     events: metrics.servingEvents,
   })
-  const runner = options.training === false ? null : new JobRunner({
+  const runner = options.training === false || !trains(config.role) ? null : new JobRunner({
     storage,
+    node: config.nodeId,
     workers: config.workers,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
     logger: app.log as Logger,
-    events: metrics.runnerEvents,
+    events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
   })
-  await app.register(servicesPlugin, { storage, runner, serving })
+  const modelsService = new ModelsService(storage, packageInfo().version)
+  await app.register(servicesPlugin, { storage, runner, serving, modelsService, registry, wakeups })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes, then the CORS preflight of each of their paths.

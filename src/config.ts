@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
+import { KERNEL_SETS, type KernelSetName } from './engine/backend/types.js'
 import { ApiKeyTable, parseApiKeys } from './http/auth/api-keys.js'
 
 /**
@@ -12,6 +13,18 @@ import { ApiKeyTable, parseApiKeys } from './http/auth/api-keys.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** What a process does: `api` accepts jobs and serves predictions, `worker` trains, `all` both. */
+export const ROLES = ['api', 'worker', 'all'] as const
+export type Role = (typeof ROLES)[number]
+
+export function servesApi(role: Role): boolean {
+  return role !== 'worker'
+}
+
+export function trains(role: Role): boolean {
+  return role !== 'api'
+}
 
 /** Request and model size limits; each is enforced as a clear 400 or 413. */
 export interface Limits {
@@ -37,6 +50,14 @@ export interface Config {
   port: number
   host: string
   databasePath: string
+  /** DATABASE_URL (`postgres://...`): PostgreSQL instead of the SQLite file; null = SQLite. */
+  databaseUrl: string | null
+  /** DATABASE_URL and DATABASE_PATH were both set: the URL wins (main.ts says so in the log). */
+  databasePathIgnored: boolean
+  /** ROLE: api | worker | all (default). Every role answers /healthz, /readyz and /metrics. */
+  role: Role
+  /** NODE_ID: names this node in leases, logs and metrics; defaults to the hostname. */
+  nodeId: string
   workers: number
   logLevel: LogLevel
   /** Human-readable logs via pino-pretty (a dev dependency: not for production images). */
@@ -67,8 +88,16 @@ export interface Config {
    * jobs still training when it runs out are requeued without their unsaved epochs.
    */
   shutdownTimeoutMs: number
+  /** Comment lines on open GET /jobs/{id}/events streams, so proxies keep them open. */
+  eventsHeartbeatMs: number
   /** CORS_ORIGINS: browser origins allowed to call the API (`*` for any); empty = CORS off. */
   corsOrigins: string[]
+  /**
+   * KERNELS: the engine's kernel set for new jobs and for serving (`wasm` = WebAssembly SIMD,
+   * `js` = plain JavaScript); null (unset) = wasm where the runtime has WebAssembly SIMD, else js.
+   * The engine reads the same variable in every worker thread (src/engine/backend/select.ts).
+   */
+  kernels: KernelSetName | null
 }
 
 export interface ServingConfig {
@@ -261,6 +290,23 @@ function readTrustProxy(read: EnvReader): boolean | number | string {
   return value
 }
 
+/** DATABASE_URL must name a PostgreSQL server; the message never repeats it (it may hold a password). */
+function readDatabaseUrl(read: EnvReader): string | null {
+  const url = read.optional('DATABASE_URL')
+  if (url === undefined) return null
+  let protocol: string | undefined
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    protocol = undefined
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    read.issues.push('DATABASE_URL is not allowed: must be a postgres://user:password@host:port/database URL (unset it to use the SQLite file at DATABASE_PATH)')
+    return null
+  }
+  return url
+}
+
 /**
  * CORS_ORIGINS: comma-separated origins (`https://app.example.com`, scheme and host, an
  * optional port, nothing after) or `*`. Unset or empty: no cross-origin access.
@@ -293,14 +339,22 @@ export function loadConfig(env: Env = process.env): Config {
     )
   }
 
+  const databaseUrl = readDatabaseUrl(read)
+  const role = read.oneOf('ROLE', ROLES, 'all')
   const cores = os.availableParallelism()
   // Training and inference share the cores: by default one inference worker and the rest
-  // train, so busy compute threads never outnumber cores (README "Serving").
-  const workers = read.integer('WORKERS', { default: Math.max(1, cores - 1), min: 1, max: 1024 })
+  // train, so busy compute threads never outnumber cores (README "Serving"). A worker-only
+  // node serves no predictions and trains on every core.
+  const workers = read.integer('WORKERS', { default: servesApi(role) ? Math.max(1, cores - 1) : cores, min: 1, max: 1024 })
+
   const config: Config = {
     port: read.integer('PORT', { default: 3000, min: 0, max: 65_535 }),
     host: read.string('HOST', '127.0.0.1'),
     databasePath: read.string('DATABASE_PATH', './data/seqserve.db'),
+    databaseUrl,
+    databasePathIgnored: databaseUrl !== null && read.optional('DATABASE_PATH') !== undefined,
+    role,
+    nodeId: read.string('NODE_ID', os.hostname()),
     workers,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),
@@ -322,7 +376,9 @@ export function loadConfig(env: Env = process.env): Config {
     maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
+    eventsHeartbeatMs: read.integer('EVENTS_HEARTBEAT_MS', { default: 15_000, min: 100 }),
     corsOrigins: readCorsOrigins(read),
+    kernels: env.KERNELS ? read.oneOf('KERNELS', KERNEL_SETS, 'wasm') : null,
   }
 
   if (read.issues.length > 0) throw new ConfigError(read.issues)

@@ -3,7 +3,7 @@
  * Everything else is built by buildApp, which has no side effects of its own.
  */
 import { buildApp, type App } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, servesApi, type Config } from './config.js'
 import { createLogger } from './logger.js'
 
 function readConfigOrExit(): Config {
@@ -62,8 +62,15 @@ async function main(): Promise<void> {
   exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
-  await app.serving.pool.start()
-  app.log.info({ workers: config.workers, predictWorkers: config.serving.workers, database: config.databasePath }, 'training and inference workers started')
+  if (config.databasePathIgnored) {
+    app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
+  }
+  const node = { role: config.role, node: config.nodeId, database: app.storage.location, dialect: app.storage.dialect }
+  // Only a node that serves the API predicts: a worker node starts no inference threads.
+  if (servesApi(config.role)) await app.serving.pool.start()
+  if (app.runner && servesApi(config.role)) app.log.info({ ...node, workers: config.workers, predictWorkers: config.serving.workers }, 'training and inference workers started')
+  else if (app.runner) app.log.info({ ...node, workers: config.workers }, 'training workers started')
+  else app.log.info({ ...node, predictWorkers: config.serving.workers }, 'API node: accepting jobs and serving predictions on inference workers; training is left to worker nodes')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

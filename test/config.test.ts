@@ -21,6 +21,10 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     port: 3000,
     host: '127.0.0.1',
     databasePath: './data/seqserve.db',
+    databaseUrl: null,
+    databasePathIgnored: false,
+    role: 'all',
+    nodeId: os.hostname(),
     workers: Math.max(1, os.availableParallelism() - 1),
     logLevel: 'info',
     logPretty: false,
@@ -58,7 +62,9 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
+    eventsHeartbeatMs: 15000,
     corsOrigins: [],
+    kernels: null,
   })
   t.equal(config.apiKeys.size, 0, 'no API keys: the service is open')
 })
@@ -100,6 +106,7 @@ t.test('every variable is read', async (t) => {
     PREDICT_INLINE_MAX_COST: '0',
     PREDICT_MAX_MEMORY_BYTES: '65536',
     TRUST_PROXY: '10.0.0.0/8',
+    EVENTS_HEARTBEAT_MS: '500',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.same(config.serving, {
@@ -121,6 +128,7 @@ t.test('every variable is read', async (t) => {
     maxQueuedJobs: 7,
     maxEventLoopDelayMs: 250,
     shutdownTimeoutMs: 20000,
+    eventsHeartbeatMs: 500,
   })
   t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(
@@ -158,6 +166,27 @@ t.test('MODEL_CACHE_SIZE (deprecated) is still read as a count of models', async
   t.equal(loadConfig({}).modelCacheSize, undefined)
   t.equal(loadConfig({ MODEL_CACHE_SIZE: '3' }).modelCacheSize, 3)
   t.match(configError({ MODEL_CACHE_SIZE: '0', MODEL_CACHE_BYTES: '10', PREDICT_WORKERS: '0' }).issues, [/MODEL_CACHE_SIZE/, /PREDICT_WORKERS/, /MODEL_CACHE_BYTES/])
+})
+
+t.test('DATABASE_URL selects PostgreSQL and wins over DATABASE_PATH; a non-postgres URL is refused without echoing it', async (t) => {
+  const url = 'postgres://seqserve:s3cret@db.internal:5432/seqserve'
+  t.match(loadConfig({ DATABASE_URL: url }), { databaseUrl: url, databasePathIgnored: false })
+  t.match(loadConfig({ DATABASE_URL: url.replace('postgres:', 'postgresql:'), DATABASE_PATH: '/data/x.db' }), {
+    databaseUrl: 'postgresql://seqserve:s3cret@db.internal:5432/seqserve',
+    databasePathIgnored: true,
+  })
+  t.match(loadConfig({ DATABASE_URL: '  ', DATABASE_PATH: '/data/x.db' }), { databaseUrl: null, databasePathIgnored: false }, 'blank is unset')
+  for (const bad of ['mysql://root:s3cret@db/seqserve', 'not a url s3cret', 'sqlite:///data/x.db']) {
+    const error = configError({ DATABASE_URL: bad })
+    t.match(error.issues, [/^DATABASE_URL is not allowed: must be a postgres:\/\/user:password@host:port\/database URL/])
+    t.notMatch(error.message, /s3cret|mysql|sqlite:/, 'the message does not repeat the URL (it may hold a password)')
+  }
+})
+
+t.test('ROLE picks api, worker or all; NODE_ID names the node', async (t) => {
+  for (const role of ['api', 'worker', 'all'] as const) t.equal(loadConfig({ ROLE: role }).role, role)
+  t.equal(loadConfig({ NODE_ID: 'worker-7' }).nodeId, 'worker-7')
+  t.match(configError({ ROLE: 'trainer' }).issues, ['ROLE="trainer" is not allowed: must be one of api, worker, all'])
 })
 
 t.test('HEARTBEAT_MS defaults to a third of LEASE_TTL_MS and can be set', async (t) => {
@@ -270,15 +299,15 @@ t.test('bad API key settings name the variable and the key position, never the k
     [{ API_KEYS: '{"": ["admin"]}' }, ['API_KEYS key #1 is empty']],
     [
       { API_KEYS: JSON.stringify({ [KEY_A]: ['admin'], [KEY_B]: ['jobs:delete', 'predict'] }) },
-      ['API_KEYS key #2 has unknown scope "jobs:delete": allowed are jobs:write, jobs:read, predict, metrics:read, admin'],
+      ['API_KEYS key #2 has unknown scope "jobs:delete": allowed are jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin'],
     ],
     [
       { API_KEYS: JSON.stringify({ [KEY_A]: [] }) },
-      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, metrics:read, admin)'],
+      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin)'],
     ],
     [
       { API_KEYS: JSON.stringify({ [KEY_A]: 'admin' }) },
-      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, metrics:read, admin)'],
+      ['API_KEYS key #1 must map to a non-empty list of scopes (jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin)'],
     ],
     [
       { API_KEYS: JSON.stringify({ 'short-key': ['admin'] }) },
@@ -310,7 +339,14 @@ t.test('API key problems are reported together with every other bad variable', a
   t.same(error.issues, [
     'PORT="x" is not allowed: must be an integer between 0 and 65535',
     'API_KEYS key #1 is empty',
-    'API_KEYS key #2 has unknown scope "root": allowed are jobs:write, jobs:read, predict, metrics:read, admin',
+    'API_KEYS key #2 has unknown scope "root": allowed are jobs:write, jobs:read, predict, models:read, models:write, metrics:read, admin',
     'MAX_QUEUED_JOBS="-3" is not allowed: must be an integer >= 1',
   ])
+})
+
+t.test('KERNELS chooses the engine kernel set; unset leaves the choice to the engine', async (t) => {
+  t.equal(loadConfig({ KERNELS: 'js' }).kernels, 'js')
+  t.equal(loadConfig({ KERNELS: 'wasm' }).kernels, 'wasm')
+  t.equal(loadConfig({ KERNELS: '' }).kernels, null)
+  t.match(configError({ KERNELS: 'simd' }).issues.join('\n'), /KERNELS="simd" is not allowed: must be one of wasm, js/)
 })

@@ -2,7 +2,6 @@ import os from 'node:os'
 
 /** Facts printed with every workload so figures from different runs and engines can be compared. */
 export interface BenchEnvironment {
-  precision: 'float64'
   batch_layout: string
   threads: 1
   init: string
@@ -15,7 +14,6 @@ export interface BenchEnvironment {
 
 export function benchEnvironment(): BenchEnvironment {
   return {
-    precision: 'float64',
     batch_layout: 'time-major [T x B] in the engine; batches generated batch-first and transposed before timing',
     threads: 1,
     init: "engine Rng(seed) drawing PyTorch's default distributions; the values are not PyTorch's (not reproducible here)",

@@ -1,3 +1,4 @@
+import type { Floats } from './backend/types.js'
 /**
  * Gradient clipping by global L2 norm, as torch.nn.utils.clip_grad_norm_(params, max_norm, 2).
  */
@@ -12,7 +13,7 @@
  * multiply by a NaN or zero coefficient and corrupt every gradient.)
  * `maxNorm` must be >= 0 (0 zeroes the gradients, Infinity only measures the norm).
  */
-export function clipGradNorm(grads: Float64Array, maxNorm: number): number {
+export function clipGradNorm(grads: Floats, maxNorm: number): number {
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
     throw new RangeError(`clipGradNorm: maxNorm must be a number >= 0, got ${maxNorm}`)
   }
@@ -26,7 +27,7 @@ export function clipGradNorm(grads: Float64Array, maxNorm: number): number {
 }
 
 /** L2 norm; falls back to a max-scaled sum when the plain sum of squares overflows. */
-export function l2Norm(x: Float64Array): number {
+export function l2Norm(x: Floats): number {
   let sumSq = 0
   for (let i = 0; i < x.length; i++) sumSq += x[i] * x[i]
   if (Number.isFinite(sumSq)) return Math.sqrt(sumSq)

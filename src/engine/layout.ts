@@ -1,5 +1,6 @@
+import type { Floats } from './backend/types.js'
 /** out[t*B + b] = x[b*T + t] for rows of `width` values (batch-first -> time-major). */
-export function toTimeMajor(out: Float64Array, x: ArrayLike<number>, B: number, T: number, width: number): void {
+export function toTimeMajor(out: Floats, x: ArrayLike<number>, B: number, T: number, width: number): void {
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const src = (b * T + t) * width
@@ -10,7 +11,7 @@ export function toTimeMajor(out: Float64Array, x: ArrayLike<number>, B: number, 
 }
 
 /** out[b*T + t] = x[t*B + b] for rows of `width` values (time-major -> batch-first). */
-export function toBatchFirst(out: Float64Array, x: ArrayLike<number>, T: number, B: number, width: number): void {
+export function toBatchFirst(out: Floats, x: ArrayLike<number>, T: number, B: number, width: number): void {
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
       const src = (t * B + b) * width

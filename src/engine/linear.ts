@@ -1,15 +1,14 @@
-import { gemmNN, gemmNT, gemmTN } from './kernels/gemm.js'
+import type { Backend, Floats } from './backend/types.js'
 import type { ParamSpec, Parameters } from './params.js'
-import { columnSums } from './recurrent/direction.js'
 
 /** torch.nn.Linear: y = x W^T + b, W [out x in]. */
 export class Linear {
   readonly inFeatures: number
   readonly outFeatures: number
-  private readonly w: Float64Array
-  private readonly b: Float64Array
-  private readonly gw: Float64Array
-  private readonly gb: Float64Array
+  private readonly w: Floats
+  private readonly b: Floats
+  private readonly gw: Floats
+  private readonly gb: Floats
 
   static paramSpecs(prefix: string, inFeatures: number, outFeatures: number): ParamSpec[] {
     return [
@@ -18,7 +17,10 @@ export class Linear {
     ]
   }
 
+  private readonly backend: Backend
+
   constructor(params: Parameters, prefix: string, inFeatures: number, outFeatures: number) {
+    this.backend = params.backend
     this.inFeatures = inFeatures
     this.outFeatures = outFeatures
     this.w = params.view(`${prefix}weight`)
@@ -28,9 +30,9 @@ export class Linear {
   }
 
   /** out[rows x out] = x[rows x in] · W^T + b */
-  forward(out: Float64Array, x: Float64Array, rows: number): void {
+  forward(out: Floats, x: Floats, rows: number): void {
     const O = this.outFeatures
-    gemmNT(out, 0, O, x, 0, this.inFeatures, this.w, 0, this.inFeatures, rows, O, this.inFeatures, false)
+    this.backend.gemmNT(out, 0, O, x, 0, this.inFeatures, this.w, 0, this.inFeatures, rows, O, this.inFeatures, false)
     const b = this.b
     for (let r = 0; r < rows; r++) {
       const o = r * O
@@ -39,11 +41,11 @@ export class Linear {
   }
 
   /** Adds dW, db into the gradient vector; writes d loss / d x into dx when given. */
-  backward(dx: Float64Array | null, dy: Float64Array, x: Float64Array, rows: number): void {
+  backward(dx: Floats | null, dy: Floats, x: Floats, rows: number): void {
     const I = this.inFeatures
     const O = this.outFeatures
-    gemmTN(this.gw, 0, I, dy, 0, O, x, 0, I, O, I, rows, true)
-    columnSums(this.gb, dy, rows, O)
-    if (dx) gemmNN(dx, 0, I, dy, 0, O, this.w, 0, I, rows, I, O, false)
+    this.backend.gemmTN(this.gw, 0, I, dy, 0, O, x, 0, I, O, I, rows, true)
+    this.backend.columnSums(this.gb, dy, 0, rows, O)
+    if (dx) this.backend.gemmNN(dx, 0, I, dy, 0, O, this.w, 0, I, rows, I, O, false)
   }
 }

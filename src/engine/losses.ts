@@ -1,9 +1,10 @@
+import type { Floats } from './backend/types.js'
 /**
  * Losses with PyTorch's mean reduction, and the row-wise softmax helpers used by prediction.
  * Every kernel takes its output buffer first and allocates nothing.
  */
 
-function checkMatrix(what: string, buffer: Float64Array, rows: number, classes: number): void {
+function checkMatrix(what: string, buffer: Floats, rows: number, classes: number): void {
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(classes) || classes < 1) {
     throw new RangeError(`${what}: rows must be an integer >= 0 and classes an integer >= 1`)
   }
@@ -13,7 +14,7 @@ function checkMatrix(what: string, buffer: Float64Array, rows: number, classes: 
 }
 
 /** log(sum(exp(row))) computed as max + log(sum(exp(x - max))) so huge logits do not overflow. */
-function logSumExp(x: Float64Array, offset: number, classes: number): number {
+function logSumExp(x: Floats, offset: number, classes: number): number {
   let max = -Infinity
   for (let j = 0; j < classes; j++) if (x[offset + j] > max) max = x[offset + j]
   // All -Infinity (or +Infinity) rows: keep IEEE semantics instead of producing NaN from inf - inf.
@@ -27,7 +28,7 @@ function logSumExp(x: Float64Array, offset: number, classes: number): number {
  * out[r, :] = log_softmax(logits[r, :]) for `rows` rows of `classes` values.
  * `out` may be `logits` itself (in place).
  */
-export function logSoftmax(out: Float64Array, logits: Float64Array, rows: number, classes: number): Float64Array {
+export function logSoftmax(out: Floats, logits: Floats, rows: number, classes: number): Floats {
   checkMatrix('logSoftmax', logits, rows, classes)
   checkMatrix('logSoftmax', out, rows, classes)
   for (let r = 0; r < rows; r++) {
@@ -42,7 +43,7 @@ export function logSoftmax(out: Float64Array, logits: Float64Array, rows: number
  * out[r, :] = softmax(logits[r, :]) for `rows` rows of `classes` values.
  * `out` may be `logits` itself (in place).
  */
-export function softmax(out: Float64Array, logits: Float64Array, rows: number, classes: number): Float64Array {
+export function softmax(out: Floats, logits: Floats, rows: number, classes: number): Floats {
   checkMatrix('softmax', logits, rows, classes)
   checkMatrix('softmax', out, rows, classes)
   for (let r = 0; r < rows; r++) {
@@ -72,8 +73,8 @@ export function softmax(out: Float64Array, logits: Float64Array, rows: number, c
  * Throws RangeError for a target >= classes or for buffers shorter than rows x classes.
  */
 export function crossEntropy(
-  grad: Float64Array | null,
-  logits: Float64Array,
+  grad: Floats | null,
+  logits: Floats,
   targets: Int32Array,
   rows: number,
   classes: number,
@@ -115,7 +116,7 @@ export function crossEntropy(
  * non-null it receives d loss / d pred = 2 (pred - target) / n (it may alias `pred`).
  * For n = 0 the loss is 0 (PyTorch would return NaN).
  */
-export function mse(grad: Float64Array | null, pred: Float64Array, target: Float64Array, n: number): number {
+export function mse(grad: Floats | null, pred: Floats, target: Floats, n: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`mse: n must be an integer >= 0, got ${n}`)
   if (pred.length < n || target.length < n || (grad !== null && grad.length < n)) {
     throw new RangeError(`mse: buffers must hold at least ${n} values`)

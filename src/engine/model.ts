@@ -1,8 +1,10 @@
+import type { Backend, Floats } from './backend/types.js'
 import { initLinearParams, initRecurrentParams } from './init.js'
 import { Linear } from './linear.js'
 import { Parameters } from './params.js'
 import type { Rng } from './rng.js'
 import { type RecurrentConfig, type RecurrentMode, outputHiddenSize, recurrentParamSpecs } from './recurrent/config.js'
+import { EMPTY } from './recurrent/direction.js'
 import { Recurrent, type RecurrentBatch } from './recurrent/recurrent.js'
 
 /** `every_step`: the head reads every step (seq2seq, language model); `last_step`: the final state (forecast, classify). */
@@ -38,16 +40,17 @@ export class SequenceModel {
   readonly rnn: Recurrent
   readonly fc: Linear
   private readonly features: number
-  private lastFeatures = new Float64Array(0)
-  private dLastFeatures = new Float64Array(0)
-  private dOutput = new Float64Array(0)
-  private dHn = new Float64Array(0)
-  private logits = new Float64Array(0)
+  private lastFeatures = EMPTY
+  private dLastFeatures = EMPTY
+  private dOutput = EMPTY
+  private dHn = EMPTY
+  private logits = EMPTY
   private B = 0
   private T = 0
-  private rnnOutput: Float64Array = new Float64Array(0)
+  private rnnOutput: Floats = EMPTY
 
-  constructor(config: SequenceModelConfig) {
+  /** Without a backend: the engine defaults (float64 on the default kernel set, see backend/select.ts). */
+  constructor(config: SequenceModelConfig, backend?: Backend) {
     this.config = config
     const rnnConfig = recurrentConfigOf(config)
     const Hout = outputHiddenSize(rnnConfig)
@@ -55,7 +58,7 @@ export class SequenceModel {
     this.params = new Parameters([
       ...recurrentParamSpecs(rnnConfig, RNN_PREFIX),
       ...Linear.paramSpecs(FC_PREFIX, this.features, config.outputSize),
-    ])
+    ], backend)
     this.rnn = new Recurrent(rnnConfig, this.params, RNN_PREFIX)
     this.fc = new Linear(this.params, FC_PREFIX, this.features, config.outputSize)
   }
@@ -76,7 +79,7 @@ export class SequenceModel {
    * Returns the logits: [T*B x O] time-major for `every_step`, [B x O] for `last_step`.
    * The returned buffer is reused by the next call.
    */
-  forward(batch: ModelBatch): Float64Array {
+  forward(batch: ModelBatch): Floats {
     const { T, B } = batch
     this.T = T
     this.B = B
@@ -84,17 +87,17 @@ export class SequenceModel {
     const out = this.rnn.forward(batch)
     this.rnnOutput = out
     if (this.config.head === 'every_step') {
-      if (this.logits.length < T * B * O) this.logits = new Float64Array(T * B * O)
+      if (this.logits.length < T * B * O) this.logits = this.params.backend.floats(T * B * O)
       this.fc.forward(this.logits, out, T * B)
       return this.logits
     }
     const F = this.features
     if (this.lastFeatures.length < B * F) {
-      this.lastFeatures = new Float64Array(B * F)
-      this.dLastFeatures = new Float64Array(B * F)
+      this.lastFeatures = this.params.backend.floats(B * F)
+      this.dLastFeatures = this.params.backend.floats(B * F)
     }
     this.gatherLastFeatures(B)
-    if (this.logits.length < B * O) this.logits = new Float64Array(B * O)
+    if (this.logits.length < B * O) this.logits = this.params.backend.floats(B * O)
     this.fc.forward(this.logits, this.lastFeatures, B)
     return this.logits
   }
@@ -119,11 +122,11 @@ export class SequenceModel {
   }
 
   /** Backpropagates d loss / d logits (layout of forward's result); adds into params.grad. */
-  backward(dLogits: Float64Array): void {
+  backward(dLogits: Floats): void {
     const { T, B } = this
     if (this.config.head === 'every_step') {
       const size = T * B * this.features
-      if (this.dOutput.length < size) this.dOutput = new Float64Array(size)
+      if (this.dOutput.length < size) this.dOutput = this.params.backend.floats(size)
       this.fc.backward(this.dOutput, dLogits, this.rnnOutput, T * B)
       this.rnn.backward(this.dOutput, null, null)
       return
@@ -132,7 +135,7 @@ export class SequenceModel {
     const D = this.config.bidirectional ? 2 : 1
     const Hout = this.rnn.Hout
     const states = this.config.numLayers * D * B * Hout
-    if (this.dHn.length < states) this.dHn = new Float64Array(states)
+    if (this.dHn.length < states) this.dHn = this.params.backend.floats(states)
     this.dHn.fill(0, 0, states)
     const top = (this.config.numLayers - 1) * D
     for (let b = 0; b < B; b++) {

@@ -2,6 +2,8 @@
  * Optimizers over one flat parameter vector, reproducing torch.optim's update rules.
  * The implementations live in ./optimizers/; this module is the public entry point.
  */
+import { defaultDtype } from './backend/select.js'
+import type { Dtype } from './backend/types.js'
 import { AdagradOptimizer } from './optimizers/adagrad.js'
 import { AdamOptimizer } from './optimizers/adam.js'
 import { RmspropOptimizer } from './optimizers/rmsprop.js'
@@ -16,6 +18,7 @@ export type {
   OptimizerOptions,
   OptimizerState,
   ResolvedOptimizerOptions,
+  ScheduledHyperparameters,
   RmspropOptionsResolved,
   SgdOptionsResolved,
 } from './optimizers/types.js'
@@ -33,20 +36,20 @@ export function isOptimizerName(name: unknown): name is OptimizerName {
 }
 
 /**
- * Create an optimizer for `size` parameters. Throws RangeError for an unknown name, a bad size,
+ * Create an optimizer for `size` parameters of precision `dtype` (its state buffers use it too). Throws RangeError for an unknown name, a bad size,
  * an option out of range, or an option that does not apply to the optimizer.
  */
-export function createOptimizer(name: OptimizerName, size: number, options: OptimizerOptions): Optimizer {
+export function createOptimizer(name: OptimizerName, size: number, options: OptimizerOptions, dtype: Dtype = defaultDtype()): Optimizer {
   switch (name) {
     case 'adam':
     case 'adamw':
-      return new AdamOptimizer(name, size, options)
+      return new AdamOptimizer(name, size, options, dtype)
     case 'sgd':
-      return new SgdOptimizer(size, options)
+      return new SgdOptimizer(size, options, dtype)
     case 'rmsprop':
-      return new RmspropOptimizer(size, options)
+      return new RmspropOptimizer(size, options, dtype)
     case 'adagrad':
-      return new AdagradOptimizer(size, options)
+      return new AdagradOptimizer(size, options, dtype)
     default:
       throw new RangeError(`unknown optimizer '${String(name)}' (known: ${OPTIMIZER_NAMES.join(', ')})`)
   }

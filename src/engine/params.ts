@@ -1,7 +1,12 @@
+import { createBackend } from './backend/select.js'
+import type { Backend, Floats } from './backend/types.js'
+
 /**
- * All parameters of a model live in one flat Float64Array (and their gradients in a
- * second one of the same layout), so optimizers, gradient clipping and checkpoints
- * work on whole vectors while layers address their tensors through views.
+ * All parameters of a model live in one flat vector (and their gradients in a second one of
+ * the same layout), so optimizers, gradient clipping and checkpoints work on whole vectors
+ * while layers address their tensors through views. The vectors come from the model's
+ * backend (its precision, and its WebAssembly memory for the wasm kernels); layers allocate
+ * their workspaces from the same backend.
  */
 export interface ParamSpec {
   name: string
@@ -28,11 +33,14 @@ export function shapeSize(shape: readonly number[]): number {
 
 export class Parameters {
   readonly entries: readonly ParamEntry[]
-  readonly data: Float64Array
-  readonly grad: Float64Array
+  readonly data: Floats
+  readonly grad: Floats
+  readonly backend: Backend
   private readonly byName = new Map<string, ParamEntry>()
 
-  constructor(specs: readonly ParamSpec[]) {
+  /** Without a backend: the engine defaults (float64 on the default kernel set, see backend/select.ts). */
+  constructor(specs: readonly ParamSpec[], backend: Backend = createBackend()) {
+    this.backend = backend
     let offset = 0
     const entries: ParamEntry[] = []
     for (const spec of specs) {
@@ -44,8 +52,8 @@ export class Parameters {
       offset += size
     }
     this.entries = entries
-    this.data = new Float64Array(offset)
-    this.grad = new Float64Array(offset)
+    this.data = backend.floats(offset)
+    this.grad = backend.floats(offset)
   }
 
   get size(): number {
@@ -62,12 +70,12 @@ export class Parameters {
     return this.byName.has(name)
   }
 
-  view(name: string): Float64Array {
+  view(name: string): Floats {
     const e = this.entry(name)
     return this.data.subarray(e.offset, e.offset + e.size)
   }
 
-  gradView(name: string): Float64Array {
+  gradView(name: string): Floats {
     const e = this.entry(name)
     return this.grad.subarray(e.offset, e.offset + e.size)
   }

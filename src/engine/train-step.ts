@@ -1,3 +1,4 @@
+import type { Floats } from './backend/types.js'
 import { clipGradNorm } from './clip.js'
 import { crossEntropy, mse } from './losses.js'
 import type { ModelBatch, SequenceModel } from './model.js'
@@ -6,14 +7,15 @@ import type { Optimizer } from './optimizers.js'
 /** Targets of a batch in the layout of the model's logits. */
 export type BatchTargets =
   | { kind: 'classes'; targets: Int32Array }
-  | { kind: 'values'; targets: Float64Array }
+  | { kind: 'values'; targets: Floats }
 
 /** Scratch reused across steps so a training loop allocates nothing per step. */
 export class LossWorkspace {
-  private grad = new Float64Array(0)
+  private grad: Floats = new Float64Array(0)
 
-  gradBuffer(size: number): Float64Array {
-    if (this.grad.length < size) this.grad = new Float64Array(size)
+  /** d loss / d logits, allocated from the model's backend so the head's kernels read it in place. */
+  gradBuffer(model: SequenceModel, size: number): Floats {
+    if (this.grad.length < size) this.grad = model.params.backend.floats(size)
     return this.grad
   }
 }
@@ -23,11 +25,14 @@ export function logitRows(model: SequenceModel, batch: { T: number; B: number })
 }
 
 /** Loss of the logits against the targets; writes d loss / d logits into grad when given. */
-export function batchLoss(grad: Float64Array | null, logits: Float64Array, targets: BatchTargets, rows: number, outputs: number): number {
+export function batchLoss(grad: Floats | null, logits: Floats, targets: BatchTargets, rows: number, outputs: number): number {
   return targets.kind === 'classes'
     ? crossEntropy(grad, logits, targets.targets, rows, outputs)
     : mse(grad, logits, targets.targets, rows * outputs)
 }
+
+/** Sees the logits of a training forward pass before the update (for metrics). */
+export type LogitsObserver = (logits: Floats, rows: number) => void
 
 /**
  * One optimisation step: forward, loss, backward, optional gradient clipping, update.
@@ -35,12 +40,13 @@ export function batchLoss(grad: Float64Array | null, logits: Float64Array, targe
  */
 export function trainStep(
   model: SequenceModel, batch: ModelBatch, targets: BatchTargets, optimizer: Optimizer,
-  clipNorm: number | null, workspace: LossWorkspace,
+  clipNorm: number | null, workspace: LossWorkspace, observe?: LogitsObserver,
 ): number {
   const logits = model.forward(batch)
   const rows = logitRows(model, batch)
   const outputs = model.config.outputSize
-  const grad = workspace.gradBuffer(rows * outputs)
+  observe?.(logits, rows)
+  const grad = workspace.gradBuffer(model, rows * outputs)
   const loss = batchLoss(grad, logits, targets, rows, outputs)
   model.params.zeroGrad()
   model.backward(grad)
@@ -50,7 +56,7 @@ export function trainStep(
 }
 
 /** Index of the largest value in each row (first one on ties, like torch.argmax). */
-export function argmaxRows(out: Int32Array, values: Float64Array, rows: number, cols: number): Int32Array {
+export function argmaxRows(out: Int32Array, values: Floats, rows: number, cols: number): Int32Array {
   for (let r = 0; r < rows; r++) {
     const o = r * cols
     let best = 0

@@ -11,6 +11,8 @@ import { leaseOwner, type JobRecord, type NewCheckpoint, type ReapedJob } from '
 
 export interface JobRunnerOptions {
   storage: Storage
+  /** This node's id in leases (NODE_ID); defaults to the hostname. */
+  node?: string
   /** Worker threads, i.e. jobs trained at once. */
   workers: number
   leaseTtlMs: number
@@ -21,6 +23,15 @@ export interface JobRunnerOptions {
   logger: Logger
   /** Observes lifecycle events (metrics). */
   events?: Partial<JobRunnerEvents>
+}
+
+/** Several observers as one (metrics, event-stream wake-ups). */
+export function combineRunnerEvents(...observers: Partial<JobRunnerEvents>[]): Partial<JobRunnerEvents> {
+  return {
+    started: (job, epoch) => observers.forEach((o) => o.started?.(job, epoch)),
+    epoch: (jobId, epoch, tokens) => observers.forEach((o) => o.epoch?.(jobId, epoch, tokens)),
+    finished: (jobId, outcome) => observers.forEach((o) => o.finished?.(jobId, outcome)),
+  }
 }
 
 export interface JobRunnerEvents {
@@ -49,7 +60,7 @@ interface ActiveJob {
  */
 export class JobRunner {
   /** Identifies this process in leases: this machine, and this process on it. */
-  readonly owner = leaseOwner(hostname(), `${process.pid}:${randomUUID().slice(0, 8)}`)
+  readonly owner: string
   private readonly active = new Map<string, ActiveJob>()
   /** The claim loop in flight (one at a time, so claims never outnumber free workers). */
   private filling: Promise<void> | null = null
@@ -58,6 +69,8 @@ export class JobRunner {
   private beating = false
   /** Jobs claimed but never started whose return to the queue failed. */
   private readonly unreleased = new Set<string>()
+  /** Stops the wake-ups on jobs queued by other processes (PostgreSQL NOTIFY). */
+  private unwatch: Promise<() => Promise<void>> | null = null
   private heartbeatTimer: NodeJS.Timeout | null = null
   private pollTimer: NodeJS.Timeout | null = null
   private stopping = false
@@ -66,6 +79,7 @@ export class JobRunner {
 
   constructor(private readonly options: JobRunnerOptions) {
     this.maxAttempts = options.maxAttempts ?? 3
+    this.owner = leaseOwner(options.node ?? hostname(), `${process.pid}:${randomUUID().slice(0, 8)}`)
   }
 
   get activeJobs(): number {
@@ -85,6 +99,11 @@ export class JobRunner {
     const { heartbeatMs, pollMs = 1000 } = this.options
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatMs).unref()
     this.pollTimer = setInterval(() => this.fill(), pollMs).unref()
+    // Idle workers wake when any node queues a job; the poll above is the fallback.
+    this.unwatch = this.options.storage.watchQueue(() => this.wake()).catch((err: unknown) => {
+      this.options.logger.warn({ err }, 'cannot listen for queued jobs; polling only')
+      return async () => undefined
+    })
     this.reap().catch((err: unknown) => this.options.logger.error({ err }, 'reaping lapsed leases failed'))
     this.fill()
   }
@@ -108,9 +127,14 @@ export class JobRunner {
     this.stopping = true
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = null
-    // A claim in flight either launches its job (stopped just below) or hands it back.
+    // Stop the jobs first: every await below lets them train on.
+    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    // A claim in flight either launches its job (stopped here too) or hands it back.
     await this.filling
     for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    const unwatch = this.unwatch
+    this.unwatch = null
+    if (unwatch) await (await unwatch)()
     // The heartbeat goes on until the jobs have stopped: a step can outlast the lease, and a
     // lapsed lease would let another process take the job over and cost it an attempt.
     await Promise.allSettled([...this.active.values()].map((j) => j.done))
@@ -281,7 +305,7 @@ export class JobRunner {
         return
       case 'epoch': {
         const recorded = await storage.recordEpochs(job.id, this.owner, {
-          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at }],
+          points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at, metrics: message.metrics, lr: message.lr }],
           progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
         }, now)
         if (!recorded) return this.lostLease(job)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { Limits } from '../config.js'
 import type { DataSpec, JobSpec, ModelSpec, TrainingSpec } from '../engine/tasks/spec.js'
 import { DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
+import { TrainingConfigError, resolveTrainingConfig } from '../engine/tasks/training-config.js'
 
 /** A job request that cannot be accepted; `code` is an HTTP error code of the catalogue. */
 export class SubmissionError extends Error {
@@ -31,11 +32,13 @@ export function acceptSubmission(body: { name?: string; model: ModelSpec; data: 
     throw new SubmissionError('validation_failed', `body/model/proj_size must be smaller than hidden_size (${model.hidden_size})`)
   }
   checkDatasetSize(data, limits)
-  const spec: JobSpec = { model, data, training }
+  let spec: JobSpec = { model, data, training }
   try {
-    prepareTask(spec)
+    // Monitors and modes the task implies are filled in, so the stored job shows them.
+    spec = { ...spec, training: resolveTrainingConfig(training, prepareTask(spec)) }
   } catch (err) {
     if (err instanceof DataError) throw new SubmissionError('invalid_data', err.message)
+    if (err instanceof TrainingConfigError) throw new SubmissionError('validation_failed', err.message)
     throw err
   }
   const name = body.name ?? `${model.type}-${data.type}`

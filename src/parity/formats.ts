@@ -2,6 +2,7 @@ import { checkCell } from './cells.js'
 import type { CaseResult } from './compare.js'
 import type { ParityOptions } from './options.js'
 import { checkClip, checkLoss, checkOptimizer } from './primitives.js'
+import { checkScheduleCase } from './schedulers.js'
 import { readCell, readClip, readLoss, readOptimizer, readTrajectory } from './read-cases.js'
 import { CaseReader } from './reader.js'
 import { checkTrajectory } from './trajectories.js'
@@ -61,8 +62,16 @@ export const REFERENCE_FORMAT: FileFormat = {
   },
 }
 
+/** shared/fixtures/README.md, torch_schedulers.json: learning-rate schedules, told by their `cases` list. */
+export const SCHEDULE_FORMAT: FileFormat = {
+  name: 'PyTorch learning-rate schedules',
+  detect: (file) => 'cases' in file,
+  metadata: METADATA_KEYS,
+  sections: { cases: (raw, index) => checkScheduleCase(raw, index) },
+}
+
 /** Every format, most specific first. */
-export const FORMATS: readonly FileFormat[] = [REFERENCE_FORMAT]
+export const FORMATS: readonly FileFormat[] = [SCHEDULE_FORMAT, REFERENCE_FORMAT]
 
 export function detectFormat(file: Record<string, unknown>): FileFormat {
   return FORMATS.find((format) => format.detect(file)) ?? REFERENCE_FORMAT

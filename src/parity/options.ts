@@ -1,3 +1,6 @@
+import { defaultKernelSet } from '../engine/backend/select.js'
+import { DTYPES, KERNEL_SETS } from '../engine/backend/types.js'
+
 /**
  * Command-line options of `npm run parity`, one entry each: the CLI parses them from this
  * table (`--name value`), prints them in its usage line, and passes the chosen values to
@@ -10,7 +13,10 @@ export interface OptionSpec {
   description: string
 }
 
-export const PARITY_OPTIONS = {} as const satisfies Record<string, OptionSpec>
+export const PARITY_OPTIONS = {
+  precision: { choices: DTYPES, default: 'float64', description: 'the precision the engine computes in' },
+  kernels: { choices: KERNEL_SETS, default: defaultKernelSet(), description: 'the kernel set (default: the fastest available)' },
+} as const satisfies Record<string, OptionSpec>
 
 type Options = typeof PARITY_OPTIONS
 

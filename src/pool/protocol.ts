@@ -20,7 +20,10 @@ export interface TrainingTask {
 /** Messages a training worker posts, in order, on the task's port. */
 export type WorkerMessage =
   | { type: 'started'; epoch: number }
-  | { type: 'epoch'; epoch: number; loss: number; valLoss: number | null; bestLoss: number | null; tokens: number; at: number; elapsedMs: number }
+  | {
+    type: 'epoch'; epoch: number; loss: number; valLoss: number | null; bestLoss: number | null; tokens: number; at: number; elapsedMs: number
+    metrics: Record<string, number>; lr: number; stoppedEarly: boolean
+  }
   | { type: 'checkpoint'; epoch: number; final: boolean; blob: Uint8Array }
   | { type: 'finished'; outcome: 'succeeded' }
   | { type: 'finished'; outcome: 'stopped'; reason: 'cancel' | 'shutdown' }

@@ -35,7 +35,7 @@ export default function train(task: TrainingTask): void {
       if (result === null) break
       post({
         type: 'epoch', epoch: result.epoch, loss: result.loss, valLoss: result.valLoss, bestLoss: trainer.bestLoss, tokens: result.tokens,
-        at: Date.now(), elapsedMs: trainer.elapsedMs,
+        at: Date.now(), elapsedMs: trainer.elapsedMs, metrics: result.metrics, lr: result.lr, stoppedEarly: result.stoppedEarly,
       })
       if (!trainer.done && result.epoch % every === 0) postCheckpoint(trainer, false)
       if (stopRequested() || overtime()) break

@@ -9,7 +9,6 @@ import { decodeCheckpoint } from '../engine/tasks/checkpoint.js'
  */
 export class ModelCache {
   private readonly entries = new Map<string, BatchPredictor>()
-  private usedBytes = 0
   hits = 0
   misses = 0
 
@@ -33,11 +32,9 @@ export class ModelCache {
     this.evict(jobId)
     const predictor = new BatchPredictor(decodeCheckpoint(checkpoint))
     this.entries.set(jobId, predictor)
-    this.usedBytes += predictor.bytes
-    for (const [oldest, entry] of this.entries) {
-      if (this.entries.size <= 1 || (this.usedBytes <= this.budgetBytes && this.entries.size <= this.maxModels)) break
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= 1 || (this.bytes <= this.budgetBytes && this.entries.size <= this.maxModels)) break
       this.entries.delete(oldest)
-      this.usedBytes -= entry.bytes
     }
     return predictor
   }
@@ -46,15 +43,17 @@ export class ModelCache {
     const entry = this.entries.get(jobId)
     if (!entry) return
     this.entries.delete(jobId)
-    this.usedBytes -= entry.bytes
   }
 
   get size(): number {
     return this.entries.size
   }
 
+  /** Summed on demand: a WebAssembly backend's memory grows with the largest batch it served. */
   get bytes(): number {
-    return this.usedBytes
+    let total = 0
+    for (const entry of this.entries.values()) total += entry.bytes
+    return total
   }
 
   keys(): string[] {

@@ -14,11 +14,23 @@ export interface ServableJob {
   status: string
 }
 
-/** Where models come from: storage, behind a narrow async interface (SQLite or PostgreSQL). */
+/** A model version as the registry names it (src/models/registry.ts). */
+export interface ServedVersion {
+  name: string
+  version: number
+  alias: string | null
+}
+
+/**
+ * Where models come from: storage and the model registry, behind a narrow async interface
+ * (SQLite or PostgreSQL). The registry's refusals (RegistryError) pass through unchanged.
+ */
 export interface ModelSource {
   findJob(id: string): Promise<ServableJob | undefined>
-  /** The newest succeeded job of that name. */
-  findNewestSucceeded(name: string): Promise<ServableJob | undefined>
+  /** `model` is NAME (its highest version) or NAME@ALIAS; `version` pins a version of NAME. */
+  resolveModel(model: string, version?: number): Promise<ServedVersion & { jobId: string }>
+  /** The registry version a job is, if it is one. */
+  versionOf(jobId: string): Promise<ServedVersion | undefined>
   /** The encoded final checkpoint, or undefined when the job has none. */
   finalCheckpoint(jobId: string): Promise<Uint8Array | undefined>
 }
@@ -59,6 +71,8 @@ export interface ServingOptions {
 export interface ResolvedModel {
   job: ServableJob
   model: ServedModel
+  /** What served: the model name, its registry version and the alias used (null when none). */
+  served: { model: string; version: number | null; alias: string | null }
 }
 
 /** Headers of models the main thread remembers (a few hundred bytes each; weights stay in the workers). */
@@ -110,23 +124,35 @@ export class PredictionService {
     return this.options.budget
   }
 
-  /** `{job}` or `{model}` (the newest succeeded job of that name) -> a servable model. */
-  async resolve(selector: { job?: string; model?: string }): Promise<ResolvedModel> {
+  /**
+   * `{job}`, or `{model}` resolved through the registry (NAME = its highest version,
+   * NAME@ALIAS, or NAME with `version`) -> a servable model and the version it is.
+   */
+  async resolve(selector: { job?: string; model?: string; version?: number }): Promise<ResolvedModel> {
     if ((selector.job === undefined) === (selector.model === undefined)) {
-      throw new ServingError('validation_failed', 'give exactly one of job (a job id) or model (a model name)')
+      throw new ServingError('validation_failed', 'give exactly one of job (a job id) or model (NAME, NAME@ALIAS, or NAME with version)')
     }
-    let job: ServableJob | undefined
-    if (selector.job !== undefined) {
-      job = await this.options.source.findJob(selector.job)
-      if (!job) throw new ServingError('job_not_found', `No job with id ${selector.job}`)
+    if (selector.job !== undefined && selector.version !== undefined) {
+      throw new ServingError('validation_failed', 'version selects a version of a model: give model=NAME with it, not job')
+    }
+    const { source } = this.options
+    let version: ServedVersion | undefined
+    let jobId: string
+    if (selector.model !== undefined) {
+      const resolved = await source.resolveModel(selector.model, selector.version)
+      version = resolved
+      jobId = resolved.jobId
     } else {
-      job = await this.options.source.findNewestSucceeded(selector.model!)
-      if (!job) throw new ServingError('model_not_found', `No succeeded job is named ${JSON.stringify(selector.model)}`)
+      jobId = selector.job!
     }
+    const job = await source.findJob(jobId)
+    if (!job) throw new ServingError('job_not_found', `No job with id ${jobId}`)
     if (job.status !== 'succeeded') {
       throw new ServingError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
     }
-    return { job, model: await this.model(job) }
+    const model = await this.model(job)
+    version ??= await source.versionOf(job.id)
+    return { job, model, served: { model: version?.name ?? job.name, version: version?.version ?? null, alias: version?.alias ?? null } }
   }
 
   /** Runs `inputs` through the model on the inference workers (one result per input). */

@@ -17,3 +17,24 @@ export function decodeCursor(cursor: string): number {
   if (!Number.isSafeInteger(seq)) throw new InvalidCursorError(cursor)
   return seq
 }
+
+/** Larger than any seq a database will hand out before the heat death of this server. */
+const NO_CURSOR = Number.MAX_SAFE_INTEGER
+
+/**
+ * Where a page of jobs starts (seq below `before`) and how many rows to fetch: one more
+ * than the page, which tells whether another page exists without a COUNT.
+ */
+export function pageBounds(query: { limit: number; cursor?: string }): { before: number; fetch: number } {
+  if (!Number.isInteger(query.limit) || query.limit < 1) {
+    throw new RangeError(`list limit must be an integer >= 1, got ${query.limit}`)
+  }
+  return { before: query.cursor === undefined ? NO_CURSOR : decodeCursor(query.cursor), fetch: query.limit + 1 }
+}
+
+/** Cuts the fetched rows (see pageBounds) to the page and names the next cursor. */
+export function toPage<Row extends { seq: number }, Item>(rows: Row[], limit: number, toItem: (row: Row) => Item): { items: Item[]; nextCursor: string | null } {
+  const hasMore = rows.length > limit
+  const page = hasMore ? rows.slice(0, limit) : rows
+  return { items: page.map(toItem), nextCursor: hasMore ? encodeCursor(page[page.length - 1].seq) : null }
+}

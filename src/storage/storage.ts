@@ -5,6 +5,7 @@
  * src/storage/ knows which one answers.
  */
 import type {
+  AliasRecord,
   CheckpointMeta,
   CheckpointRecord,
   DeleteResult,
@@ -16,6 +17,8 @@ import type {
   LeaseOwner,
   ListJobsQuery,
   LossPoint,
+  ModelRecord,
+  ModelVersionRecord,
   NewCheckpoint,
   NewJob,
   NewLossPoint,
@@ -156,6 +159,33 @@ export interface StorageHealth {
   reasons: string[]
 }
 
+/**
+ * The registry tables. Versions are created by the database itself when a job of that name
+ * succeeds (or an import is inserted as a succeeded job), in the same transaction, so a
+ * version can never point at a job without its final checkpoint.
+ */
+export interface ModelsStore {
+  /** Every model with its versions and aliases, by name. */
+  list(): Promise<ModelRecord[]>
+  get(name: string): Promise<ModelRecord | undefined>
+  version(name: string, version: number): Promise<ModelVersionRecord | undefined>
+  latest(name: string): Promise<ModelVersionRecord | undefined>
+  versionOfJob(jobId: string): Promise<ModelVersionRecord | undefined>
+  /** The version `alias` points to, or undefined. */
+  resolveAlias(name: string, alias: string): Promise<ModelVersionRecord | undefined>
+  /** Points the alias at the version (creating or moving it); false when the version does not exist. */
+  setAlias(name: string, alias: string, version: number, now: number): Promise<boolean>
+  /** False when there was no such alias. */
+  deleteAlias(name: string, alias: string): Promise<boolean>
+  /** Aliases pointing at the version a job is. */
+  aliasesOfJob(jobId: string): Promise<AliasRecord[]>
+  /**
+   * An import: inserts a succeeded job holding `checkpoint` as its final checkpoint, in one
+   * transaction; the database numbers the new version.
+   */
+  insertImported(job: NewJob, checkpoint: NewCheckpoint, now: number): Promise<ModelVersionRecord>
+}
+
 export type StorageDialect = 'sqlite' | 'postgres'
 
 /**
@@ -171,6 +201,8 @@ export interface Storage {
   readonly jobs: JobsStore
   readonly checkpoints: CheckpointsStore
   readonly losses: LossesStore
+  /** The model registry: versions (numbered by the database as jobs succeed) and aliases. */
+  readonly models: ModelsStore
   /** Loss points + progress (+ optional checkpoint) atomically. False, with nothing written, if `owner` lost the lease. */
   recordEpochs(jobId: string, owner: LeaseOwner, update: EpochUpdate, now: number): Promise<boolean>
   /** Saves a checkpoint only while `owner` holds the lease; undefined otherwise. */
@@ -189,6 +221,12 @@ export interface Storage {
   finishJob(jobId: string, owner: LeaseOwner, outcome: JobOutcome, now: number, lastUpdate?: EpochUpdate): Promise<JobRecord | undefined>
   /** Readiness: can the database take a write now, and is its schema current. Never throws. */
   checkHealth(): Promise<StorageHealth>
+  /**
+   * Calls `onQueued` soon after any process queues a job, where the database can announce it
+   * (PostgreSQL LISTEN/NOTIFY); elsewhere it never fires and workers rely on polling.
+   * Resolves to an unsubscribe function.
+   */
+  watchQueue(onQueued: () => void): Promise<() => Promise<void>>
   /** Idempotent. */
   close(): Promise<void>
 }

@@ -187,6 +187,9 @@ export interface LossRow {
   loss: number
   val_loss: number | null
   at: number
+  /** JSON object of metric name -> value. */
+  metrics: string | null
+  lr: number | null
 }
 
 export interface NewLossPoint {
@@ -195,6 +198,10 @@ export interface NewLossPoint {
   valLoss?: number | null
   /** ms since epoch */
   at: number
+  /** Task metrics of the epoch (`accuracy`, `val_accuracy`, ...), finite values only. */
+  metrics?: Record<string, number> | null
+  /** Learning rate the epoch started with. */
+  lr?: number | null
 }
 
 export interface LossPoint {
@@ -202,6 +209,8 @@ export interface LossPoint {
   loss: number
   valLoss: number | null
   at: number
+  metrics: Record<string, number> | null
+  lr: number | null
 }
 
 export function msToIso(ms: number): string
@@ -246,5 +255,39 @@ export function toCheckpointRecord(row: CheckpointRow): CheckpointRecord {
 }
 
 export function toLossPoint(row: LossRow): LossPoint {
-  return { epoch: row.epoch, loss: row.loss, valLoss: row.val_loss, at: row.at }
+  return {
+    epoch: row.epoch, loss: row.loss, valLoss: row.val_loss, at: row.at,
+    metrics: row.metrics === null ? null : JSON.parse(row.metrics) as Record<string, number>, lr: row.lr,
+  }
 }
+
+// The model registry (migration 0004_models).
+
+export type VersionSource = 'job' | 'import'
+
+export interface ModelVersionRecord {
+  name: string
+  version: number
+  /** The job whose final checkpoint holds the weights (an import is a succeeded job too). */
+  jobId: string
+  source: VersionSource
+  /** ms since epoch */
+  createdAt: number
+}
+
+export interface ModelRecord {
+  name: string
+  /** Highest version number ever given (numbers are never reused). */
+  lastVersion: number
+  createdAt: number
+  versions: ModelVersionRecord[]
+  /** alias -> version */
+  aliases: Record<string, number>
+}
+
+export interface AliasRecord {
+  name: string
+  alias: string
+  version: number
+}
+

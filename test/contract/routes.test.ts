@@ -165,6 +165,9 @@ t.test('open server: every route through the validating proxy', async (t) => {
   await api.call(t, 'GET', '/jobs/no-such-job/losses', { expect: 404 })
   await api.call(t, 'GET', `/jobs/${greeter.id}/weights`, { expect: 200 })
   await api.call(t, 'GET', '/jobs/no-such-job/weights', { expect: 404 })
+  await api.call(t, 'GET', `/jobs/${greeter.id}/losses?format=svg`, { expect: 200 })
+  await api.call(t, 'GET', `/jobs/${greeter.id}/events`, { expect: 200 })
+  await api.call(t, 'GET', '/jobs/no-such-job/events', { expect: 404 })
 
   // Predict: the README's requests, then the errors.
   await api.call(t, 'GET', '/predict?model=greeter&input=hello', { expect: 200 })
@@ -178,24 +181,54 @@ t.test('open server: every route through the validating proxy', async (t) => {
   await api.call(t, 'POST', '/predict', { json: { model: 'greeter', inputs: ['hello'], lenght: 3 }, expect: 400, invalidRequest: true })
   await api.call(t, 'POST', '/predict', { json: { model: 'nobody', inputs: ['hello'] }, expect: 404 })
 
-  // Open Inference Protocol (v2): the same models by name and by version (job id).
+  // Open Inference Protocol (v2): the same models by name and by version (registry number or job id).
   const bytes = { inputs: [{ name: 'input', shape: [2], datatype: 'BYTES', data: ['hello', 'hell'] }] }
   await api.call(t, 'GET', '/v2', { expect: 200 })
   await api.call(t, 'GET', '/v2/health/live', { expect: 200 })
   await api.call(t, 'GET', '/v2/health/ready', { expect: 200 })
-  for (const base of ['/v2/models/greeter', `/v2/models/greeter/versions/${greeter.id}`]) {
+  for (const base of ['/v2/models/greeter', '/v2/models/greeter/versions/1', `/v2/models/greeter/versions/${greeter.id}`]) {
     await api.call(t, 'GET', base, { expect: 200 })
     await api.call(t, 'GET', `${base}/ready`, { expect: 200 })
     await api.call(t, 'POST', `${base}/infer`, { json: { id: 'r1', ...bytes }, expect: 200 })
   }
   await api.call(t, 'POST', '/v2/models/wave/infer', { json: { inputs: [{ name: 'input', shape: [1, 6, 1], datatype: 'FP64', data: [0, 0.5, 0.87, 1, 0.87, 0.5] }] }, expect: 200 })
-  for (const base of ['/v2/models/nobody', '/v2/models/greeter/versions/no-such-job']) {
+  for (const base of ['/v2/models/nobody', '/v2/models/greeter/versions/9', '/v2/models/greeter/versions/no-such-job']) {
     await api.call(t, 'GET', base, { expect: 404 })
     await api.call(t, 'GET', `${base}/ready`, { expect: 404 })
     await api.call(t, 'POST', `${base}/infer`, { json: bytes, expect: 404 })
   }
+  await api.call(t, 'GET', '/v2/models/greeter@staging', { expect: 404 })
   await api.call(t, 'POST', '/v2/models/greeter/infer', { json: { inputs: [] }, expect: 400, invalidRequest: true })
   await api.call(t, 'POST', '/v2/models/greeter/infer', { json: { inputs: [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['help'] }] }, expect: 400 })
+
+  // Models: cards, exports, the registry, imports.
+  await api.call(t, 'GET', `/jobs/${greeter.id}/model`, { expect: 200 })
+  await api.call(t, 'GET', '/jobs/no-such-job/model', { expect: 404 })
+  await api.call(t, 'GET', `/jobs/${greeter.id}/weights?format=safetensors`, { expect: 200 })
+  await api.call(t, 'GET', `/jobs/${greeter.id}/weights?format=onnx&state=true`, { expect: 200 })
+  await api.call(t, 'GET', '/models', { expect: 200 })
+  await api.call(t, 'GET', '/models/greeter', { expect: 200 })
+  await api.call(t, 'GET', '/models/nobody', { expect: 404 })
+  await api.call(t, 'GET', '/models/greeter/versions/1', { expect: 200 })
+  await api.call(t, 'GET', '/models/greeter/versions/9', { expect: 404 })
+  await api.call(t, 'GET', '/models/greeter/versions/1/model', { expect: 200 })
+  await api.call(t, 'GET', '/models/greeter/versions/9/model', { expect: 404 })
+  await api.call(t, 'GET', '/models/greeter/versions/1/weights?format=safetensors', { expect: 200 })
+  await api.call(t, 'GET', '/models/greeter/versions/9/weights', { expect: 404 })
+  await api.call(t, 'PUT', '/models/greeter/aliases/production', { json: { version: 1 }, expect: 200 })
+  await api.call(t, 'PUT', '/models/greeter/aliases/production', { json: { version: 9 }, expect: 404 })
+  await api.call(t, 'GET', '/predict?model=greeter@production&input=hello', { expect: 200 })
+  await api.call(t, 'GET', '/predict?model=greeter@staging&input=hello', { expect: 404 })
+  await api.call(t, 'DELETE', `/jobs/${greeter.id}`, { expect: 409 })
+  const card = await (await server.fetch(`/jobs/${greeter.id}/model`)).json()
+  const stateDict = await (await server.fetch(`/jobs/${greeter.id}/weights`)).json()
+  await api.call(t, 'POST', '/models/copy/versions', { json: { card, state_dict: stateDict }, expect: 201 })
+  await api.call(t, 'POST', '/models/copy/versions', { json: { card, state_dict: {} }, expect: 400 })
+  await api.call(t, 'DELETE', '/models/greeter/versions/1', { expect: 409 })
+  await api.call(t, 'DELETE', '/models/copy/versions/1', { expect: 204 })
+  await api.call(t, 'DELETE', '/models/copy/versions/1', { expect: 404 })
+  await api.call(t, 'DELETE', '/models/greeter/aliases/production', { expect: 204 })
+  await api.call(t, 'DELETE', '/models/greeter/aliases/production', { expect: 404 })
 
   // A running job: not predictable, not deletable, cancellable once.
   const long = (await api.call(t, 'POST', '/jobs', { json: LONG, expect: 202 })).body
@@ -227,6 +260,7 @@ t.test('server with API keys: 401, 403, 429 and 503 through the validating proxy
   await api.call(t, 'GET', '/jobs', { expect: 401, headers: { authorization: 'Bearer not-a-configured-key-000' } })
   await api.call(t, 'GET', '/jobs', { expect: 200, headers: reader })
   await api.call(t, 'GET', '/metrics', { expect: 403, headers: reader })
+  await api.call(t, 'GET', '/models', { expect: 403, headers: reader })
   await api.call(t, 'GET', '/metrics', { expect: 200, headers: admin })
   await api.call(t, 'POST', '/jobs', { json: GREETER, expect: 403, headers: reader })
   await api.call(t, 'POST', '/jobs', { json: GREETER, expect: 202, headers: admin })

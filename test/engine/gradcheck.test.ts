@@ -65,7 +65,7 @@ function reluMargin(t: Test, config: RecurrentConfig, params: Parameters, batch:
   const lengths = batch.lengths ?? new Int32Array(B).fill(T)
   const dict = params.toStateDict()
   const x = (batch.input as { data: Float64Array }).data
-  let input = x
+  let input: ArrayLike<number> = x
   let inputWidth = config.inputSize
   let margin = Infinity
   let mismatch = 0

@@ -4,6 +4,7 @@
  * shapes, and hidden-state continuity across chunks (forward and backward).
  */
 import t, { type Test } from 'tap'
+import type { Floats } from '../../src/engine/backend/types.js'
 import { SequenceModel, type SequenceModelConfig } from '../../src/engine/model.js'
 import { Parameters } from '../../src/engine/params.js'
 import { type RecurrentConfig, type RecurrentMode, recurrentParamSpecs } from '../../src/engine/recurrent/config.js'
@@ -230,7 +231,7 @@ t.test('model heads read what PyTorch\'s would: fc(output) per step, fc([h_n[-2]
   }
 })
 
-function forwardOutput(rnn: Recurrent, batch: ProbeBatch, training: boolean, rng: Rng | null): Float64Array {
+function forwardOutput(rnn: Recurrent, batch: ProbeBatch, training: boolean, rng: Rng | null): Floats {
   return rnn.forward({ ...batch, training, rng }).slice(0, batch.T * batch.B * rnn.outputWidth)
 }
 

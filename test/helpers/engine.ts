@@ -6,6 +6,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
+import type { Floats } from '../../src/engine/backend/types.js'
 import { Parameters } from '../../src/engine/params.js'
 import { type RecurrentConfig, recurrentParamSpecs } from '../../src/engine/recurrent/config.js'
 import { Recurrent, type RecurrentBatch } from '../../src/engine/recurrent/recurrent.js'
@@ -91,7 +92,7 @@ export class LinearProbe {
     this.gC = sizes.c > 0 ? randomArray(rng, sizes.c) : null
   }
 
-  forward(): Float64Array {
+  forward(): Floats {
     const b = this.batch
     return this.rnn.forward({
       T: b.T, B: b.B, input: b.input, lengths: b.lengths, h0: b.h0, c0: b.c0,
@@ -108,7 +109,7 @@ export class LinearProbe {
   }
 
   /** Forward + backward from zeroed gradients; returns copies of d loss / d (x, h0, c0). */
-  gradients(): { dx: Float64Array | null; dH0: Float64Array; dC0: Float64Array | null } {
+  gradients(): { dx: Floats | null; dH0: Floats; dC0: Floats | null } {
     this.forward()
     const sizes = stateSizes(this.rnn, this.batch.B)
     const dx = this.rnn.backward(this.gOut, this.gH, this.gC, true)
@@ -128,7 +129,7 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>, n: number): numb
 }
 
 /** Central difference (L(v + eps) - L(v - eps)) / 2eps of `loss` w.r.t. values[index]; restores the value. */
-export function centralDifference(values: Float64Array, index: number, loss: () => number, eps: number): number {
+export function centralDifference(values: Floats, index: number, loss: () => number, eps: number): number {
   const saved = values[index]
   values[index] = saved + eps
   const plus = loss()
@@ -171,7 +172,7 @@ const DEFAULT_FLOOR = 1e-2
  * check cannot pass vacuously (a loss that ignores these values) unless `allowZero`.
  */
 export function gradCheck(
-  t: Test, label: string, values: Float64Array, analytic: ArrayLike<number>, loss: () => number,
+  t: Test, label: string, values: Floats, analytic: ArrayLike<number>, loss: () => number,
   options: GradCheckOptions & { allowZero?: boolean } = {},
 ): number {
   const eps = options.eps ?? DEFAULT_EPS

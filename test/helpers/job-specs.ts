@@ -2,6 +2,8 @@
  * Complete (every default spelled out) job specs for the lifecycle tests, and the losses an
  * uninterrupted in-process run of the same spec produces: the reference a resumed job must match.
  */
+import { DEFAULT_DTYPE } from '../../src/engine/backend/select.js'
+import type { Dtype } from '../../src/engine/backend/types.js'
 import type { JobSpec, ModelSpec, TrainingSpec } from '../../src/engine/tasks/spec.js'
 import { Trainer } from '../../src/engine/tasks/trainer.js'
 
@@ -65,9 +67,13 @@ export interface ReferenceLoss {
   valLoss: number | null
 }
 
-/** Losses of an uninterrupted run of `spec` on this thread. */
-export function referenceLosses(spec: JobSpec): ReferenceLoss[] {
-  const trainer = new Trainer({ model: spec.model, data: spec.data, training: spec.training })
+/**
+ * Losses of an uninterrupted run of `spec` on this thread. A spec naming no model.dtype runs in
+ * `dtype`: by default the one the API fills in; a job stored by an older version (no dtype in
+ * its spec) trains in float64.
+ */
+export function referenceLosses(spec: JobSpec, dtype: Dtype = DEFAULT_DTYPE): ReferenceLoss[] {
+  const trainer = new Trainer({ model: { dtype, ...spec.model }, data: spec.data, training: spec.training })
   const out: ReferenceLoss[] = []
   while (!trainer.done) {
     const result = trainer.runEpoch()

@@ -3,6 +3,7 @@
  * lifecycle tests wait for states, never for durations.
  */
 import type { JobRequest } from './job-specs.js'
+import type { LossBody } from '../../src/http/presenters/job.js'
 
 export interface JobView {
   id: string
@@ -12,6 +13,7 @@ export interface JobView {
   training: Record<string, unknown>
   data: Record<string, unknown>
   progress: { epoch: number; epochs: number }
+  stopped_early: boolean
   loss: number | null
   best_loss: number | null
   error: { code: string; message: string } | null
@@ -22,12 +24,8 @@ export interface JobView {
   finished_at: string | null
 }
 
-export interface LossView {
-  epoch: number
-  loss: number
-  val_loss?: number
-  at: string
-}
+/** One point of GET /jobs/{id}/losses, as the service presents it. */
+export type LossView = LossBody
 
 export class JobsClient {
   constructor(readonly baseUrl: string) {}

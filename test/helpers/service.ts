@@ -5,6 +5,7 @@ import type { Limits, ServingConfig } from '../../src/config.js'
 import type { JobBody } from '../../src/http/schemas/jobs.js'
 import { testConfig } from './config.js'
 import { startServer, type TestServer } from './server.js'
+import type { LossBody } from '../../src/http/presenters/job.js'
 
 /**
  * The service as a client sees it: a real HTTP server over a real SQLite file, with the job
@@ -14,12 +15,8 @@ import { startServer, type TestServer } from './server.js'
 
 export type { JobBody }
 
-export interface LossPointBody {
-  epoch: number
-  loss: number
-  val_loss?: number
-  at: string
-}
+/** One point of GET /jobs/{id}/losses, as the service presents it. */
+export type LossPointBody = LossBody
 
 export interface TestService extends TestServer {
   databasePath: string

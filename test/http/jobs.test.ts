@@ -23,7 +23,7 @@ const trainingService = (t: TapTest, workers = 2) => startService(t, { dir, work
 
 const JOB_FIELDS = [
   'attempt', 'best_loss', 'checkpoint', 'created_at', 'data', 'error', 'finished_at', 'id', 'loss', 'model', 'name',
-  'progress', 'started_at', 'status', 'training',
+  'progress', 'started_at', 'status', 'stopped_early', 'training',
 ]
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -40,7 +40,7 @@ t.test('POST /jobs -> 202, Location and the job with every default filled in', a
   t.same(Object.keys(job).sort(), JOB_FIELDS, 'exactly the documented fields')
   t.equal(job.name, 'rnn-pairs', 'name defaults to <model.type>-<data.type>')
   t.equal(job.status, 'queued')
-  t.same(job.model, { type: 'rnn', hidden_size: 64, num_layers: 1, bidirectional: false, dropout: 0, nonlinearity: 'tanh', proj_size: 0 })
+  t.same(job.model, { type: 'rnn', hidden_size: 64, num_layers: 1, bidirectional: false, dropout: 0, nonlinearity: 'tanh', proj_size: 0, dtype: 'float32' })
   t.same(job.training, {
     epochs: 100, optimizer: 'adam', learning_rate: 0.01, batch_size: 32, seed: 0, clip_grad_norm: null, validation_split: 0,
     checkpoint_every: 10, max_runtime_seconds: 3600, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0,
@@ -321,18 +321,18 @@ t.test('GET /jobs/{id}/losses: one point per epoch in order; val_loss with a spl
   t.equal(csv.status, 200)
   t.match(csv.headers.get('content-type'), /^text\/csv/)
   const lines = (await csv.text()).trimEnd().split('\n')
-  t.equal(lines[0], 'epoch,loss,val_loss,at')
+  t.equal(lines[0], 'epoch,loss,val_loss,at,lr,accuracy,val_accuracy', 'the loss columns, lr, then the metrics by name')
   t.equal(lines.length, 26, 'a header and 25 rows')
   t.same(lines.slice(1).map((line) => {
-    const [epoch, loss, valLoss, at] = line.split(',')
-    return { epoch: Number(epoch), loss: Number(loss), val_loss: Number(valLoss), at }
+    const [epoch, loss, valLoss, at, lr, accuracy, valAccuracy] = line.split(',')
+    return { epoch: Number(epoch), loss: Number(loss), val_loss: Number(valLoss), lr: Number(lr), metrics: { accuracy: Number(accuracy), val_accuracy: Number(valAccuracy) }, at }
   }), withVal, 'the same numbers as the JSON')
   const plainCsv = (await (await service.fetch(`/jobs/${plain.id}/losses?format=csv`)).text()).split('\n')
-  t.match(plainCsv[1], /^1,[-\d.e]+,,\d{4}-/, 'an empty val_loss column without a split')
+  t.match(plainCsv[1], /^1,[-\d.e]+,,\d{4}-[^,]+,0\.1,[\d.]+,[\d.]+$/, 'an empty val_loss column without a split')
 
   await readError(t, await service.fetch('/jobs/nope/losses'), jobNotFound)
   const badFormat = await readError(t, await service.fetch(`/jobs/${plain.id}/losses?format=xml`), validationFailed)
-  t.match(badFormat.message, 'querystring/format must be one of "json", "csv"')
+  t.match(badFormat.message, 'querystring/format must be one of "json", "csv", "svg"')
 })
 
 t.test('weights: PyTorch state_dict names and shapes; 409 before any checkpoint', async (t) => {

@@ -56,11 +56,11 @@ t.test('losses paginate in JSON and CSV', async (t) => {
   // CSV pages the same way; the next page is in the Link header.
   const csv = await get('?format=csv&limit=2')
   t.match(csv.headers.get('content-type'), /^text\/csv/)
-  t.equal(await csv.text(), 'epoch,loss,val_loss,at\n1,1,,1970-01-01T00:00:02.000Z\n2,0.5,,1970-01-01T00:00:02.001Z\n')
+  t.equal(await csv.text(), 'epoch,loss,val_loss,at,lr\n1,1,,1970-01-01T00:00:02.000Z,\n2,0.5,,1970-01-01T00:00:02.001Z,\n')
   const next = /^<([^>]+)>; rel="next"$/.exec(csv.headers.get('link') ?? '')
   t.ok(next, 'CSV has a Link to the next page')
   const csv2 = await server.fetch(next![1]!)
-  t.equal(await csv2.text(), 'epoch,loss,val_loss,at\n3,0.3333333333333333,,1970-01-01T00:00:02.002Z\n4,0.25,,1970-01-01T00:00:02.003Z\n')
+  t.equal(await csv2.text(), 'epoch,loss,val_loss,at,lr\n3,0.3333333333333333,,1970-01-01T00:00:02.002Z,\n4,0.25,,1970-01-01T00:00:02.003Z,\n')
 
   for (const [query, code] of [['?cursor=abc', 'invalid_cursor'], ['?limit=10001', 'validation_failed'], ['?limit=0', 'validation_failed']] as const) {
     const response = await server.fetch(`/jobs/${job.id}/losses${query}`)

@@ -1,8 +1,10 @@
+import os from 'node:os'
 import t from 'tap'
 import type { Storage } from '../../src/storage/storage.js'
 import { SqliteStorage } from '../../src/storage/sqlite/storage.js'
 import { tutorialJob } from '../helpers/jobs.js'
 import { startService, tempDir } from '../helpers/service.js'
+import { sample } from '../helpers/metrics.js'
 
 const dir = tempDir(t)
 
@@ -14,22 +16,11 @@ function sqliteOf(storage: Storage) {
 
 interface ReadinessBody { status: string; checks: Record<string, boolean>; reasons: string[] }
 
-/** Value of an unlabelled sample, or of the sample whose labels contain `labels`. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue
-    const [key, value] = line.split(' ')
-    const bare = key.split('{')[0]
-    if (bare === name && (labels === '' ? !key.includes('{') || key === name : key.includes(labels))) return Number(value)
-  }
-  return undefined
-}
-
 t.test('readiness: 200 with the checks when the database, migrations and workers are fine', async (t) => {
   const service = await startService(t, { dir })
   const { response, body } = await service.getJson<ReadinessBody>('/readyz')
   t.equal(response.status, 200)
-  t.same(body, { status: 'ready', checks: { database: true, migrations: true, workers: true }, reasons: [] })
+  t.same(body, { status: 'ready', role: 'all', checks: { database: true, migrations: true, workers: true }, reasons: [] })
 })
 
 t.test('readiness: 503 with reasons when the worker pool is not running', async (t) => {
@@ -79,6 +70,7 @@ t.test('metrics: Prometheus text with job, training, predict and cache metrics',
   t.equal(response.status, 200)
   t.match(response.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
   const text = await response.text()
+  t.match(text, new RegExp(`^seqserve_jobs_started_total\\{node="${os.hostname()}",role="all"\\} 1$`, 'm'), 'every sample names the node (NODE_ID, default the hostname) and its role')
   t.equal(sample(text, 'seqserve_jobs', 'status="succeeded"'), 1, 'jobs by status')
   t.equal(sample(text, 'seqserve_jobs', 'status="queued"'), 0)
   t.equal(sample(text, 'seqserve_jobs_started_total'), 1)

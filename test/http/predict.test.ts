@@ -65,7 +65,7 @@ t.test('every model trained', async (t) => {
 
 t.test('pairs: ?job= and ?model= map the string the way it was trained (hello -> elloh)', async (t) => {
   const byJob = await predictOk(t, q({ job: jobs.greeter.id, input: 'hello' }))
-  t.same(byJob, { job: jobs.greeter.id, model: 'greeter', task: 'pairs', input: 'hello', output: 'elloh' })
+  t.same(byJob, { job: jobs.greeter.id, model: 'greeter', version: 1, alias: null, task: 'pairs', input: 'hello', output: 'elloh' })
   const byName = await predictOk(t, q({ model: 'greeter', input: 'hello' }))
   t.same(byName, byJob)
 
@@ -173,7 +173,7 @@ t.test('selecting the model: exactly one of job and model; 404s', async (t) => {
   const noJob = await readError(t, await service.fetch('/predict?job=nope&input=hello'), { statusCode: 404, code: 'job_not_found', error: 'Not Found' })
   t.equal(noJob.message, 'No job with id nope')
   const noModel = await readError(t, await service.fetch('/predict?model=nobody&input=hello'), { statusCode: 404, code: 'model_not_found', error: 'Not Found' })
-  t.equal(noModel.message, 'No succeeded job is named "nobody"')
+  t.equal(noModel.message, 'No model is named "nobody" (a model appears when a job of that name succeeds or a version is imported)')
   const noInput = await readError(t, await service.fetch(`/predict?job=${jobs.greeter.id}`), validationFailed)
   t.equal(noInput.message, 'querystring/input is required')
   const typo = await readError(t, await service.fetch(`/predict?${q({ job: jobs.greeter.id, input: 'hello', lenght: 5 })}`), { ...BAD_REQUEST, code: 'unknown_field' })

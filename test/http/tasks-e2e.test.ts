@@ -78,7 +78,7 @@ const [greeter, poet, wave, delayer, recaller] = await Promise.all(
 t.test('pairs: the README tutorial learns hello -> elloh', async (t) => {
   assertLearned(t, greeter!, 100)
   const byName = await predict(t, { model: 'greeter', input: 'hello' })
-  t.same(byName, { job: greeter!.job.id, model: 'greeter', task: 'pairs', input: 'hello', output: 'elloh' })
+  t.same(byName, { job: greeter!.job.id, model: 'greeter', version: 1, alias: null, task: 'pairs', input: 'hello', output: 'elloh' })
 })
 
 t.test('pairs: a delay-by-one mapping generalises to unseen words', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { tutorialJob, textJob, longJob } from '../helpers/jobs.js'
+import { sample } from '../helpers/metrics.js'
 import { readError } from '../helpers/server.js'
 import { queryString as q, startService, tempDir, type TestService } from '../helpers/service.js'
 import type { ServingConfig } from '../../src/config.js'
@@ -17,8 +18,9 @@ const trainer = await startService(t, { dir, file: FILE, workers: 2 })
 const submitted = {
   greeter: await trainer.submitOk(tutorialJob()),
   poet: await trainer.submitOk(textJob()),
-  // Slow to predict with (about 0.2e6 cost units a character), quick to train for one epoch.
-  big: await trainer.submitOk(textJob({ name: 'big', model: { type: 'lstm', hidden_size: 128, num_layers: 2 }, training: { epochs: 1 } })),
+  // Slow to predict with (about 0.2e6 cost units a character), quick to train for one epoch;
+  // float64, so one forward over a long prompt outlasts the stuck-worker test's deadline.
+  big: await trainer.submitOk(textJob({ name: 'big', model: { type: 'lstm', hidden_size: 128, num_layers: 2, dtype: 'float64' }, training: { epochs: 1 } })),
 }
 const trained: string[] = []
 for (const job of Object.values(submitted)) trained.push((await trainer.waitForEnd(job.id, 120_000)).status)
@@ -56,7 +58,7 @@ t.test('a request over the cost budget is refused at once with the estimate and 
   const batch = await service.postJson('/predict', { model: 'big', inputs: Array(200).fill('the'), length: 200 })
   await readError(t, batch, TOO_COSTLY)
   const metrics = await (await service.fetch('/metrics')).text()
-  t.match(metrics, /seqserve_predict_refused_total\{code="predict_too_costly"\} 2/)
+  t.equal(sample(metrics, 'seqserve_predict_refused_total', 'code="predict_too_costly"'), 2)
 })
 
 t.test('a prompt too long for the memory budget is refused the same way', async (t) => {
@@ -76,13 +78,13 @@ t.test('past PREDICT_TIMEOUT_MS: 504 predict_timeout and the worker stops betwee
   while (pool.busy > 0) await new Promise((resolve) => setTimeout(resolve, 5))
   t.equal(pool.restarts, 0, 'stopped cooperatively, not terminated')
   t.equal(pool.readyWorkers, 1, 'the same worker takes the next request')
-  t.match(await (await service.fetch('/metrics')).text(), /seqserve_predict_refused_total\{code="predict_timeout"\} 1/)
+  t.equal(sample(await (await service.fetch('/metrics')).text(), 'seqserve_predict_refused_total', 'code="predict_timeout"'), 1)
 })
 
 t.test('a worker stuck in one long step past its deadline is replaced', async (t) => {
   // No grace and no budget: one forward over a long prompt has no step boundary to stop at.
   const service = await serve({ timeoutMs: 150, stopGraceMs: 0, maxCost: 1e12, maxMemoryBytes: 2 ** 40 })
-  const prompt = 'the cat sat on the mat. '.repeat(160)
+  const prompt = 'the cat sat on the mat. '.repeat(166)
   await readError(t, await service.fetch(`/predict?${q({ model: 'big', input: prompt, length: 1 })}`), TIMEOUT)
   const pool = service.app.serving.pool
   t.equal(pool.restarts, 1, 'the worker was terminated and replaced')
@@ -110,8 +112,8 @@ t.test('tiny predictions run on the main thread; larger ones on the workers', as
   t.equal((await service.fetch(`/predict?${q({ model: 'greeter', input: 'hello' })}`)).status, 200)
   t.equal((await service.fetch(slow(5))).status, 200)
   const metrics = await (await service.fetch('/metrics')).text()
-  t.match(metrics, /seqserve_predict_inline_total 1\n/, 'the seed model ran inline')
-  t.match(metrics, /seqserve_predict_batch_requests_count 1\n/, 'the LSTM-128x2 ran on a worker')
+  t.equal(sample(metrics, 'seqserve_predict_inline_total'), 1, 'the seed model ran inline')
+  t.equal(sample(metrics, 'seqserve_predict_batch_requests_count'), 1, 'the LSTM-128x2 ran on a worker')
 })
 
 t.test('the event loop stays free while the most expensive admitted prediction runs', async (t) => {
@@ -139,9 +141,9 @@ t.test('concurrent predictions are merged into batches and answer exactly what t
   for (const query of queries) separately.push(await (await alone.fetch(query)).json())
   t.same(together, separately)
   const metrics = await (await batched.fetch('/metrics')).text()
-  const batches = Number(/seqserve_predict_batch_requests_count (\d+)/.exec(metrics)?.[1])
+  const batches = sample(metrics, 'seqserve_predict_batch_requests_count')!
   t.ok(batches < queries.length, `${queries.length} requests ran in ${batches} batches`)
-  t.match(metrics, /seqserve_predict_batch_rows_sum 12/)
+  t.equal(sample(metrics, 'seqserve_predict_batch_rows_sum'), 12)
 })
 
 t.test('a saturated training pool never turns POST /jobs or predictions into 503s', async (t) => {

@@ -1,12 +1,10 @@
-import t from 'tap'
-import { createJobs, tempStorage } from './helpers.js'
+import { FOREIGN_KEY_VIOLATION, createJobs, storageTest } from './helpers.js'
 
 function blobOf(epoch: number): Buffer {
   return Buffer.from(`weights@${epoch}`)
 }
 
-t.test('save and read back checkpoints, latest and final', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('save and read back checkpoints, latest and final', async (t, storage) => {
   const [id, other] = await createJobs(storage, 2)
   t.equal(await storage.checkpoints.latest(id), undefined)
   t.equal(await storage.checkpoints.latestMeta(id), undefined)
@@ -36,8 +34,7 @@ t.test('save and read back checkpoints, latest and final', async (t) => {
   t.equal((await storage.checkpoints.final(other))?.blob.toString(), 'weights@99', 'jobs do not see each other')
 })
 
-t.test('Uint8Array blobs (e.g. views into a larger buffer) round-trip exactly', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('Uint8Array blobs (e.g. views into a larger buffer) round-trip exactly', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   const backing = new Float32Array([1.5, -2.25, 3.125, 42])
   const view = new Uint8Array(backing.buffer, 4, 8) // only the middle two floats
@@ -47,8 +44,7 @@ t.test('Uint8Array blobs (e.g. views into a larger buffer) round-trip exactly', 
   t.same(Array.from(new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength))), [-2.25, 3.125])
 })
 
-t.test('saving an existing epoch replaces it', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('saving an existing epoch replaces it', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await storage.checkpoints.save(id, { epoch: 5, isFinal: false, format: 1, blob: Buffer.from('old') }, 1)
   await storage.checkpoints.save(id, { epoch: 5, isFinal: true, format: 2, blob: Buffer.from('new') }, 2)
@@ -56,8 +52,7 @@ t.test('saving an existing epoch replaces it', async (t) => {
   t.equal((await storage.checkpoints.latest(id))?.blob.toString(), 'new')
 })
 
-t.test('pruning keeps the newest `keep` intermediate checkpoints and every final one', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('pruning keeps the newest `keep` intermediate checkpoints and every final one', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   for (const epoch of [10, 20, 30, 40]) await storage.checkpoints.save(id, { epoch, isFinal: false, format: 1, blob: blobOf(epoch) }, epoch)
   t.same((await storage.checkpoints.listMeta(id)).map((c) => c.epoch), [30, 40], 'default keep = 2')
@@ -81,21 +76,18 @@ t.test('pruning keeps the newest `keep` intermediate checkpoints and every final
   t.equal(await storage.checkpoints.at(id, 100), undefined, 'a refused save writes nothing')
 })
 
-t.test('deleteAfter drops newer checkpoints only', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('deleteAfter drops newer checkpoints only', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   for (const epoch of [10, 20, 30]) await storage.checkpoints.save(id, { epoch, isFinal: false, format: 1, blob: blobOf(epoch) }, epoch, 5)
   t.equal(await storage.checkpoints.deleteAfter(id, 15), 2)
   t.same((await storage.checkpoints.listMeta(id)).map((c) => c.epoch), [10])
 })
 
-t.test('checkpoints require an existing job', async (t) => {
-  const { storage } = await tempStorage(t)
-  await t.rejects(storage.checkpoints.save('ghost', { epoch: 1, isFinal: false, format: 1, blob: blobOf(1) }, 1), { code: 'SQLITE_CONSTRAINT_FOREIGNKEY' })
+storageTest('checkpoints require an existing job', async (t, storage) => {
+  await t.rejects(storage.checkpoints.save('ghost', { epoch: 1, isFinal: false, format: 1, blob: blobOf(1) }, 1), FOREIGN_KEY_VIOLATION)
 })
 
-t.test('latestMetaForJobs returns each job\'s newest checkpoint in one query', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('latestMetaForJobs returns each job\'s newest checkpoint in one query', async (t, storage) => {
   const now = 1_000
   const [aId, bId, cId] = await createJobs(storage, 3)
   const a = { id: aId }, b = { id: bId }, c = { id: cId }

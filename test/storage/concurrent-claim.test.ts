@@ -3,8 +3,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { openSqliteStorage } from '../../src/storage/sqlite/storage.js'
-import { createJobs, tempDir } from './helpers.js'
+import { openStorage, type StorageTarget } from '../../src/storage/open.js'
+import type { Storage } from '../../src/storage/storage.js'
+import { sharedPostgres } from '../helpers/postgres.js'
+import { BACKENDS, createJobs, tempDir, type Backend } from './helpers.js'
 
 const JOBS = 1_000
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'claim-worker.ts')
@@ -15,8 +17,8 @@ interface WorkerReport {
   busyErrors: number
 }
 
-function startWorker(dbPath: string, owner: string, peers: number, barrierDir: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, dbPath, owner, String(peers), barrierDir], { stdio: ['pipe', 'pipe', 'pipe'] })
+function startWorker(target: string, owner: string, peers: number, barrierDir: string) {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, target, owner, String(peers), barrierDir], { stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
@@ -40,17 +42,30 @@ function startWorker(dbPath: string, owner: string, peers: number, barrierDir: s
   return { child, ready, done }
 }
 
-t.test('two processes claiming from the same file never get the same job', async (t) => {
+/** A new database of `backend` that several connections (and processes) can open: a file path or a URL. */
+async function sharedDatabase(t: Parameters<typeof tempDir>[0], backend: Backend, dir: string): Promise<{ target: string; open(): Promise<Storage> }> {
+  const target = backend === 'sqlite' ? path.join(dir, 'shared.db') : await (await sharedPostgres()).createDatabase('claims')
+  const spec: StorageTarget = backend === 'sqlite' ? { path: target } : { url: target }
+  return {
+    target,
+    async open() {
+      const storage = await openStorage(spec)
+      t.teardown(() => storage.close())
+      return storage
+    },
+  }
+}
+
+for (const backend of BACKENDS) t.test(`two processes claiming from the same database never get the same job [${backend}]`, async (t) => {
   const dir = tempDir(t)
-  const dbPath = path.join(dir, 'shared.db')
-  const storage = openSqliteStorage({ path: dbPath })
-  t.teardown(() => storage.close())
+  const database = await sharedDatabase(t, backend, dir)
+  const storage = await database.open()
   const ids = await createJobs(storage, JOBS)
 
   const owners = ['proc-a', 'proc-b']
   const barrierDir = path.join(dir, 'barrier')
   fs.mkdirSync(barrierDir)
-  const workers = owners.map((owner) => startWorker(dbPath, owner, owners.length, barrierDir))
+  const workers = owners.map((owner) => startWorker(database.target, owner, owners.length, barrierDir))
   await Promise.all(workers.map((w) => w.ready))
   const startAt = Date.now() + 200
   for (const w of workers) w.child.stdin.end(`${startAt}\n`)
@@ -66,7 +81,7 @@ t.test('two processes claiming from the same file never get the same job', async
   for (let i = 1; i < ids.length; i++) if (ownerOf.get(ids[i]) !== ownerOf.get(ids[i - 1])) switches++
   for (const r of reports) {
     t.ok(r.claimed.length > 0, `${r.owner} took part`)
-    t.equal(r.busyErrors, 0, `${r.owner} never saw SQLITE_BUSY (busy_timeout waits for the lock)`)
+    t.equal(r.busyErrors, 0, `${r.owner} never saw SQLITE_BUSY (busy_timeout waits for the lock; PostgreSQL has no such error)`)
     // Each process claims in queue order.
     const positions = r.claimed.map((id) => ids.indexOf(id))
     t.same(positions, [...positions].sort((a, b) => a - b), `${r.owner} claimed oldest first`)
@@ -81,15 +96,10 @@ t.test('two processes claiming from the same file never get the same job', async
   t.same(await storage.jobs.countByStatus(), { queued: 0, running: JOBS, succeeded: 0, failed: 0, cancelled: 0 })
 })
 
-t.test('two connections in one process see each other’s claims', async (t) => {
-  const dir = tempDir(t)
-  const dbPath = path.join(dir, 'two-connections.db')
-  const a = openSqliteStorage({ path: dbPath })
-  const b = openSqliteStorage({ path: dbPath })
-  t.teardown(async () => {
-    await a.close()
-    await b.close()
-  })
+for (const backend of BACKENDS) t.test(`two connections in one process see each other’s claims [${backend}]`, async (t) => {
+  const database = await sharedDatabase(t, backend, tempDir(t))
+  const a = await database.open()
+  const b = await database.open()
   const ids = await createJobs(a, 6)
   const claimed: string[] = []
   for (let i = 0; i < 4; i++) {

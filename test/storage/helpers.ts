@@ -2,11 +2,20 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import tap from 'tap'
+import { listMigrationFiles } from '../../src/storage/migrations.js'
 import type { Storage } from '../../src/storage/storage.js'
+import { openPostgresStorage } from '../../src/storage/postgres/storage.js'
 import { openSqliteStorage, type SqliteStorage } from '../../src/storage/sqlite/storage.js'
+import { sharedPostgres } from '../helpers/postgres.js'
+import type { TapTest } from '../helpers/server.js'
 import type { NewJob, ReapResult } from '../../src/storage/types.js'
 
-export const REPO_MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
+export const REPO_MIGRATIONS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations')
+/** The SQLite dialect's migrations. */
+export const REPO_MIGRATIONS_DIR = path.join(REPO_MIGRATIONS_ROOT, 'sqlite')
+/** The schema version this code expects: its newest migration. */
+export const NEWEST_VERSION = listMigrationFiles(REPO_MIGRATIONS_DIR).at(-1)!.version
 
 interface Teardown {
   teardown(fn: () => void | Promise<void>): void
@@ -41,6 +50,36 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 export function reapedIds(result: ReapResult): Record<keyof ReapResult, string[]> {
   const ids = (jobs: ReapResult[keyof ReapResult]) => jobs.map((job) => job.id)
   return { requeued: ids(result.requeued), failed: ids(result.failed), cancelled: ids(result.cancelled) }
+}
+
+/** What each database reports for a broken constraint (better-sqlite3 code, PostgreSQL SQLSTATE). */
+export const FOREIGN_KEY_VIOLATION = { code: /^(SQLITE_CONSTRAINT_FOREIGNKEY|23503)$/ }
+export const NOT_NULL_VIOLATION = { code: /^(SQLITE_CONSTRAINT_NOTNULL|23502)$/ }
+
+export type Backend = 'sqlite' | 'postgres'
+export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres']
+
+/** A fresh, migrated, empty store of `backend`, closed (and dropped) when `t` ends. */
+export async function openBackend(t: Teardown, backend: Backend): Promise<Storage> {
+  if (backend === 'sqlite') return (await tempStorage(t)).storage
+  const cluster = await sharedPostgres()
+  const url = await cluster.createDatabase()
+  const storage = await openPostgresStorage({ url })
+  t.teardown(async () => {
+    await storage.close()
+    await cluster.dropDatabase(url)
+  })
+  return storage
+}
+
+/**
+ * The shared storage suite: registers the test once per implementation (SQLite file, real
+ * PostgreSQL cluster), each on a fresh store; every implementation must pass all of them.
+ */
+export function storageTest(name: string, fn: (t: TapTest, storage: Storage) => Promise<void>): void {
+  for (const backend of BACKENDS) {
+    tap.test(`${name} [${backend}]`, async (t) => fn(t, await openBackend(t, backend)))
+  }
 }
 
 export function newJob(overrides: Partial<NewJob> = {}): NewJob {

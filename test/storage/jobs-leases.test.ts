@@ -1,10 +1,8 @@
-import t from 'tap'
-import { createJobs, reapedIds, tempStorage } from './helpers.js'
+import { createJobs, reapedIds, storageTest } from './helpers.js'
 
 const LEASE = 30_000
 
-t.test('claimNext takes the oldest queued job first and starts its lease', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('claimNext takes the oldest queued job first and starts its lease', async (t, storage) => {
   const ids = await createJobs(storage, 3)
   const job = await storage.jobs.claimNext('worker-a', LEASE, 5_000)
   t.equal(job?.id, ids[0])
@@ -22,8 +20,7 @@ t.test('claimNext takes the oldest queued job first and starts its lease', async
   t.equal(await storage.jobs.countQueued(), 0)
 })
 
-t.test('a requeued job keeps its place: older jobs still go first', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('a requeued job keeps its place: older jobs still go first', async (t, storage) => {
   const [first, second] = await createJobs(storage, 2)
   await storage.jobs.claimNext('w', LEASE, 10)
   await storage.jobs.requeue(first, 'w', { countAttempt: true }, 11)
@@ -31,8 +28,7 @@ t.test('a requeued job keeps its place: older jobs still go first', async (t) =>
   t.equal((await storage.jobs.claimNext('w', LEASE, 13))?.id, second)
 })
 
-t.test('renewLeases extends every running job of that owner only', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('renewLeases extends every running job of that owner only', async (t, storage) => {
   const [a1, b1, a2, queued] = await createJobs(storage, 4)
   await storage.jobs.claimNext('a', LEASE, 100)
   await storage.jobs.claimNext('b', LEASE, 100)
@@ -49,8 +45,7 @@ t.test('renewLeases extends every running job of that owner only', async (t) => 
   t.equal((await storage.jobs.findById(a1))?.leaseOwner, null)
 })
 
-t.test('renewed leases are not reaped; lapsed ones are, at exactly their expiry', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('renewed leases are not reaped; lapsed ones are, at exactly their expiry', async (t, storage) => {
   const [alive, dead] = await createJobs(storage, 2)
   await storage.jobs.claimNext('alive', 1_000, 0)
   await storage.jobs.claimNext('dead', 1_000, 0)
@@ -74,8 +69,7 @@ t.test('renewed leases are not reaped; lapsed ones are, at exactly their expiry'
   t.equal(again?.startedAt, 0, 'a retry does not move started_at')
 })
 
-t.test('after 3 attempts whose leases lapsed, the job fails with code stalled', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('after 3 attempts whose leases lapsed, the job fails with code stalled', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   let now = 0
   for (let attempt = 1; attempt <= 2; attempt++) {
@@ -97,15 +91,13 @@ t.test('after 3 attempts whose leases lapsed, the job fails with code stalled', 
   t.same(reapedIds(await storage.jobs.reapExpiredLeases(now + 1_000)), { requeued: [], failed: [], cancelled: [] }, 'reaping is idempotent')
 })
 
-t.test('maxAttempts is configurable', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('maxAttempts is configurable', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await storage.jobs.claimNext('w', 100, 0)
   t.same(reapedIds(await storage.jobs.reapExpiredLeases(100, 1)).failed, [id])
 })
 
-t.test('a lapsed job whose cancel was requested ends cancelled instead of running again', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('a lapsed job whose cancel was requested ends cancelled instead of running again', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await storage.jobs.claimNext('w', 100, 0)
   await storage.jobs.requestCancel(id, 50)
@@ -115,8 +107,7 @@ t.test('a lapsed job whose cancel was requested ends cancelled instead of runnin
   t.equal(job?.finishedAt, 100)
 })
 
-t.test('ownership guards: a worker that lost its lease cannot write', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('ownership guards: a worker that lost its lease cannot write', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await storage.jobs.claimNext('old', 100, 0)
   t.equal(await storage.jobs.recordProgress(id, 'old', { epoch: 1, loss: 0.9, bestLoss: 0.9 }, 10), true)
@@ -146,8 +137,7 @@ t.test('ownership guards: a worker that lost its lease cannot write', async (t) 
   )
 })
 
-t.test('finish ends the job for its owner and releases the lease', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('finish ends the job for its owner and releases the lease', async (t, storage) => {
   const [ok, bad, stopped] = await createJobs(storage, 3)
   for (let i = 0; i < 3; i++) await storage.jobs.claimNext('w', LEASE, 10)
 
@@ -161,8 +151,7 @@ t.test('finish ends the job for its owner and releases the lease', async (t) => 
   t.equal((await storage.jobs.findById(ok))?.status, 'succeeded')
 })
 
-t.test('requeue: graceful shutdown gives the attempt back; a counted requeue keeps it', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('requeue: graceful shutdown gives the attempt back; a counted requeue keeps it', async (t, storage) => {
   const [graceful, counted] = await createJobs(storage, 2)
   await storage.jobs.claimNext('w', LEASE, 10)
   await storage.jobs.claimNext('w', LEASE, 10)
@@ -174,8 +163,7 @@ t.test('requeue: graceful shutdown gives the attempt back; a counted requeue kee
   t.equal((await storage.jobs.claimNext('w', LEASE, 30))?.attempt, 1, 'the graceful one starts again as attempt 1')
 })
 
-t.test('requeue of a job whose cancel was requested ends it cancelled', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('requeue of a job whose cancel was requested ends it cancelled', async (t, storage) => {
   const [id] = await createJobs(storage, 1)
   await storage.jobs.claimNext('w', LEASE, 10)
   await storage.jobs.requestCancel(id, 11)

@@ -1,11 +1,9 @@
-import t from 'tap'
 import { decodeCursor, encodeCursor } from '../../src/storage/cursor.js'
 import { DuplicateIdempotencyKeyError, InvalidCursorError } from '../../src/storage/errors.js'
 import type { JobRecord } from '../../src/storage/types.js'
-import { createJobs, newJob, rejection, tempStorage } from './helpers.js'
+import { createJobs, newJob, rejection, storageTest } from './helpers.js'
 
-t.test('create stores a queued job with a UUID and parses it back', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('create stores a queued job with a UUID and parses it back', async (t, storage) => {
   const input = newJob({ idempotencyKey: 'k1', requestHash: 'h1' })
   const job = await storage.jobs.create(input, 1_700_000_000_000)
 
@@ -39,8 +37,7 @@ t.test('create stores a queued job with a UUID and parses it back', async (t) =>
   t.not((await storage.jobs.create(newJob(), 1)).id, job.id, 'ids are unique')
 })
 
-t.test('idempotency keys are unique; jobs without one do not collide', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('idempotency keys are unique; jobs without one do not collide', async (t, storage) => {
   const first = await storage.jobs.create(newJob({ idempotencyKey: 'same', requestHash: 'a' }), 1)
   t.same(await storage.jobs.findByIdempotencyKey('same'), first)
   t.equal(await storage.jobs.findByIdempotencyKey('other'), undefined)
@@ -55,8 +52,7 @@ t.test('idempotency keys are unique; jobs without one do not collide', async (t)
   t.equal(await storage.jobs.countQueued(), 3, 'the duplicate was not inserted, keyless jobs were')
 })
 
-t.test('createOrFind returns the existing job for a known key', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('createOrFind returns the existing job for a known key', async (t, storage) => {
   const made = await storage.jobs.createOrFind(newJob({ idempotencyKey: 'k', requestHash: 'h1' }), 1)
   t.equal(made.created, true)
   const again = await storage.jobs.createOrFind(newJob({ idempotencyKey: 'k', requestHash: 'h2' }), 2)
@@ -67,8 +63,7 @@ t.test('createOrFind returns the existing job for a known key', async (t) => {
   t.equal(await storage.jobs.countQueued(), 2)
 })
 
-t.test('list pages newest first with an opaque cursor, no duplicates, across filters', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('list pages newest first with an opaque cursor, no duplicates, across filters', async (t, storage) => {
   // 7 jobs alternating names; statuses set below.
   const ids = await createJobs(storage, 7, (i) => ({ name: i % 2 === 0 ? 'even' : 'odd' }))
   const owner = 'w'
@@ -112,8 +107,7 @@ t.test('list pages newest first with an opaque cursor, no duplicates, across fil
   t.same(second.items.map((j) => j.id), [ids[4], ids[3]])
 })
 
-t.test('listed jobs leave the dataset out of spec; findById has it', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('listed jobs leave the dataset out of spec; findById has it', async (t, storage) => {
   const input = newJob()
   const [id] = await createJobs(storage, 1)
   const [item] = (await storage.jobs.list({ limit: 1 })).items
@@ -126,8 +120,7 @@ t.test('listed jobs leave the dataset out of spec; findById has it', async (t) =
   t.same(listedRest, fullRest, 'everything else is identical')
 })
 
-t.test('list rejects cursors it did not issue and bad limits', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('list rejects cursors it did not issue and bad limits', async (t, storage) => {
   await createJobs(storage, 2)
   for (const cursor of ['', 'not a cursor', '!!!', encodeCursor(5) + 'x', Buffer.from('0').toString('base64url'), Buffer.from('-3').toString('base64url'), Buffer.from('1e3').toString('base64url'), Buffer.from('99999999999999999999').toString('base64url')]) {
     const err = (await rejection(storage.jobs.list({ limit: 10, cursor }))) as InvalidCursorError
@@ -140,8 +133,7 @@ t.test('list rejects cursors it did not issue and bad limits', async (t) => {
   await t.rejects(storage.jobs.list({ limit: 1.5 }), RangeError)
 })
 
-t.test('findNewestSucceededByName picks the most recently created succeeded job of that name', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('findNewestSucceededByName picks the most recently created succeeded job of that name', async (t, storage) => {
   const [a, b, c, other] = await createJobs(storage, 4, (i) => ({ name: i === 3 ? 'other' : 'model' }))
   t.equal(await storage.jobs.findNewestSucceededByName('model'), undefined)
   for (let i = 0; i < 4; i++) await storage.jobs.claimNext('w', 1000, 10)
@@ -153,8 +145,7 @@ t.test('findNewestSucceededByName picks the most recently created succeeded job 
   t.equal(await storage.jobs.findNewestSucceededByName('nobody'), undefined)
 })
 
-t.test('requestCancel: queued jobs end at once, running jobs are flagged, finished ones are untouched', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('requestCancel: queued jobs end at once, running jobs are flagged, finished ones are untouched', async (t, storage) => {
   const [finished, running, queued] = await createJobs(storage, 3)
   t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, finished)
   await storage.jobs.finish(finished, 'w', { status: 'succeeded' }, 11)
@@ -182,8 +173,7 @@ t.test('requestCancel: queued jobs end at once, running jobs are flagged, finish
   t.equal(await storage.jobs.isCancelRequested('missing'), false)
 })
 
-t.test('delete removes only finished jobs: 409-style conflict while queued or running', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('delete removes only finished jobs: 409-style conflict while queued or running', async (t, storage) => {
   const [running, succeeded, failed, queued, cancelled] = await createJobs(storage, 5)
   t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, running)
   t.equal((await storage.jobs.claimNext('w', 1000, 10))?.id, succeeded)
@@ -204,8 +194,7 @@ t.test('delete removes only finished jobs: 409-style conflict while queued or ru
   t.equal(await storage.jobs.delete('never-existed'), 'not_found')
 })
 
-t.test('countByStatus reports every status, zeros included', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('countByStatus reports every status, zeros included', async (t, storage) => {
   t.same(await storage.jobs.countByStatus(), { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 })
   const ids = await createJobs(storage, 5)
   await storage.jobs.claimNext('w', 1000, 10)

@@ -4,8 +4,8 @@ import t from 'tap'
 import BetterSqlite3 from 'better-sqlite3'
 import { openDatabase } from '../../src/storage/sqlite/database.js'
 import { DatabaseNewerThanCodeError, MigrationError, MigrationsDirectoryError } from '../../src/storage/errors.js'
-import { appliedMigrations, currentVersion, runMigrations } from '../../src/storage/sqlite/migrate.js'
-import { REPO_MIGRATIONS_DIR, tempDir } from './helpers.js'
+import { appliedMigrations, currentVersion, listMigrationFiles, runMigrations } from '../../src/storage/sqlite/migrate.js'
+import { NEWEST_VERSION, REPO_MIGRATIONS_DIR, REPO_MIGRATIONS_ROOT, tempDir } from './helpers.js'
 
 function tableNames(db: BetterSqlite3.Database): string[] {
   return (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map(
@@ -24,9 +24,9 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
   t.equal(currentVersion(db), 0)
 
   const result = runMigrations(db, REPO_MIGRATIONS_DIR)
-  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql'])
-  t.equal(currentVersion(db), 3)
-  t.same(tableNames(db), ['checkpoints', 'jobs', 'losses', 'schema_migrations'])
+  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql', '0004_models.sql', '0005_loss_metrics.sql'])
+  t.equal(currentVersion(db), 5)
+  t.same(tableNames(db), ['checkpoints', 'jobs', 'losses', 'model_aliases', 'model_versions', 'models', 'schema_migrations'])
   const applied = appliedMigrations(db)
   t.same(
     applied.map((m) => [m.version, m.name]),
@@ -34,6 +34,8 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
       [1, '0001_jobs'],
       [2, '0002_checkpoints'],
       [3, '0003_losses'],
+      [4, '0004_models'],
+      [5, '0005_loss_metrics'],
     ],
   )
   for (const m of applied) t.equal(new Date(m.appliedAt).toISOString(), m.appliedAt, 'applied_at is an ISO timestamp')
@@ -49,8 +51,8 @@ t.test('re-opening an up-to-date database applies nothing and keeps the data', a
   const second = openDatabase({ path: file })
   t.teardown(() => second.close())
   t.same(runMigrations(second, REPO_MIGRATIONS_DIR).applied, [])
-  t.equal(currentVersion(second), 3)
-  t.equal(appliedMigrations(second).length, 3)
+  t.equal(currentVersion(second), NEWEST_VERSION)
+  t.equal(appliedMigrations(second).length, NEWEST_VERSION)
   t.equal((second.prepare('SELECT COUNT(*) AS n FROM jobs').get() as { n: number }).n, 1)
 })
 
@@ -138,14 +140,14 @@ t.test('a database newer than the code is refused with an upgrade hint', async (
   const err = t.throws(() => openDatabase({ path: file, migrationsDir: older })) as unknown as DatabaseNewerThanCodeError
   t.type(err, DatabaseNewerThanCodeError)
   t.equal(err.code, 'database_newer_than_code')
-  t.equal(err.databaseVersion, 3)
+  t.equal(err.databaseVersion, NEWEST_VERSION)
   t.equal(err.codeVersion, 2)
-  t.match(err.message, /schema version 3 \(0003_losses\)/)
+  t.match(err.message, new RegExp(`schema version ${NEWEST_VERSION} \\(0005_loss_metrics\\)`))
   t.match(err.message, /upgrade seqserve/)
 
   const db = new BetterSqlite3(file)
   t.teardown(() => db.close())
-  t.equal(currentVersion(db), 3, 'nothing was touched')
+  t.equal(currentVersion(db), NEWEST_VERSION, 'nothing was touched')
 })
 
 t.test('malformed migration folders are refused', async (t) => {
@@ -184,4 +186,12 @@ t.test('a never-applied file numbered below the database version is refused', as
   fs.writeFileSync(path.join(migrations, '0002_b.sql'), 'CREATE TABLE b (x);')
   t.throws(() => runMigrations(db, migrations), { name: 'MigrationsDirectoryError', message: /0002_b\.sql was never applied.*version 3/ })
   t.notOk(tableNames(db).includes('b'))
+})
+
+t.test('both dialects ship the same migrations: same numbers, same names', async (t) => {
+  const sqlite = listMigrationFiles(path.join(REPO_MIGRATIONS_ROOT, 'sqlite')).map((m) => m.name)
+  const postgres = listMigrationFiles(path.join(REPO_MIGRATIONS_ROOT, 'postgres')).map((m) => m.name)
+  t.ok(sqlite.length >= 3)
+  t.same(postgres, sqlite, 'a schema change lands in migrations/sqlite/ and migrations/postgres/ under one number')
+  t.same(fs.readdirSync(REPO_MIGRATIONS_ROOT).sort(), ['postgres', 'sqlite'], 'no migration sits outside a dialect folder')
 })

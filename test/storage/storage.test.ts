@@ -1,6 +1,5 @@
-import t from 'tap'
 import type { Storage } from '../../src/storage/storage.js'
-import { createJobs, tempStorage } from './helpers.js'
+import { createJobs, storageTest } from './helpers.js'
 
 function points(from: number, to: number, at = 0) {
   const out = []
@@ -18,8 +17,7 @@ async function claimed(storage: Storage, owner = 'w'): Promise<string> {
   return job.id
 }
 
-t.test('recordEpochs writes losses, progress and checkpoint together, only for the lease owner', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('recordEpochs writes losses, progress and checkpoint together, only for the lease owner', async (t, storage) => {
   await createJobs(storage, 1)
   const id = await claimed(storage, 'owner')
 
@@ -34,8 +32,7 @@ t.test('recordEpochs writes losses, progress and checkpoint together, only for t
   t.equal((await storage.jobs.findById(id))?.progressEpoch, 10)
 })
 
-t.test('recordEpochs is all-or-nothing', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('recordEpochs is all-or-nothing', async (t, storage) => {
   await createJobs(storage, 1)
   const id = await claimed(storage)
   await t.rejects(storage.recordEpochs(id, 'w', { points: [...points(1, 3), { epoch: 4, loss: Number.NaN, at: 4 }], progress: { epoch: 4, loss: null, bestLoss: null }, checkpoint: ckpt(4) }, 1),
@@ -46,8 +43,7 @@ t.test('recordEpochs is all-or-nothing', async (t) => {
   t.equal((await storage.jobs.findById(id))?.progressEpoch, 0)
 })
 
-t.test('saveCheckpoint is guarded by the lease', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('saveCheckpoint is guarded by the lease', async (t, storage) => {
   await createJobs(storage, 1)
   const id = await claimed(storage, 'owner')
   t.equal(await storage.saveCheckpoint(id, 'other', ckpt(5), 1), undefined)
@@ -55,8 +51,7 @@ t.test('saveCheckpoint is guarded by the lease', async (t) => {
   t.match(await storage.saveCheckpoint(id, 'owner', ckpt(5), 2), { epoch: 5, createdAt: 2 })
 })
 
-t.test('resumeFromCheckpoint rewinds losses, checkpoints and progress to the latest checkpoint', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('resumeFromCheckpoint rewinds losses, checkpoints and progress to the latest checkpoint', async (t, storage) => {
   await createJobs(storage, 1)
   const id = await claimed(storage, 'first')
   await storage.recordEpochs(id, 'first', { points: points(1, 10), progress: { epoch: 10, loss: 1, bestLoss: 1 }, checkpoint: ckpt(10) }, 10)
@@ -85,8 +80,7 @@ t.test('resumeFromCheckpoint rewinds losses, checkpoints and progress to the lat
   t.equal((await storage.losses.at(id, 12))?.at, 10_012, 'epoch 12 comes from the resumed run')
 })
 
-t.test('resumeFromCheckpoint without a checkpoint starts from scratch', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('resumeFromCheckpoint without a checkpoint starts from scratch', async (t, storage) => {
   await createJobs(storage, 1)
   const id = await claimed(storage)
   await storage.recordEpochs(id, 'w', { points: points(1, 4), progress: { epoch: 4, loss: 2.5, bestLoss: 2.5 } }, 4)
@@ -96,8 +90,7 @@ t.test('resumeFromCheckpoint without a checkpoint starts from scratch', async (t
   t.same(await storage.losses.list(id), [])
 })
 
-t.test('resumeFromCheckpoint to an older checkpoint drops newer ones; loss/bestLoss can be given', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('resumeFromCheckpoint to an older checkpoint drops newer ones; loss/bestLoss can be given', async (t, storage) => {
   await createJobs(storage, 1)
   const id = await claimed(storage)
   await storage.recordEpochs(id, 'w', { points: points(1, 5), progress: { epoch: 5, loss: 2, bestLoss: 2 }, checkpoint: ckpt(5), keepCheckpoints: 3 }, 5)
@@ -114,8 +107,7 @@ t.test('resumeFromCheckpoint to an older checkpoint drops newer ones; loss/bestL
   t.same((await storage.losses.list(id)).map((p) => p.epoch), [1, 2, 3, 4, 5], 'a refused resume changes nothing')
 })
 
-t.test('finishJob applies the last update and finishes in one transaction', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('finishJob applies the last update and finishes in one transaction', async (t, storage) => {
   await createJobs(storage, 2)
   const id = await claimed(storage)
   const bad = await claimed(storage)
@@ -138,8 +130,7 @@ t.test('finishJob applies the last update and finishes in one transaction', asyn
   t.match(await storage.finishJob(bad, 'w', { status: 'failed', errorCode: 'nan_loss', errorMessage: 'loss is NaN at epoch 1' }, 42), { status: 'failed', errorCode: 'nan_loss' })
 })
 
-t.test('deleting a finished job cascades to its checkpoints and losses only', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('deleting a finished job cascades to its checkpoints and losses only', async (t, storage) => {
   await createJobs(storage, 2)
   const gone = await claimed(storage)
   const kept = await claimed(storage)
@@ -148,16 +139,17 @@ t.test('deleting a finished job cascades to its checkpoints and losses only', as
     await storage.checkpoints.save(id, ckpt(2), 9)
   }
   t.equal(await storage.jobs.delete(gone), 'deleted')
-  const count = (table: string, id: string) => (storage.db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE job_id = ?`).get(id) as { n: number }).n
-  t.equal(count('checkpoints', gone), 0)
-  t.equal(count('losses', gone), 0)
-  t.equal(count('checkpoints', kept), 2)
-  t.equal(count('losses', kept), 4)
+  t.equal(await storage.jobs.findById(gone), undefined)
+  t.same(await storage.checkpoints.listMeta(gone), [])
+  t.equal(await storage.checkpoints.at(gone, 4), undefined)
+  t.same(await storage.losses.list(gone), [])
+  t.same((await storage.checkpoints.listMeta(kept)).map((c) => c.epoch), [2, 4])
+  t.equal((await storage.checkpoints.final(kept))?.blob.toString(), 'state@4')
+  t.equal((await storage.losses.list(kept)).length, 4)
 })
 
-t.test('close is idempotent', async (t) => {
-  const { storage } = await tempStorage(t)
+storageTest('close is idempotent', async (t, storage) => {
   await storage.close()
   await storage.close()
-  t.equal(storage.db.open, false)
+  await t.rejects(storage.jobs.countQueued(), 'a closed store answers nothing')
 })

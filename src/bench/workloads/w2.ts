@@ -1,8 +1,10 @@
+import type { Backend } from '../../engine/backend/types.js'
 import { SequenceModel, type ModelBatch } from '../../engine/model.js'
 import { Rng } from '../../engine/rng.js'
 import type { BatchTargets } from '../../engine/train-step.js'
 import { CharBatchStream, idsToTimeMajor, type CharBatch } from '../char-batches.js'
 import { loadCorpus, type Corpus } from '../corpus.js'
+import { benchBackend, engineChoice, engineFields, type EngineChoice } from '../engine-choice.js'
 import { timeTraining } from './timed-training.js'
 import { evaluationLoss } from './evaluation.js'
 
@@ -11,11 +13,11 @@ export const CHAR_LM_B = 32
 export const CHAR_LM_HIDDEN = 128
 
 /** One-hot(V) -> LSTM(V, 128) -> Linear(128, V) on every step: the W2 model, reused by W4. */
-export function charLanguageModel(vocabularySize: number, initSeed: number): SequenceModel {
+export function charLanguageModel(vocabularySize: number, initSeed: number, backend?: Backend): SequenceModel {
   const model = new SequenceModel({
     mode: 'lstm', inputSize: vocabularySize, oneHot: true, hiddenSize: CHAR_LM_HIDDEN, numLayers: 1,
     bidirectional: false, projSize: 0, dropout: 0, outputSize: vocabularySize, head: 'every_step',
-  })
+  }, backend)
   model.init(new Rng(initSeed))
   return model
 }
@@ -36,7 +38,7 @@ export function charModelBatch(data: CharBatch, training: boolean): CharModelBat
   }
 }
 
-export interface W2Options {
+export interface W2Options extends Partial<EngineChoice> {
   warmupSteps?: number
   timedSteps?: number
   initSeed?: number
@@ -46,6 +48,8 @@ export interface W2Options {
 export interface W2Result {
   workload: 'W2'
   name: 'charlm'
+  precision: EngineChoice['dtype']
+  kernels: EngineChoice['kernels']
   tokens_per_s: number
   loss_before: number
   loss_after: number
@@ -70,13 +74,15 @@ export function runW2(options: W2Options = {}): W2Result {
   const train = new CharBatchStream(corpus.ids, T, B, 1234).take(warmupSteps + timedSteps).map((b) => charModelBatch(b, true))
   const evaluation = charModelBatch(new CharBatchStream(corpus.ids, T, B, 1235).next(), false)
 
-  const model = charLanguageModel(V, options.initSeed ?? 0)
+  const choice = engineChoice(options)
+  const model = charLanguageModel(V, options.initSeed ?? 0, benchBackend(choice))
   const lossBefore = evaluationLoss(model, evaluation.batch, evaluation.targets)
   const { seconds, stepMsMedian } = timeTraining(model, train, 0.002, warmupSteps, timedSteps)
 
   return {
     workload: 'W2',
     name: 'charlm',
+    ...engineFields(choice),
     tokens_per_s: (T * B * timedSteps) / seconds,
     loss_before: lossBefore,
     loss_after: evaluationLoss(model, evaluation.batch, evaluation.targets),

@@ -2,6 +2,7 @@ import { toTimeMajor } from '../../engine/layout.js'
 import { SequenceModel, type ModelBatch } from '../../engine/model.js'
 import { Rng } from '../../engine/rng.js'
 import type { BatchTargets } from '../../engine/train-step.js'
+import { benchBackend, engineChoice, engineFields, type EngineChoice } from '../engine-choice.js'
 import { SineBatchStream, type SineBatch } from '../sine-batches.js'
 import { timeTraining } from './timed-training.js'
 import { evaluationLoss } from './evaluation.js'
@@ -25,7 +26,7 @@ function seriesModelBatch(data: SineBatch, training: boolean): SeriesModelBatch 
   }
 }
 
-export interface W3Options {
+export interface W3Options extends Partial<EngineChoice> {
   warmupSteps?: number
   timedSteps?: number
   initSeed?: number
@@ -34,6 +35,8 @@ export interface W3Options {
 export interface W3Result {
   workload: 'W3'
   name: 'gru-ts'
+  precision: EngineChoice['dtype']
+  kernels: EngineChoice['kernels']
   sequences_per_s: number
   mse_before: number
   mse_after: number
@@ -52,10 +55,11 @@ export function runW3(options: W3Options = {}): W3Result {
   const train = new SineBatchStream(T, B, 4321).take(warmupSteps + timedSteps).map((b) => seriesModelBatch(b, true))
   const evaluation = seriesModelBatch(new SineBatchStream(T, B, 4322).next(), false)
 
+  const choice = engineChoice(options)
   const model = new SequenceModel({
     mode: 'gru', inputSize: 1, oneHot: false, hiddenSize: HIDDEN, numLayers: 1,
     bidirectional: false, projSize: 0, dropout: 0, outputSize: 1, head: 'last_step',
-  })
+  }, benchBackend(choice))
   model.init(new Rng(options.initSeed ?? 0))
   const mseBefore = evaluationLoss(model, evaluation.batch, evaluation.targets)
   const { seconds, stepMsMedian } = timeTraining(model, train, 0.01, warmupSteps, timedSteps)
@@ -63,6 +67,7 @@ export function runW3(options: W3Options = {}): W3Result {
   return {
     workload: 'W3',
     name: 'gru-ts',
+    ...engineFields(choice),
     sequences_per_s: (B * timedSteps) / seconds,
     mse_before: mseBefore,
     mse_after: evaluationLoss(model, evaluation.batch, evaluation.targets),

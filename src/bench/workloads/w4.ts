@@ -2,10 +2,11 @@ import type { ModelBatch, SequenceModel } from '../../engine/model.js'
 import { argmaxRows } from '../../engine/train-step.js'
 import { CharBatchStream } from '../char-batches.js'
 import { loadCorpus, type Corpus } from '../corpus.js'
+import { benchBackend, engineChoice, engineFields, type EngineChoice } from '../engine-choice.js'
 import { median, msSince, now } from '../timing.js'
 import { CHAR_LM_T, charLanguageModel } from './w2.js'
 
-export interface W4Options {
+export interface W4Options extends Partial<EngineChoice> {
   forwardCalls?: number
   forwardWarmup?: number
   generateLength?: number
@@ -17,6 +18,8 @@ export interface W4Options {
 export interface W4Result {
   workload: 'W4'
   name: 'infer'
+  precision: EngineChoice['dtype']
+  kernels: EngineChoice['kernels']
   forward_ms_median: number
   generate_200_ms: number
   generate_step_ms_median: number
@@ -84,7 +87,8 @@ export function runW4(options: W4Options = {}): W4Result {
   const corpus = options.corpus ?? loadCorpus()
   const forwardCalls = options.forwardCalls ?? 200
   const length = options.generateLength ?? 200
-  const model = charLanguageModel(corpus.vocabulary.length, options.initSeed ?? 0)
+  const choice = engineChoice(options)
+  const model = charLanguageModel(corpus.vocabulary.length, options.initSeed ?? 0, benchBackend(choice))
   const window = new CharBatchStream(corpus.ids, CHAR_LM_T, 1, 99).next().inputs
 
   const forwardMs = forwardLatency(model, window, forwardCalls, options.forwardWarmup ?? 5)
@@ -107,6 +111,7 @@ export function runW4(options: W4Options = {}): W4Result {
   return {
     workload: 'W4',
     name: 'infer',
+    ...engineFields(choice),
     forward_ms_median: forwardMs,
     generate_200_ms: totalMs,
     generate_step_ms_median: median(stepMs),

@@ -18,8 +18,9 @@
  *   4×4 and ~2 for a naive loop: 4×4 and larger blocks spill accumulators (x64 has 16 xmm
  *   registers, and TurboFan schedules all products of an iteration before the adds).
  * - Unrolling k was slower (more live values, more spills); packing panels into contiguous scratch
- *   buffers and |0 index hints gained nothing; Float32Array storage is no faster than Float64Array
- *   at these sizes (every load gains a float->double conversion), so everything is Float64Array.
+ *   buffers and |0 index hints gained nothing; Float32Array storage is no faster than Floats
+ *   at these sizes (every load gains a float->double conversion); float32 engines still use
+ *   these loops on Float32Array storage (accumulating in float64, rounding once per store).
  * - A single output row (m = 1, matrix-vector, and the m % 4 leftover rows) uses a 1×8 strip:
  *   8 accumulators share each load of the vector element (~5.5 GFLOP/s against ~4.4 when m = 1
  *   fell through to 1×3 blocks).
@@ -27,11 +28,13 @@
  *   rows one register block touches stay cached (the weight-gradient shapes have k ~ 1000).
  */
 
+import type { Floats } from '../backend/types.js'
+
 const KC_TN = 256
 
-export function gemmNT(c: Float64Array, cOff: number, ldc: number,
-  a: Float64Array, aOff: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number,
+export function gemmNT(c: Floats, cOff: number, ldc: number,
+  a: Floats, aOff: number, lda: number,
+  b: Floats, bOff: number, ldb: number,
   m: number, n: number, k: number, accumulate: boolean): void {
   let i = 0
   for (; i + 4 <= m; i += 4) {
@@ -41,8 +44,8 @@ export function gemmNT(c: Float64Array, cOff: number, ldc: number,
 }
 
 /** Four rows of C from four rows of A; columns in blocks of 3, leftovers one at a time. */
-function ntStrip4(c: Float64Array, c0: number, ldc: number, a: Float64Array, a0: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
+function ntStrip4(c: Floats, c0: number, ldc: number, a: Floats, a0: number, lda: number,
+  b: Floats, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
   const a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
   const c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
   let j = 0
@@ -73,8 +76,8 @@ function ntStrip4(c: Float64Array, c0: number, ldc: number, a: Float64Array, a0:
 }
 
 /** One row of C (also the m = 1 matrix-vector path): 8 dot products sharing each load of a. */
-function ntRow(c: Float64Array, c0: number, a: Float64Array, a0: number,
-  b: Float64Array, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
+function ntRow(c: Floats, c0: number, a: Floats, a0: number,
+  b: Floats, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
   let j = 0
   for (; j + 8 <= n; j += 8) {
     const b0 = bOff + j * ldb, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb
@@ -95,9 +98,9 @@ function ntRow(c: Float64Array, c0: number, a: Float64Array, a0: number,
   }
 }
 
-export function gemmNN(c: Float64Array, cOff: number, ldc: number,
-  a: Float64Array, aOff: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number,
+export function gemmNN(c: Floats, cOff: number, ldc: number,
+  a: Floats, aOff: number, lda: number,
+  b: Floats, bOff: number, ldb: number,
   m: number, n: number, k: number, accumulate: boolean): void {
   let i = 0
   for (; i + 4 <= m; i += 4) {
@@ -106,8 +109,8 @@ export function gemmNN(c: Float64Array, cOff: number, ldc: number,
   for (; i < m; i++) nnRow(c, cOff + i * ldc, a, aOff + i * lda, 1, b, bOff, ldb, n, k, accumulate)
 }
 
-function nnStrip4(c: Float64Array, c0: number, ldc: number, a: Float64Array, a0: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
+function nnStrip4(c: Floats, c0: number, ldc: number, a: Floats, a0: number, lda: number,
+  b: Floats, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
   const a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda
   const c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
   let j = 0
@@ -141,8 +144,8 @@ function nnStrip4(c: Float64Array, c0: number, ldc: number, a: Float64Array, a0:
  * One row of C from one A vector whose elements sit `strideA` apart (1 for gemmNN's row of A,
  * lda for gemmTN's column of A): 8 columns of B at a time share each load of the vector element.
  */
-function nnRow(c: Float64Array, c0: number, a: Float64Array, a0: number, strideA: number,
-  b: Float64Array, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
+function nnRow(c: Floats, c0: number, a: Floats, a0: number, strideA: number,
+  b: Floats, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
   let j = 0
   for (; j + 8 <= n; j += 8) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
@@ -162,9 +165,9 @@ function nnRow(c: Float64Array, c0: number, a: Float64Array, a0: number, strideA
   }
 }
 
-export function gemmTN(c: Float64Array, cOff: number, ldc: number,
-  a: Float64Array, aOff: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number,
+export function gemmTN(c: Floats, cOff: number, ldc: number,
+  a: Floats, aOff: number, lda: number,
+  b: Floats, bOff: number, ldb: number,
   m: number, n: number, k: number, accumulate: boolean): void {
   if (k === 0) {
     if (!accumulate) zero(c, cOff, ldc, m, n)
@@ -181,8 +184,8 @@ export function gemmTN(c: Float64Array, cOff: number, ldc: number,
 }
 
 /** Four rows of C from four adjacent columns of A (a0 = column i at the panel's first k). */
-function tnStrip4(c: Float64Array, c0: number, ldc: number, a: Float64Array, a0: number, lda: number,
-  b: Float64Array, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
+function tnStrip4(c: Floats, c0: number, ldc: number, a: Floats, a0: number, lda: number,
+  b: Floats, bOff: number, ldb: number, n: number, k: number, accumulate: boolean): void {
   const c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc
   let j = 0
   for (; j + 3 <= n; j += 3) {
@@ -211,11 +214,11 @@ function tnStrip4(c: Float64Array, c0: number, ldc: number, a: Float64Array, a0:
   }
 }
 
-function zero(c: Float64Array, cOff: number, ldc: number, m: number, n: number): void {
+function zero(c: Floats, cOff: number, ldc: number, m: number, n: number): void {
   for (let i = 0; i < m; i++) c.fill(0, cOff + i * ldc, cOff + i * ldc + n)
 }
 
-function store4x3(c: Float64Array, r0: number, r1: number, r2: number, r3: number, accumulate: boolean,
+function store4x3(c: Floats, r0: number, r1: number, r2: number, r3: number, accumulate: boolean,
   s00: number, s01: number, s02: number, s10: number, s11: number, s12: number,
   s20: number, s21: number, s22: number, s30: number, s31: number, s32: number): void {
   if (accumulate) {
@@ -231,7 +234,7 @@ function store4x3(c: Float64Array, r0: number, r1: number, r2: number, r3: numbe
   }
 }
 
-function store4x1(c: Float64Array, r0: number, r1: number, r2: number, r3: number, accumulate: boolean,
+function store4x1(c: Floats, r0: number, r1: number, r2: number, r3: number, accumulate: boolean,
   s0: number, s1: number, s2: number, s3: number): void {
   if (accumulate) {
     c[r0] += s0; c[r1] += s1; c[r2] += s2; c[r3] += s3
@@ -240,7 +243,7 @@ function store4x1(c: Float64Array, r0: number, r1: number, r2: number, r3: numbe
   }
 }
 
-function store1x8(c: Float64Array, r: number, accumulate: boolean, s0: number, s1: number, s2: number,
+function store1x8(c: Floats, r: number, accumulate: boolean, s0: number, s1: number, s2: number,
   s3: number, s4: number, s5: number, s6: number, s7: number): void {
   if (accumulate) {
     c[r] += s0; c[r + 1] += s1; c[r + 2] += s2; c[r + 3] += s3

@@ -6,6 +6,7 @@
  *   sum = sum + g * g                       (sum starts at initial_accumulator_value)
  *   p = p - clr * (g / (sqrt(sum) + eps))
  */
+import type { Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { resolveAdagradOptions } from './options.js'
 import type { AdagradOptionsResolved, Optimizer, OptimizerOptions } from './types.js'
@@ -13,15 +14,15 @@ import type { AdagradOptionsResolved, Optimizer, OptimizerOptions } from './type
 export class AdagradOptimizer extends OptimizerBase implements Optimizer {
   readonly name = 'adagrad' as const
   readonly options: AdagradOptionsResolved
-  private readonly sum: Float64Array
+  private readonly sum: Floats
 
-  constructor(size: number, options: OptimizerOptions) {
-    super(size)
+  constructor(size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+    super(size, dtype)
     this.options = resolveAdagradOptions(options)
     this.sum = this.buffer('sum', this.options.initial_accumulator_value)
   }
 
-  step(params: Float64Array, grads: Float64Array): void {
+  step(params: Floats, grads: Floats): void {
     this.checkSizes(params, grads)
     const { lr, lr_decay: lrDecay, weight_decay: wd, eps, maximize } = this.options
     const t = ++this.steps

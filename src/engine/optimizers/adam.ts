@@ -7,6 +7,7 @@
  *   denom = sqrt(vmax) / sqrt(1 - beta2^t) + eps
  *   p = p - (lr / (1 - beta1^t)) * (m / denom)
  */
+import type { Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { lerp } from './lerp.js'
 import { resolveAdamOptions } from './options.js'
@@ -15,12 +16,12 @@ import type { AdamOptionsResolved, Optimizer, OptimizerOptions } from './types.j
 export class AdamOptimizer extends OptimizerBase implements Optimizer {
   readonly name: 'adam' | 'adamw'
   readonly options: AdamOptionsResolved
-  private readonly expAvg: Float64Array
-  private readonly expAvgSq: Float64Array
-  private readonly maxExpAvgSq: Float64Array | null
+  private readonly expAvg: Floats
+  private readonly expAvgSq: Floats
+  private readonly maxExpAvgSq: Floats | null
 
-  constructor(name: 'adam' | 'adamw', size: number, options: OptimizerOptions) {
-    super(size)
+  constructor(name: 'adam' | 'adamw', size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+    super(size, dtype)
     this.name = name
     this.options = resolveAdamOptions(name, options)
     this.expAvg = this.buffer('exp_avg')
@@ -28,7 +29,7 @@ export class AdamOptimizer extends OptimizerBase implements Optimizer {
     this.maxExpAvgSq = this.options.amsgrad ? this.buffer('max_exp_avg_sq') : null
   }
 
-  step(params: Float64Array, grads: Float64Array): void {
+  step(params: Floats, grads: Floats): void {
     this.checkSizes(params, grads)
     const { lr, eps, weight_decay: wd, maximize } = this.options
     const beta1 = this.options.betas[0]

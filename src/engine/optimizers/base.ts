@@ -3,15 +3,21 @@
  * buffers, with exact save/restore. Subclasses allocate their buffers once, at construction,
  * through `buffer()`, so `step` never allocates.
  */
-import type { OptimizerName, OptimizerState } from './types.js'
+import type { Dtype, Floats } from '../backend/types.js'
+import type { OptimizerName, OptimizerState, ResolvedOptimizerOptions, ScheduledHyperparameters } from './types.js'
 
 export abstract class OptimizerBase {
   abstract readonly name: OptimizerName
+  abstract readonly options: Readonly<ResolvedOptimizerOptions>
   readonly size: number
   protected steps = 0
-  private readonly named: Record<string, Float64Array> = {}
+  private readonly named: Record<string, Floats> = {}
 
-  constructor(size: number) {
+  /** The element type of the state buffers: the parameters' precision, as in PyTorch. */
+  readonly dtype: Dtype
+
+  constructor(size: number, dtype: Dtype) {
+    this.dtype = dtype
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(`optimizer size must be a non-negative integer, got ${size}`)
     }
@@ -23,7 +29,7 @@ export abstract class OptimizerBase {
   }
 
   getState(): OptimizerState {
-    const buffers: Record<string, Float64Array> = {}
+    const buffers: Record<string, Floats> = {}
     for (const [key, buf] of Object.entries(this.named)) buffers[key] = buf.slice()
     return { step: this.steps, buffers }
   }
@@ -44,8 +50,8 @@ export abstract class OptimizerBase {
     }
     for (const key of expected) {
       const src = s.buffers[key]
-      if (!(src instanceof Float64Array) || src.length !== this.size) {
-        throw new RangeError(`${this.name}: state buffer '${key}' must be a Float64Array of length ${this.size}`)
+      if (!(src instanceof Float64Array || src instanceof Float32Array) || src.length !== this.size) {
+        throw new RangeError(`${this.name}: state buffer '${key}' must be a Float64Array or Float32Array of length ${this.size}`)
       }
     }
     // Validate everything before copying so a bad state leaves the optimizer untouched.
@@ -53,14 +59,26 @@ export abstract class OptimizerBase {
     this.steps = s.step
   }
 
-  protected buffer(key: string, fill = 0): Float64Array {
-    const buf = new Float64Array(this.size)
+  setHyperparameters(h: ScheduledHyperparameters): void {
+    const o = this.options as Readonly<Record<string, unknown>>
+    const betas = o.betas as readonly [number, number] | undefined
+    const momentum = h.momentum === undefined ? undefined : betas ? betas[0] : o.momentum
+    if (o.lr === h.lr && momentum === h.momentum) return
+    const next: Record<string, unknown> = { ...o, lr: h.lr }
+    if (h.momentum !== undefined && betas) next.betas = Object.freeze([h.momentum, betas[1]])
+    else if (h.momentum !== undefined && 'momentum' in o) next.momentum = h.momentum
+    // The resolved options stay frozen; steps read them afresh, so the new values apply from the next step.
+    ;(this as { options: unknown }).options = Object.freeze(next)
+  }
+
+  protected buffer(key: string, fill = 0): Floats {
+    const buf = this.dtype === 'float32' ? new Float32Array(this.size) : new Float64Array(this.size)
     if (fill !== 0) buf.fill(fill)
     this.named[key] = buf
     return buf
   }
 
-  protected checkSizes(params: Float64Array, grads: Float64Array): void {
+  protected checkSizes(params: Floats, grads: Floats): void {
     if (params.length !== this.size || grads.length !== this.size) {
       throw new RangeError(
         `${this.name}: step expects params and grads of length ${this.size}, got ${params.length} and ${grads.length}`,

@@ -8,6 +8,7 @@
  *   momentum > 0: buf = momentum * buf + g / avg;  p = p - lr * buf
  *   otherwise:    p = p - lr * (g / avg)
  */
+import type { Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { lerp } from './lerp.js'
 import { resolveRmspropOptions } from './options.js'
@@ -16,19 +17,19 @@ import type { Optimizer, OptimizerOptions, RmspropOptionsResolved } from './type
 export class RmspropOptimizer extends OptimizerBase implements Optimizer {
   readonly name = 'rmsprop' as const
   readonly options: RmspropOptionsResolved
-  private readonly squareAvg: Float64Array
-  private readonly momentumBuffer: Float64Array | null
-  private readonly gradAvg: Float64Array | null
+  private readonly squareAvg: Floats
+  private readonly momentumBuffer: Floats | null
+  private readonly gradAvg: Floats | null
 
-  constructor(size: number, options: OptimizerOptions) {
-    super(size)
+  constructor(size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+    super(size, dtype)
     this.options = resolveRmspropOptions(options)
     this.squareAvg = this.buffer('square_avg')
     this.momentumBuffer = this.options.momentum > 0 ? this.buffer('momentum_buffer') : null
     this.gradAvg = this.options.centered ? this.buffer('grad_avg') : null
   }
 
-  step(params: Float64Array, grads: Float64Array): void {
+  step(params: Floats, grads: Floats): void {
     this.checkSizes(params, grads)
     const { lr, alpha, eps, weight_decay: wd, momentum, maximize } = this.options
     this.steps++

@@ -6,6 +6,7 @@
  *   g = nesterov ? g + momentum * buf : buf
  *   p = p - lr * g
  */
+import type { Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { resolveSgdOptions } from './options.js'
 import type { Optimizer, OptimizerOptions, SgdOptionsResolved } from './types.js'
@@ -13,15 +14,15 @@ import type { Optimizer, OptimizerOptions, SgdOptionsResolved } from './types.js
 export class SgdOptimizer extends OptimizerBase implements Optimizer {
   readonly name = 'sgd' as const
   readonly options: SgdOptionsResolved
-  private readonly momentumBuffer: Float64Array | null
+  private readonly momentumBuffer: Floats | null
 
-  constructor(size: number, options: OptimizerOptions) {
-    super(size)
+  constructor(size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+    super(size, dtype)
     this.options = resolveSgdOptions(options)
     this.momentumBuffer = this.options.momentum !== 0 ? this.buffer('momentum_buffer') : null
   }
 
-  step(params: Float64Array, grads: Float64Array): void {
+  step(params: Floats, grads: Floats): void {
     this.checkSizes(params, grads)
     const { lr, momentum, dampening, nesterov, weight_decay: wd, maximize } = this.options
     // PyTorch's buffer starts as None and is set to the gradient on first use.

@@ -1,3 +1,5 @@
+import type { Floats } from '../backend/types.js'
+
 /**
  * Public types of the optimizers. Option names are PyTorch's own (`torch.optim.*` keyword
  * arguments) so configs and reference fixtures map one-to-one.
@@ -75,7 +77,7 @@ export type ResolvedOptimizerOptions =
  */
 export interface OptimizerState {
   step: number
-  buffers: Record<string, Float64Array>
+  buffers: Record<string, Floats>
 }
 
 /** Optimizer over one flat parameter vector and its matching flat gradient vector. */
@@ -87,9 +89,19 @@ export interface Optimizer {
   /** Number of `step` calls so far (PyTorch's `state['step']`). */
   readonly stepCount: number
   /** Update `params` in place from `grads`. Allocation-free. */
-  step(params: Float64Array, grads: Float64Array): void
+  step(params: Floats, grads: Floats): void
   /** Deep copy of the state (later steps do not change the returned buffers). */
   getState(): OptimizerState
   /** Copy `s` into this optimizer; buffer names and lengths must match exactly. */
   setState(s: OptimizerState): void
+  /**
+   * What a PyTorch lr scheduler writes into `param_groups` between steps: the learning rate and,
+   * for momentum cycling, SGD/RMSprop's `momentum` or Adam's `betas[0]` (ignored by the others).
+   */
+  setHyperparameters(h: ScheduledHyperparameters): void
+}
+
+export interface ScheduledHyperparameters {
+  lr: number
+  momentum?: number
 }

@@ -1,8 +1,11 @@
-import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
+import type { Backend, Floats } from '../backend/types.js'
 import type { Parameters } from '../params.js'
 
+/** Placeholder for buffers not allocated yet (replaced on the first batch). */
+export const EMPTY: Floats = new Float64Array(0)
+
 /** Input of one layer, time-major: dense rows [T*B x I] or one-hot ids [T*B] (id < 0 = all zeros). */
-export type LayerInput = { kind: 'dense'; data: Float64Array } | { kind: 'ids'; ids: Int32Array }
+export type LayerInput = { kind: 'dense'; data: Floats } | { kind: 'ids'; ids: Int32Array }
 
 export interface DirectionShape {
   inputSize: number
@@ -27,15 +30,16 @@ export abstract class Direction {
   readonly Hout: number
   readonly G: number
   readonly reverse: boolean
+  protected readonly backend: Backend
 
-  protected readonly wih: Float64Array
-  protected readonly whh: Float64Array
-  protected readonly bih: Float64Array
-  protected readonly bhh: Float64Array
-  protected readonly gwih: Float64Array
-  protected readonly gwhh: Float64Array
-  protected readonly gbih: Float64Array
-  protected readonly gbhh: Float64Array
+  protected readonly wih: Floats
+  protected readonly whh: Floats
+  protected readonly bih: Floats
+  protected readonly bhh: Floats
+  protected readonly gwih: Floats
+  protected readonly gwhh: Floats
+  protected readonly gbih: Floats
+  protected readonly gbhh: Floats
 
   protected T = 0
   protected B = 0
@@ -45,19 +49,24 @@ export abstract class Direction {
   protected capB = 0
 
   /** Gate pre-activations from the input, then (in place) the gate activations. [T*B x G] */
-  protected gates = new Float64Array(0)
+  protected gates = EMPTY
   /** h for slots 0..T. [(T+1)*B x Hout] */
-  protected hSlots = new Float64Array(0)
+  protected hSlots = EMPTY
   /** h_{t-1} · W_hh^T for the current step. [B x G] */
-  protected hg = new Float64Array(0)
+  protected hg = EMPTY
   /** Gradient w.r.t. the gate pre-activations, input side. [T*B x G] */
-  protected dG = new Float64Array(0)
-  protected dh = new Float64Array(0)
-  protected dhPrev = new Float64Array(0)
-  private readonly bias: Float64Array
-  private wihT = new Float64Array(0)
+  protected dG = EMPTY
+  protected dh = EMPTY
+  protected dhPrev = EMPTY
+  private readonly bias: Floats
+  private wihT = EMPTY
+  /** W_hh^T [Hout x G], packed once per backward pass so every step's dh product runs as NT. */
+  private whhT = EMPTY
+  /** d loss / d W_ih accumulated transposed ([I x G], contiguous per id) for one-hot inputs. */
+  private gwihT = EMPTY
 
   constructor(params: Parameters, prefix: string, suffix: string, shape: DirectionShape) {
+    this.backend = params.backend
     this.I = shape.inputSize
     this.H = shape.hiddenSize
     this.Hout = shape.outSize
@@ -71,7 +80,7 @@ export abstract class Direction {
     this.gwhh = params.gradView(`${prefix}weight_hh${suffix}`)
     this.gbih = params.gradView(`${prefix}bias_ih${suffix}`)
     this.gbhh = params.gradView(`${prefix}bias_hh${suffix}`)
-    this.bias = new Float64Array(this.G)
+    this.bias = this.backend.floats(this.G)
   }
 
   /** Slot holding h before step t. */
@@ -95,30 +104,32 @@ export abstract class Direction {
     const capB = Math.max(B, this.capB)
     this.capT = capT
     this.capB = capB
-    this.gates = new Float64Array(capT * capB * this.G)
-    this.hSlots = new Float64Array((capT + 1) * capB * this.Hout)
-    this.hg = new Float64Array(capB * this.G)
-    this.dG = new Float64Array(capT * capB * this.G)
-    this.dh = new Float64Array(capB * this.Hout)
-    this.dhPrev = new Float64Array(capB * this.Hout)
+    this.gates = this.backend.floats(capT * capB * this.G)
+    this.hSlots = this.backend.floats((capT + 1) * capB * this.Hout)
+    this.hg = this.backend.floats(capB * this.G)
+    this.dG = this.backend.floats(capT * capB * this.G)
+    this.dh = this.backend.floats(capB * this.Hout)
+    this.dhPrev = this.backend.floats(capB * this.Hout)
     this.allocate(capT, capB)
   }
 
   /** Mode-specific buffers. */
   protected abstract allocate(capT: number, capB: number): void
   /** Gate biases folded into the input projection (GRU keeps b_hn out). */
-  protected abstract foldBias(bias: Float64Array): void
-  protected abstract loadInitialState(c0: Float64Array | null, c0Off: number): void
+  protected abstract foldBias(bias: Floats): void
+  protected abstract loadInitialState(c0: Floats | null, c0Off: number): void
   protected abstract stepForward(t: number): void
   /** Consumes this.dh (grad of h after step t); leaves grad of h before step t in this.dhPrev. */
   protected abstract stepBackward(t: number): void
-  protected abstract loadFinalStateGrad(dCn: Float64Array | null, dCnOff: number): void
-  protected abstract storeInitialStateGrad(dC0: Float64Array | null, dC0Off: number): void
-  protected abstract storeFinalState(cN: Float64Array | null, cNOff: number): void
+  protected abstract loadFinalStateGrad(dCn: Floats | null, dCnOff: number): void
+  protected abstract storeInitialStateGrad(dC0: Floats | null, dC0Off: number): void
+  protected abstract storeFinalState(cN: Floats | null, cNOff: number): void
+  /** Packs mode-specific weights used by every backward step (the LSTM projection). */
+  protected packStepWeights(): void {}
   /** Mode-specific weight gradients after the backward sweep (e.g. the projection). */
   protected abstract accumulateExtraGrads(): void
   /** Gradient w.r.t. the hidden-side pre-activations [T*B x G] (equal to dG except for GRU). */
-  protected abstract hiddenGateGrad(): Float64Array
+  protected abstract hiddenGateGrad(): Floats
 
   /**
    * Runs the direction over the whole sequence and writes h_t into columns
@@ -126,8 +137,8 @@ export abstract class Direction {
    */
   forward(
     input: LayerInput, T: number, B: number, lengths: Int32Array | null,
-    h0: Float64Array | null, h0Off: number, c0: Float64Array | null, c0Off: number,
-    out: Float64Array, outCol: number, outWidth: number,
+    h0: Floats | null, h0Off: number, c0: Floats | null, c0Off: number,
+    out: Floats, outCol: number, outWidth: number,
   ): void {
     this.ensureCapacity(T, B)
     this.T = T
@@ -160,7 +171,7 @@ export abstract class Direction {
   }
 
   /** Final h (and c) of this direction into [B x Hout] at the given offsets. */
-  finalState(hN: Float64Array | null, hNOff: number, cN: Float64Array | null, cNOff: number): void {
+  finalState(hN: Floats | null, hNOff: number, cN: Floats | null, cNOff: number): void {
     const size = this.B * this.Hout
     const last = (this.reverse ? 0 : this.T) * size
     if (hN) hN.set(this.hSlots.subarray(last, last + size), hNOff)
@@ -173,7 +184,7 @@ export abstract class Direction {
     const bias = this.bias
     this.foldBias(bias)
     if (input.kind === 'dense') {
-      gemmNT(gates, 0, G, input.data, 0, this.I, this.wih, 0, this.I, rows, G, this.I, false)
+      this.backend.gemmNT(gates, 0, G, input.data, 0, this.I, this.wih, 0, this.I, rows, G, this.I, false)
       for (let r = 0; r < rows; r++) {
         const o = r * G
         for (let g = 0; g < G; g++) gates[o + g] += bias[g]
@@ -186,21 +197,17 @@ export abstract class Direction {
       const ids = input.ids
       const transpose = rows > I
       if (transpose) {
-        if (this.wihT.length !== I * G) this.wihT = new Float64Array(I * G)
-        const wT = this.wihT
-        for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) wT[i * G + g] = w[g * I + i]
+        if (this.wihT.length !== I * G) this.wihT = this.backend.floats(I * G)
+        this.backend.transpose(this.wihT, G, w, I, G, I)
       }
-      const wT = this.wihT
-      for (let r = 0; r < rows; r++) {
-        const id = ids[r]
-        const o = r * G
-        if (id < 0) {
-          for (let g = 0; g < G; g++) gates[o + g] = bias[g]
-        } else if (transpose) {
-          const src = id * G
-          for (let g = 0; g < G; g++) gates[o + g] = wT[src + g] + bias[g]
-        } else {
-          for (let g = 0; g < G; g++) gates[o + g] = w[g * I + id] + bias[g]
+      if (transpose) {
+        this.backend.gatherRows(gates, this.wihT, bias, ids, rows, G)
+      } else {
+        for (let r = 0; r < rows; r++) {
+          const id = ids[r]
+          const o = r * G
+          if (id < 0) for (let g = 0; g < G; g++) gates[o + g] = bias[g]
+          else for (let g = 0; g < G; g++) gates[o + g] = w[g * I + id] + bias[g]
         }
       }
     }
@@ -208,15 +215,15 @@ export abstract class Direction {
 
   /** gates-step helper: hg = h_prev · W_hh^T for all B rows. */
   protected recurrentProjection(t: number): void {
-    gemmNT(this.hg, 0, this.G, this.hSlots, this.prevSlot(t) * this.B * this.Hout, this.Hout,
+    this.backend.gemmNT(this.hg, 0, this.G, this.hSlots, this.prevSlot(t) * this.B * this.Hout, this.Hout,
       this.whh, 0, this.Hout, this.B, this.G, this.Hout, false)
   }
 
   /** dhPrev = dGh[t] · W_hh, then padded rows pass their gradient through unchanged. */
-  protected recurrentGradient(t: number, dGh: Float64Array): void {
+  protected recurrentGradient(t: number, dGh: Floats): void {
     const B = this.B
     const Hout = this.Hout
-    gemmNN(this.dhPrev, 0, Hout, dGh, t * B * this.G, this.G, this.whh, 0, Hout, B, Hout, this.G, false)
+    this.backend.gemmNT(this.dhPrev, 0, Hout, dGh, t * B * this.G, this.G, this.whhT, 0, this.G, B, Hout, this.G, false)
     if (this.lengths) {
       for (let b = 0; b < B; b++) {
         if (t >= this.lengths[b]) {
@@ -232,15 +239,18 @@ export abstract class Direction {
    * adds d loss / d input into `dInput` (when given) and writes d loss / d h0 (and c0).
    */
   backward(
-    dOut: Float64Array | null, outCol: number, outWidth: number,
-    dHn: Float64Array | null, dHnOff: number, dCn: Float64Array | null, dCnOff: number,
-    dInput: Float64Array | null,
-    dH0: Float64Array | null, dH0Off: number, dC0: Float64Array | null, dC0Off: number,
+    dOut: Floats | null, outCol: number, outWidth: number,
+    dHn: Floats | null, dHnOff: number, dCn: Floats | null, dCnOff: number,
+    dInput: Floats | null,
+    dH0: Floats | null, dH0Off: number, dC0: Floats | null, dC0Off: number,
   ): void {
     const T = this.T
     const B = this.B
     const Hout = this.Hout
     const G = this.G
+    if (this.whhT.length !== G * Hout) this.whhT = this.backend.floats(G * Hout)
+    this.backend.transpose(this.whhT, G, this.whh, Hout, G, Hout)
+    this.packStepWeights()
     if (dHn) this.dh.set(dHn.subarray(dHnOff, dHnOff + B * Hout))
     else this.dh.fill(0, 0, B * Hout)
     this.loadFinalStateGrad(dCn, dCnOff)
@@ -269,32 +279,24 @@ export abstract class Direction {
     const dGh = this.hiddenGateGrad()
     // Weight gradients over all steps at once: dW_hh += dGh^T · H_prev.
     const prevStart = (this.reverse ? 1 : 0) * B * Hout
-    gemmTN(this.gwhh, 0, Hout, dGh, 0, G, this.hSlots, prevStart, Hout, G, Hout, rows, true)
-    columnSums(this.gbih, dG, rows, G)
-    columnSums(this.gbhh, dGh, rows, G)
+    this.backend.gemmTN(this.gwhh, 0, Hout, dGh, 0, G, this.hSlots, prevStart, Hout, G, Hout, rows, true)
+    this.backend.columnSums(this.gbih, dG, 0, rows, G)
+    this.backend.columnSums(this.gbhh, dGh, 0, rows, G)
     const input = this.input!
     const I = this.I
     if (input.kind === 'dense') {
-      gemmTN(this.gwih, 0, I, dG, 0, G, input.data, 0, I, G, I, rows, true)
-      if (dInput) gemmNN(dInput, 0, I, dG, 0, G, this.wih, 0, I, rows, I, G, true)
+      this.backend.gemmTN(this.gwih, 0, I, dG, 0, G, input.data, 0, I, G, I, rows, true)
+      if (dInput) this.backend.gemmNN(dInput, 0, I, dG, 0, G, this.wih, 0, I, rows, I, G, true)
     } else {
+      // Rows of dG add into column `id` of dW_ih: accumulate them as contiguous rows of the
+      // transpose, then add that in once (the strided column writes were the slow part).
+      if (this.gwihT.length !== I * G) this.gwihT = this.backend.floats(I * G)
+      const gT = this.gwihT
+      gT.fill(0)
+      this.backend.scatterAddRows(gT, dG, input.ids, rows, G)
       const gw = this.gwih
-      const ids = input.ids
-      for (let r = 0; r < rows; r++) {
-        const id = ids[r]
-        if (id < 0) continue
-        const o = r * G
-        for (let g = 0; g < G; g++) gw[g * I + id] += dG[o + g]
-      }
+      for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) gw[g * I + i] += gT[i * G + g]
     }
     this.accumulateExtraGrads()
-  }
-}
-
-/** out[j] += sum over rows of m[r*cols + j] */
-export function columnSums(out: Float64Array, m: Float64Array, rows: number, cols: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols
-    for (let j = 0; j < cols; j++) out[j] += m[o + j]
   }
 }

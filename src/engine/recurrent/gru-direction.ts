@@ -1,4 +1,5 @@
-import { Direction, type DirectionShape } from './direction.js'
+import type { Floats } from '../backend/types.js'
+import { Direction, type DirectionShape, EMPTY } from './direction.js'
 import type { Parameters } from '../params.js'
 
 /**
@@ -9,26 +10,26 @@ import type { Parameters } from '../params.js'
  */
 export class GruDirection extends Direction {
   /** W_hn h + b_hn per step, needed for the gradient of r. [T*B x H] */
-  private hn = new Float64Array(0)
+  private hn = EMPTY
   /** Hidden-side gate gradients: differ from dG in the n block (scaled by r). [T*B x G] */
-  private dGh = new Float64Array(0)
+  private dGh = EMPTY
 
   constructor(params: Parameters, prefix: string, suffix: string, shape: DirectionShape) {
     super(params, prefix, suffix, shape)
   }
 
   protected allocate(capT: number, capB: number): void {
-    this.hn = new Float64Array(capT * capB * this.H)
-    this.dGh = new Float64Array(capT * capB * this.G)
+    this.hn = this.backend.floats(capT * capB * this.H)
+    this.dGh = this.backend.floats(capT * capB * this.G)
   }
 
-  protected foldBias(bias: Float64Array): void {
+  protected foldBias(bias: Floats): void {
     const H = this.H
     for (let g = 0; g < 2 * H; g++) bias[g] = this.bih[g] + this.bhh[g]
     for (let g = 2 * H; g < 3 * H; g++) bias[g] = this.bih[g]
   }
 
-  protected hiddenGateGrad(): Float64Array {
+  protected hiddenGateGrad(): Floats {
     return this.dGh
   }
 
@@ -43,13 +44,14 @@ export class GruDirection extends Direction {
     const B = this.B
     const H = this.H
     const G = this.G
-    const gates = this.gates
-    const hg = this.hg
     const hs = this.hSlots
-    const hn = this.hn
-    const bhh = this.bhh
     const prev = this.prevSlot(t) * B * H
     const out = this.outSlot(t) * B * H
+    const cell = this.backend.gruCell
+    if (!this.lengths) {
+      cell(B, H, this.gates, t * B * G, this.hg, 0, this.bhh, 2 * H, hs, prev, hs, out, this.hn, t * B * H)
+      return
+    }
     for (let b = 0; b < B; b++) {
       const p = prev + b * H
       const o = out + b * H
@@ -57,20 +59,7 @@ export class GruDirection extends Direction {
         for (let j = 0; j < H; j++) hs[o + j] = hs[p + j]
         continue
       }
-      const gRow = (t * B + b) * G
-      const hRow = b * G
-      const row = (t * B + b) * H
-      for (let j = 0; j < H; j++) {
-        const r = 1 / (1 + Math.exp(-(gates[gRow + j] + hg[hRow + j])))
-        const z = 1 / (1 + Math.exp(-(gates[gRow + H + j] + hg[hRow + H + j])))
-        const hnj = hg[hRow + 2 * H + j] + bhh[2 * H + j]
-        const n = Math.tanh(gates[gRow + 2 * H + j] + r * hnj)
-        gates[gRow + j] = r
-        gates[gRow + H + j] = z
-        gates[gRow + 2 * H + j] = n
-        hn[row + j] = hnj
-        hs[o + j] = (1 - z) * n + z * hs[p + j]
-      }
+      cell(1, H, this.gates, (t * B + b) * G, this.hg, b * G, this.bhh, 2 * H, hs, p, hs, o, this.hn, (t * B + b) * H)
     }
   }
 

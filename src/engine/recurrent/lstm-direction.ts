@@ -1,5 +1,5 @@
-import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
-import { Direction, type DirectionShape } from './direction.js'
+import type { Floats } from '../backend/types.js'
+import { Direction, type DirectionShape, EMPTY } from './direction.js'
 import type { Parameters } from '../params.js'
 
 /**
@@ -8,17 +8,19 @@ import type { Parameters } from '../params.js'
  */
 export class LstmDirection extends Direction {
   private readonly P: number
-  private readonly whr: Float64Array | null
-  private readonly gwhr: Float64Array | null
+  private readonly whr: Floats | null
+  private readonly gwhr: Floats | null
   /** c for slots 0..T. [(T+1)*B x H] */
-  private cSlots = new Float64Array(0)
-  private tanhC = new Float64Array(0)
+  private cSlots = EMPTY
+  private tanhC = EMPTY
   /** o*tanh(c) before the projection (only with proj_size). [T*B x H] */
-  private m = new Float64Array(0)
-  private dc = new Float64Array(0)
-  private dm = new Float64Array(0)
+  private m = EMPTY
+  private dc = EMPTY
+  private dm = EMPTY
   /** Gradient of each step's projected h, for dW_hr. [T*B x P] */
-  private dhOut = new Float64Array(0)
+  private dhOut = EMPTY
+  /** W_hr^T [H x P], packed once per backward pass. */
+  private whrT = EMPTY
 
   constructor(params: Parameters, prefix: string, suffix: string, shape: DirectionShape) {
     super(params, prefix, suffix, shape)
@@ -29,45 +31,45 @@ export class LstmDirection extends Direction {
 
   protected allocate(capT: number, capB: number): void {
     const H = this.H
-    this.cSlots = new Float64Array((capT + 1) * capB * H)
-    this.tanhC = new Float64Array(capT * capB * H)
-    this.dc = new Float64Array(capB * H)
+    this.cSlots = this.backend.floats((capT + 1) * capB * H)
+    this.tanhC = this.backend.floats(capT * capB * H)
+    this.dc = this.backend.floats(capB * H)
     if (this.P > 0) {
-      this.m = new Float64Array(capT * capB * H)
-      this.dm = new Float64Array(capB * H)
-      this.dhOut = new Float64Array(capT * capB * this.P)
+      this.m = this.backend.floats(capT * capB * H)
+      this.dm = this.backend.floats(capB * H)
+      this.dhOut = this.backend.floats(capT * capB * this.P)
     }
   }
 
-  protected foldBias(bias: Float64Array): void {
+  protected foldBias(bias: Floats): void {
     for (let g = 0; g < this.G; g++) bias[g] = this.bih[g] + this.bhh[g]
   }
 
-  protected hiddenGateGrad(): Float64Array {
+  protected hiddenGateGrad(): Floats {
     return this.dG
   }
 
-  protected loadInitialState(c0: Float64Array | null, c0Off: number): void {
+  protected loadInitialState(c0: Floats | null, c0Off: number): void {
     const size = this.B * this.H
     const first = (this.reverse ? this.T : 0) * size
     if (c0) this.cSlots.set(c0.subarray(c0Off, c0Off + size), first)
     else this.cSlots.fill(0, first, first + size)
   }
 
-  protected storeFinalState(cN: Float64Array | null, cNOff: number): void {
+  protected storeFinalState(cN: Floats | null, cNOff: number): void {
     if (!cN) return
     const size = this.B * this.H
     const last = (this.reverse ? 0 : this.T) * size
     cN.set(this.cSlots.subarray(last, last + size), cNOff)
   }
 
-  protected loadFinalStateGrad(dCn: Float64Array | null, dCnOff: number): void {
+  protected loadFinalStateGrad(dCn: Floats | null, dCnOff: number): void {
     const size = this.B * this.H
     if (dCn) this.dc.set(dCn.subarray(dCnOff, dCnOff + size))
     else this.dc.fill(0, 0, size)
   }
 
-  protected storeInitialStateGrad(dC0: Float64Array | null, dC0Off: number): void {
+  protected storeInitialStateGrad(dC0: Floats | null, dC0Off: number): void {
     if (dC0) dC0.set(this.dc.subarray(0, this.B * this.H), dC0Off)
   }
 
@@ -78,45 +80,30 @@ export class LstmDirection extends Direction {
     const G = this.G
     const Hout = this.Hout
     const projected = this.P > 0
-    const gates = this.gates
-    const hg = this.hg
     const cs = this.cSlots
     const hs = this.hSlots
-    const tc = this.tanhC
     const m = projected ? this.m : hs
     const prevC = this.prevSlot(t) * B * H
     const outC = this.outSlot(t) * B * H
     const prevH = this.prevSlot(t) * B * Hout
     const outH = this.outSlot(t) * B * Hout
-    for (let b = 0; b < B; b++) {
-      const cp = prevC + b * H
-      const co = outC + b * H
-      if (this.isPadded(t, b)) {
-        for (let j = 0; j < H; j++) cs[co + j] = cs[cp + j]
-        continue
-      }
-      const gRow = (t * B + b) * G
-      const hRow = b * G
-      const row = (t * B + b) * H
-      const mo = projected ? row : outH + b * Hout
-      for (let j = 0; j < H; j++) {
-        const i = 1 / (1 + Math.exp(-(gates[gRow + j] + hg[hRow + j])))
-        const f = 1 / (1 + Math.exp(-(gates[gRow + H + j] + hg[hRow + H + j])))
-        const g = Math.tanh(gates[gRow + 2 * H + j] + hg[hRow + 2 * H + j])
-        const o = 1 / (1 + Math.exp(-(gates[gRow + 3 * H + j] + hg[hRow + 3 * H + j])))
-        gates[gRow + j] = i
-        gates[gRow + H + j] = f
-        gates[gRow + 2 * H + j] = g
-        gates[gRow + 3 * H + j] = o
-        const c = f * cs[cp + j] + i * g
-        const th = Math.tanh(c)
-        cs[co + j] = c
-        tc[row + j] = th
-        m[mo + j] = o * th
+    const mOff = projected ? t * B * H : outH
+    const cell = this.backend.lstmCell
+    if (!this.lengths) {
+      cell(B, H, this.gates, t * B * G, this.hg, 0, cs, prevC, cs, outC, this.tanhC, t * B * H, m, mOff)
+    } else {
+      for (let b = 0; b < B; b++) {
+        const cp = prevC + b * H
+        const co = outC + b * H
+        if (this.isPadded(t, b)) {
+          for (let j = 0; j < H; j++) cs[co + j] = cs[cp + j]
+          continue
+        }
+        cell(1, H, this.gates, (t * B + b) * G, this.hg, b * G, cs, cp, cs, co, this.tanhC, (t * B + b) * H, m, mOff + b * H)
       }
     }
     if (projected) {
-      gemmNT(hs, outH, Hout, this.m, t * B * H, H, this.whr!, 0, H, B, Hout, H, false)
+      this.backend.gemmNT(hs, outH, Hout, this.m, t * B * H, H, this.whr!, 0, H, B, Hout, H, false)
     }
     for (let b = 0; b < B; b++) {
       if (!this.isPadded(t, b)) continue
@@ -145,40 +132,35 @@ export class LstmDirection extends Direction {
         if (this.isPadded(t, b)) dhOut.fill(0, o, o + P)
         else for (let j = 0; j < P; j++) dhOut[o + j] = this.dh[b * P + j]
       }
-      gemmNN(this.dm, 0, H, this.dh, 0, P, this.whr!, 0, H, B, H, P, false)
+      this.backend.gemmNT(this.dm, 0, H, this.dh, 0, P, this.whrT, 0, P, B, H, P, false)
       dm = this.dm
     }
     const prevC = this.prevSlot(t) * B * H
-    for (let b = 0; b < B; b++) {
-      const gRow = (t * B + b) * G
-      if (this.isPadded(t, b)) {
-        dG.fill(0, gRow, gRow + G)
-        continue
-      }
-      const row = (t * B + b) * H
-      const cp = prevC + b * H
-      const r = b * H
-      for (let j = 0; j < H; j++) {
-        const i = gates[gRow + j]
-        const f = gates[gRow + H + j]
-        const g = gates[gRow + 2 * H + j]
-        const o = gates[gRow + 3 * H + j]
-        const th = tc[row + j]
-        const dmj = dm[r + j]
-        const dct = dc[r + j] + dmj * o * (1 - th * th)
-        dc[r + j] = dct * f
-        dG[gRow + j] = dct * g * i * (1 - i)
-        dG[gRow + H + j] = dct * cs[cp + j] * f * (1 - f)
-        dG[gRow + 2 * H + j] = dct * i * (1 - g * g)
-        dG[gRow + 3 * H + j] = dmj * th * o * (1 - o)
+    const back = this.backend.lstmCellBackward
+    if (!this.lengths) {
+      back(B, H, gates, t * B * G, tc, t * B * H, dm, 0, dc, 0, cs, prevC, dG, t * B * G)
+    } else {
+      for (let b = 0; b < B; b++) {
+        const gRow = (t * B + b) * G
+        if (this.isPadded(t, b)) {
+          dG.fill(0, gRow, gRow + G)
+          continue
+        }
+        back(1, H, gates, gRow, tc, (t * B + b) * H, dm, b * H, dc, b * H, cs, prevC + b * H, dG, gRow)
       }
     }
     this.recurrentGradient(t, dG)
   }
 
+  protected override packStepWeights(): void {
+    if (this.P === 0) return
+    if (this.whrT.length !== this.P * this.H) this.whrT = this.backend.floats(this.P * this.H)
+    this.backend.transpose(this.whrT, this.P, this.whr!, this.H, this.P, this.H)
+  }
+
   protected accumulateExtraGrads(): void {
     if (this.P === 0) return
     const rows = this.T * this.B
-    gemmTN(this.gwhr!, 0, this.H, this.dhOut, 0, this.P, this.m, 0, this.H, this.P, this.H, rows, true)
+    this.backend.gemmTN(this.gwhr!, 0, this.H, this.dhOut, 0, this.P, this.m, 0, this.H, this.P, this.H, rows, true)
   }
 }

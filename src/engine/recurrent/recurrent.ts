@@ -1,10 +1,11 @@
+import type { Backend, Floats } from '../backend/types.js'
 import type { Parameters } from '../params.js'
 import type { Rng } from '../rng.js'
 import {
   type RecurrentConfig, directionSuffix, directions, gateCount, layerInputSize, outputHiddenSize,
   validateRecurrentConfig,
 } from './config.js'
-import type { Direction, LayerInput } from './direction.js'
+import { type Direction, EMPTY, type LayerInput } from './direction.js'
 import { GruDirection } from './gru-direction.js'
 import { LstmDirection } from './lstm-direction.js'
 import { RnnDirection } from './rnn-direction.js'
@@ -17,9 +18,9 @@ export interface RecurrentBatch {
   /** Real length of every sequence (steps at and after it are padding), or null when all are T long. */
   lengths: Int32Array | null
   /** [num_layers*D x B x H_out], zeros when null. */
-  h0: Float64Array | null
+  h0: Floats | null
   /** LSTM only: [num_layers*D x B x hidden_size], zeros when null. */
-  c0: Float64Array | null
+  c0: Floats | null
   training: boolean
   /** Source of dropout masks; required when training with dropout > 0. */
   rng: Rng | null
@@ -39,21 +40,24 @@ export class Recurrent {
   private B = 0
   private training = false
   private inputKind: LayerInput['kind'] = 'dense'
-  private outputs: Float64Array[] = []
-  private dropMasks: Float64Array[] = []
-  private dropped: Float64Array[] = []
-  private dOutputs: Float64Array[] = []
-  private dInputX = new Float64Array(0)
+  private outputs: Floats[] = []
+  private dropMasks: Floats[] = []
+  private dropped: Floats[] = []
+  private dOutputs: Floats[] = []
+  private dInputX = EMPTY
   /** Final hidden state [L*D x B x H_out] of the last forward. */
-  hN = new Float64Array(0)
+  hN = EMPTY
   /** Final cell state (LSTM) [L*D x B x H] of the last forward. */
-  cN = new Float64Array(0)
+  cN = EMPTY
   /** d loss / d h0 and d c0 of the last backward. */
-  dH0 = new Float64Array(0)
-  dC0 = new Float64Array(0)
+  dH0 = EMPTY
+  dC0 = EMPTY
+
+  private readonly backend: Backend
 
   constructor(config: RecurrentConfig, params: Parameters, prefix = '') {
     validateRecurrentConfig(config)
+    this.backend = params.backend
     this.config = config
     this.D = directions(config)
     this.Hout = outputHiddenSize(config)
@@ -89,22 +93,22 @@ export class Recurrent {
     const width = this.outputWidth
     const size = T * B * width
     if (this.outputs.length === 0 || this.outputs[0].length < size) {
-      this.outputs = Array.from({ length: L }, () => new Float64Array(size))
-      this.dOutputs = Array.from({ length: L }, () => new Float64Array(size))
-      this.dropMasks = Array.from({ length: L }, () => new Float64Array(size))
-      this.dropped = Array.from({ length: L }, () => new Float64Array(size))
+      this.outputs = Array.from({ length: L }, () => this.backend.floats(size))
+      this.dOutputs = Array.from({ length: L }, () => this.backend.floats(size))
+      this.dropMasks = Array.from({ length: L }, () => this.backend.floats(size))
+      this.dropped = Array.from({ length: L }, () => this.backend.floats(size))
     }
     const states = L * this.D * B
     if (this.hN.length < states * this.Hout) {
-      this.hN = new Float64Array(states * this.Hout)
-      this.dH0 = new Float64Array(states * this.Hout)
-      this.cN = new Float64Array(states * this.config.hiddenSize)
-      this.dC0 = new Float64Array(states * this.config.hiddenSize)
+      this.hN = this.backend.floats(states * this.Hout)
+      this.dH0 = this.backend.floats(states * this.Hout)
+      this.cN = this.backend.floats(states * this.config.hiddenSize)
+      this.dC0 = this.backend.floats(states * this.config.hiddenSize)
     }
   }
 
   /** Runs the stack; returns the last layer's output [T*B x D*H_out] (time-major, padded steps 0). */
-  forward(batch: RecurrentBatch): Float64Array {
+  forward(batch: RecurrentBatch): Floats {
     const { T, B } = batch
     this.ensureCapacity(T, B)
     this.T = T
@@ -129,7 +133,7 @@ export class Recurrent {
     return this.outputs[this.layers.length - 1]
   }
 
-  private dropoutInput(layer: number, size: number, active: boolean, rng: Rng | null): Float64Array {
+  private dropoutInput(layer: number, size: number, active: boolean, rng: Rng | null): Floats {
     const prev = this.outputs[layer - 1]
     if (!active) return prev
     if (!rng) throw new Error('dropout in training needs an rng')
@@ -150,7 +154,7 @@ export class Recurrent {
    * (null = 0) through the last forward. Adds parameter gradients into params.grad; fills
    * dH0 / dC0; returns d loss / d input when it was dense and `inputGrad` is set.
    */
-  backward(dOutput: Float64Array | null, dHn: Float64Array | null, dCn: Float64Array | null, inputGrad = false): Float64Array | null {
+  backward(dOutput: Floats | null, dHn: Floats | null, dCn: Floats | null, inputGrad = false): Floats | null {
     const { T, B } = this
     const L = this.layers.length
     const width = this.outputWidth
@@ -158,15 +162,15 @@ export class Recurrent {
     const H = this.config.hiddenSize
     const dropoutActive = this.training && this.config.dropout > 0
     let dOut = dOutput
-    let dInputX: Float64Array | null = null
+    let dInputX: Floats | null = null
     for (let l = L - 1; l >= 0; l--) {
-      let dIn: Float64Array | null = null
+      let dIn: Floats | null = null
       if (l > 0) {
         dIn = this.dOutputs[l - 1]
         dIn.fill(0, 0, T * B * width)
       } else if (inputGrad && this.inputKind === 'dense') {
         const size = T * B * this.config.inputSize
-        if (this.dInputX.length < size) this.dInputX = new Float64Array(size)
+        if (this.dInputX.length < size) this.dInputX = this.backend.floats(size)
         this.dInputX.fill(0, 0, size)
         dIn = dInputX = this.dInputX
       }

@@ -1,4 +1,5 @@
-import { Direction, type DirectionShape } from './direction.js'
+import type { Floats } from '../backend/types.js'
+import { Direction, type DirectionShape, EMPTY } from './direction.js'
 import type { Parameters } from '../params.js'
 
 /** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu. */
@@ -12,7 +13,7 @@ export class RnnDirection extends Direction {
 
   protected allocate(): void {}
 
-  protected foldBias(bias: Float64Array): void {
+  protected foldBias(bias: Floats): void {
     for (let g = 0; g < this.G; g++) bias[g] = this.bih[g] + this.bhh[g]
   }
 
@@ -22,7 +23,7 @@ export class RnnDirection extends Direction {
   protected storeFinalState(): void {}
   protected accumulateExtraGrads(): void {}
 
-  protected hiddenGateGrad(): Float64Array {
+  protected hiddenGateGrad(): Floats {
     return this.dG
   }
 

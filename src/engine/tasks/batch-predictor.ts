@@ -1,3 +1,5 @@
+import { createBackend } from '../backend/select.js'
+import type { Floats, KernelSetName } from '../backend/types.js'
 import { softmax } from '../losses.js'
 import { SequenceModel } from '../model.js'
 import { Rng } from '../rng.js'
@@ -35,19 +37,26 @@ export class BatchPredictor {
   readonly vocab: Vocabulary | null
   private probs: Float64Array
   private sorted: Float64Array
+  /** The state arrays' type: the checkpoint's precision, as the backend computes in it. */
+  private readonly StateFloats: Float32ArrayConstructor | Float64ArrayConstructor
 
-  constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'>) {
+  /**
+   * Computes in the checkpoint's precision (float64 for checkpoints without one) on `kernels`
+   * (default: the process's default kernel set), as `Predictor` does.
+   */
+  constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>, kernels?: KernelSetName) {
     this.meta = checkpoint.meta
-    this.model = new SequenceModel(checkpoint.model)
+    this.model = new SequenceModel(checkpoint.model, createBackend(checkpoint.dtype ?? 'float64', kernels))
     this.model.params.data.set(checkpoint.params)
+    this.StateFloats = checkpoint.dtype === 'float32' ? Float32Array : Float64Array
     this.vocab = 'vocab' in this.meta ? new Vocabulary(this.meta.vocab) : null
     this.probs = new Float64Array(checkpoint.model.outputSize)
     this.sorted = new Float64Array(checkpoint.model.outputSize)
   }
 
-  /** Bytes this model holds in memory: its parameters and their (unused) gradients. */
+  /** Bytes this model holds in memory, as its backend counts them (the WebAssembly memory for wasm). */
   get bytes(): number {
-    return this.model.params.data.byteLength + this.model.params.grad.byteLength
+    return this.model.params.backend.bytes
   }
 
   /** Same-length mapping: argmax at every real step of every row. */
@@ -75,8 +84,9 @@ export class BatchPredictor {
     const logits = this.forwardIds(ids, T, B, lengths)
     const L = this.meta.labels.length
     return inputs.map((_, b) => {
-      const p = logits.slice(b * L, (b + 1) * L)
-      return softmax(p, p, 1, L)
+      const p = new Float64Array(L)
+      softmax(p, logits.subarray(b * L, (b + 1) * L), 1, L)
+      return p
     })
   }
 
@@ -88,8 +98,8 @@ export class BatchPredictor {
     const rngs = options.map((o) => new Rng(o.seed))
     const steps = Math.max(...options.map((o) => o.length))
     const sizes = this.model.stateSizes
-    const h = new Float64Array(sizes.h * B)
-    const c = new Float64Array(sizes.c * B)
+    const h = new this.StateFloats(sizes.h * B)
+    const c = new this.StateFloats(sizes.c * B)
     const next = new Int32Array(B)
     const rows = Array.from({ length: B }, (_, b) => ((lengths[b] - 1) * B + b) * V)
     const out = prompts.map(() => '')
@@ -155,7 +165,7 @@ export class BatchPredictor {
     return { ids, T, B, lengths }
   }
 
-  private forwardIds(ids: Int32Array, T: number, B: number, lengths: Int32Array): Float64Array {
+  private forwardIds(ids: Int32Array, T: number, B: number, lengths: Int32Array): Floats {
     return this.model.forward({ T, B, input: { kind: 'ids', ids }, lengths: B > 1 ? lengths : null, h0: null, c0: null, training: false, rng: null })
   }
 }

@@ -1,5 +1,8 @@
+import type { Dtype, Floats, KernelSetName } from '../backend/types.js'
 import type { SequenceModelConfig } from '../model.js'
 import type { OptimizerName } from '../optimizers.js'
+import type { SchedulerState } from '../schedulers/types.js'
+import type { EarlyStoppingState } from './early-stopping.js'
 import type { TaskMeta } from './task.js'
 
 export const CHECKPOINT_FORMAT = 1
@@ -9,6 +12,14 @@ const MAGIC = 0x56535153 // "SQSV" little-endian
 export interface Checkpoint {
   meta: TaskMeta
   model: SequenceModelConfig
+  /**
+   * Precision and kernel set the run computes with, fixed when it first starts so a resume
+   * computes exactly what the uninterrupted run would. Checkpoints written before these fields
+   * existed decode as float64 on the js kernels (what computed them). The arrays are stored as
+   * float64 either way (exact for float32 values).
+   */
+  dtype: Dtype
+  kernels: KernelSetName
   /** Completed epochs. */
   epoch: number
   loss: number | null
@@ -16,18 +27,24 @@ export interface Checkpoint {
   /** Training time spent so far, across resumes. */
   elapsedMs: number
   rng: number[]
-  optimizer: { name: OptimizerName; step: number; buffers: Record<string, Float64Array> }
-  params: Float64Array
+  optimizer: { name: OptimizerName; step: number; buffers: Record<string, Floats> }
+  params: Floats
   /** Carried hidden state per batch (h then c), when the job carries it across epochs. */
-  carry: Float64Array[]
+  carry: Floats[]
+  /** The lr scheduler's state, when the job has one (absent in older checkpoints). */
+  schedule?: SchedulerState | null
+  /** Early stopping's counters and, with restore_best, the best epoch's weights. */
+  earlyStopping?: (EarlyStoppingState & { bestParams: Floats | null }) | null
 }
 
 /** The JSON part of the encoding: everything but the arrays, which follow it as float64s. */
-type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry'> & {
+type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry' | 'dtype' | 'kernels' | 'earlyStopping'> & Partial<Pick<Checkpoint, 'dtype' | 'kernels'>> & {
   format: number
   optimizer: { name: OptimizerName; step: number; buffers: string[] }
   /** Number of carried-state arrays. */
   carry: number
+  /** The best weights, when present, are the last array. */
+  earlyStopping?: (EarlyStoppingState & { bestParams: boolean }) | null
   /** Length of every array, in order: params, optimizer buffers (by name), carry. */
   arrays: number[]
 }
@@ -38,12 +55,15 @@ type Header = Omit<Checkpoint, 'optimizer' | 'params' | 'carry'> & {
  */
 export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   const bufferNames = Object.keys(c.optimizer.buffers).sort()
-  const arrays = [c.params, ...bufferNames.map((n) => c.optimizer.buffers[n]), ...c.carry]
+  const best = c.earlyStopping?.bestParams ?? null
+  const arrays = [c.params, ...bufferNames.map((n) => c.optimizer.buffers[n]), ...c.carry, ...(best ? [best] : [])]
   const header: Header = {
-    format: CHECKPOINT_FORMAT, meta: c.meta, model: c.model, epoch: c.epoch, loss: c.loss, bestLoss: c.bestLoss,
+    format: CHECKPOINT_FORMAT, meta: c.meta, model: c.model, dtype: c.dtype, kernels: c.kernels, epoch: c.epoch, loss: c.loss, bestLoss: c.bestLoss,
     elapsedMs: c.elapsedMs, rng: c.rng,
     optimizer: { name: c.optimizer.name, step: c.optimizer.step, buffers: bufferNames },
     carry: c.carry.length, arrays: arrays.map((a) => a.length),
+    schedule: c.schedule ?? null,
+    earlyStopping: c.earlyStopping ? { ...c.earlyStopping, bestParams: best !== null } : null,
   }
   const json = new TextEncoder().encode(JSON.stringify(header))
   const dataStart = Math.ceil((8 + json.length) / 8) * 8
@@ -92,9 +112,13 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   const buffers: Record<string, Float64Array> = {}
   names.forEach((n, i) => { buffers[n] = arrays[1 + i] })
   return {
-    meta: header.meta, model: header.model, epoch: header.epoch, loss: header.loss, bestLoss: header.bestLoss,
+    meta: header.meta, model: header.model, dtype: header.dtype ?? 'float64', kernels: header.kernels ?? 'js', epoch: header.epoch, loss: header.loss, bestLoss: header.bestLoss,
     elapsedMs: header.elapsedMs, rng: header.rng,
     optimizer: { name: header.optimizer.name, step: header.optimizer.step, buffers },
-    params, carry: arrays.slice(1 + names.length),
+    params, carry: arrays.slice(1 + names.length, 1 + names.length + header.carry),
+    schedule: header.schedule ?? null,
+    earlyStopping: header.earlyStopping
+      ? { ...header.earlyStopping, bestParams: header.earlyStopping.bestParams ? arrays[1 + names.length + header.carry] : null }
+      : null,
   }
 }

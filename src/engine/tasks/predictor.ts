@@ -1,3 +1,5 @@
+import { createBackend } from '../backend/select.js'
+import type { Floats, KernelSetName } from '../backend/types.js'
 import { softmax } from '../losses.js'
 import { SequenceModel } from '../model.js'
 import type { StateDict } from '../params.js'
@@ -20,25 +22,51 @@ export interface GenerateOptions {
 /** Serves a trained model: one instance per checkpoint, reused across requests (not thread-safe). */
 export class Predictor {
   readonly meta: TaskMeta
-  readonly model: SequenceModel
+  /** Replaced by a fresh instance after a request grew its memory unusually (see `release`). */
+  model: SequenceModel
+  private readonly source: Pick<Checkpoint, 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>
+  private readonly kernels: KernelSetName | undefined
+  private readonly bytesLimit: number
   private readonly vocab: Vocabulary | null
-  private readonly h: Float64Array
-  private readonly c: Float64Array
+  private readonly h: Floats
+  private readonly c: Floats
   private readonly probs: Float64Array
   /** Scratch for the top-k threshold, so sampling allocates nothing per character. */
   private readonly sorted: Float64Array
   private readonly oneId = new Int32Array(1)
 
-  constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'>) {
+  /**
+   * Computes in the checkpoint's precision (float64 for checkpoints without one) on `kernels`
+   * (default: the process's default kernel set).
+   */
+  constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>, kernels?: KernelSetName) {
     this.meta = checkpoint.meta
-    this.model = new SequenceModel(checkpoint.model)
-    this.model.params.data.set(checkpoint.params)
+    this.source = checkpoint
+    this.kernels = kernels
+    this.model = this.instance()
+    // Twice the weights (parameters and gradients) plus room for ordinary requests' workspaces.
+    this.bytesLimit = 2 * this.model.params.backend.bytes + 64 * 2 ** 20
     this.vocab = 'vocab' in this.meta ? new Vocabulary(this.meta.vocab) : null
     const sizes = this.model.stateSizes
-    this.h = new Float64Array(sizes.h)
-    this.c = new Float64Array(sizes.c)
+    const Floats = checkpoint.dtype === 'float32' ? Float32Array : Float64Array
+    this.h = new Floats(sizes.h)
+    this.c = new Floats(sizes.c)
     this.probs = new Float64Array(checkpoint.model.outputSize)
     this.sorted = new Float64Array(checkpoint.model.outputSize)
+  }
+
+  private instance(): SequenceModel {
+    const model = new SequenceModel(this.source.model, createBackend(this.source.dtype ?? 'float64', this.kernels))
+    model.params.data.set(this.source.params)
+    return model
+  }
+
+  /**
+   * A WebAssembly memory never shrinks: after a request that grew this instance's workspaces
+   * far beyond the weights (a very long input), drop it and start a fresh one.
+   */
+  private release(): void {
+    if (this.model.params.backend.bytes > this.bytesLimit) this.model = this.instance()
   }
 
   /** Characters of `text` the model has never seen (prediction would reject them). */
@@ -57,7 +85,9 @@ export class Predictor {
     if (T === 0) return ''
     const V = this.model.config.outputSize
     const logits = this.model.forward({ T, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
-    return this.vocab!.decode(argmaxRows(new Int32Array(T), logits, T, V))
+    const out = this.vocab!.decode(argmaxRows(new Int32Array(T), logits, T, V))
+    this.release()
+    return out
   }
 
   /** Reads the prompt, then generates one character at a time, carrying the recurrent state. */
@@ -79,6 +109,7 @@ export class Predictor {
       logits = this.model.forward({ T: 1, B: 1, input: { kind: 'ids', ids: this.oneId }, lengths: null, h0: this.h, c0: this.c.length > 0 ? this.c : null, training: false, rng: null })
       row = 0
     }
+    this.release()
     return out
   }
 
@@ -87,7 +118,7 @@ export class Predictor {
     if (this.c.length > 0) this.c.set(this.model.rnn.cN.subarray(0, this.c.length))
   }
 
-  private pick(logits: Float64Array, row: number, V: number, options: GenerateOptions, rng: Rng): number {
+  private pick(logits: Floats, row: number, V: number, options: GenerateOptions, rng: Rng): number {
     return sampleNext(logits, row, V, options, rng, this.probs, this.sorted)
   }
 
@@ -103,6 +134,7 @@ export class Predictor {
     for (let j = 1; j < labels.length; j++) if (p[j] > p[best]) best = j
     // fromEntries defines own properties, so labels like "__proto__" are kept as labels.
     const probabilities: Record<string, number> = Object.fromEntries(labels.map((label, j) => [label, p[j]]))
+    this.release()
     return { label: labels[best], probabilities }
   }
 
@@ -126,6 +158,7 @@ export class Predictor {
       rows.push(next)
       out.push(next.map((v, f) => v * std[f] + mean[f]))
     }
+    this.release()
     return out
   }
 }
@@ -136,7 +169,7 @@ export class Predictor {
  * are V-long scratch buffers. Shared by the one-row and the batched predictor, so both draw
  * the same characters from the same seed.
  */
-export function sampleNext(logits: Float64Array, row: number, V: number, options: Pick<GenerateOptions, 'temperature' | 'topK'>, rng: Rng, probs: Float64Array, sorted: Float64Array): number {
+export function sampleNext(logits: Floats, row: number, V: number, options: Pick<GenerateOptions, 'temperature' | 'topK'>, rng: Rng, probs: Float64Array, sorted: Float64Array): number {
   if (options.temperature === 0) {
     let best = 0
     for (let j = 1; j < V; j++) if (logits[row + j] > logits[row + best]) best = j

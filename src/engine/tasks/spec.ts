@@ -2,7 +2,10 @@
  * The training job as the engine receives it: every field present (the HTTP layer fills
  * defaults). Field names follow PyTorch's vocabulary in snake_case, as in the public API.
  */
+import type { Dtype } from '../backend/types.js'
 import type { OptimizerName } from '../optimizers.js'
+import type { LrSchedulerSpec } from '../schedulers/training-schedule.js'
+import type { EarlyStoppingSpec } from './early-stopping.js'
 
 export type ModelType = 'rnn' | 'lstm' | 'gru'
 
@@ -16,6 +19,11 @@ export interface ModelSpec {
   nonlinearity: 'tanh' | 'relu'
   /** LSTM only; 0 = no projection. */
   proj_size: number
+  /**
+   * Precision of the weights and of every computation. Absent in jobs submitted before it
+   * existed: those ran, and resume, in float64. The HTTP layer fills DEFAULT_DTYPE.
+   */
+  dtype?: Dtype
 }
 
 export interface PairsData { type: 'pairs'; pairs: { input: string; target: string }[] }
@@ -40,6 +48,10 @@ export interface TrainingSpec {
   shuffle: boolean
   weight_decay: number
   momentum: number
+  /** torch.optim.lr_scheduler; absent = constant learning rate. */
+  lr_scheduler?: LrSchedulerSpec
+  /** Keras-style early stopping; monitor and mode are filled from the task when omitted. */
+  early_stopping?: Omit<EarlyStoppingSpec, 'monitor' | 'mode'> & Partial<Pick<EarlyStoppingSpec, 'monitor' | 'mode'>>
 }
 
 export interface JobSpec {

@@ -1,10 +1,16 @@
+import { createBackend, defaultKernelSet } from '../backend/select.js'
+import type { Dtype, Floats, KernelSetName } from '../backend/types.js'
 import { type ModelBatch, SequenceModel } from '../model.js'
 import { type Optimizer, type OptimizerOptions, createOptimizer } from '../optimizers.js'
 import { Rng } from '../rng.js'
+import { TrainingSchedule, optimizerHandle } from '../schedulers/training-schedule.js'
 import { LossWorkspace, batchLoss, logitRows, trainStep } from '../train-step.js'
 import type { Checkpoint } from './checkpoint.js'
+import { EarlyStopping, type EarlyStoppingSpec } from './early-stopping.js'
+import { MetricAccumulator, type Metrics } from './metrics.js'
 import type { JobSpec, TrainingSpec } from './spec.js'
 import { type PreparedTask, prepareTask } from './task.js'
+import { resolveTrainingConfig } from './training-config.js'
 
 export interface EpochResult {
   /** 1-based number of the epoch just finished. */
@@ -13,6 +19,12 @@ export interface EpochResult {
   valLoss: number | null
   /** Target values trained on in the epoch (characters, series values or labels). */
   tokens: number
+  /** Task metrics on the training pass, and `val_` ones on the validation data (metrics.ts). */
+  metrics: Metrics
+  /** Learning rate the epoch started with. */
+  lr: number
+  /** Early stopping ended training after this epoch. */
+  stoppedEarly: boolean
 }
 
 /** The loss became NaN or infinite: training diverged (lower the learning rate or clip gradients). */
@@ -43,28 +55,55 @@ export class Trainer {
   private readonly optimizer: Optimizer
   private readonly rng: Rng
   private readonly workspace = new LossWorkspace()
+  private readonly schedule: TrainingSchedule | null
+  private readonly earlyStopping: EarlyStopping | null
+  private readonly trainMetrics: MetricAccumulator
+  private readonly validationMetrics: MetricAccumulator
   /** Carried hidden state: per batch, or (stateful plans) the streams' state at the end of the epoch. */
-  private carry: Float64Array[] = []
-  private streamState: Float64Array = new Float64Array(0)
+  private carry: Floats[] = []
+  private streamState: Floats = new Float64Array(0)
   private snapshot: Checkpoint
   epoch = 0
   loss: number | null = null
   bestLoss: number | null = null
   elapsedMs = 0
 
-  constructor(spec: JobSpec, resume?: Checkpoint) {
-    this.training = spec.training
+  /**
+   * `kernels` applies to a fresh run only (default: the process's default kernel set); a resume
+   * keeps the precision and kernel set recorded in its checkpoint.
+   */
+  constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet()) {
     this.task = prepareTask(spec)
-    this.model = new SequenceModel(this.task.model)
-    this.rng = new Rng(spec.training.seed)
+    const t = resolveTrainingConfig(spec.training, this.task)
+    this.training = t
+    const dtype: Dtype = resume?.dtype ?? spec.model.dtype ?? 'float64'
+    this.model = new SequenceModel(this.task.model, createBackend(dtype, resume?.kernels ?? kernels))
+    this.rng = new Rng(t.seed)
     this.model.init(this.rng)
-    this.optimizer = createOptimizer(spec.training.optimizer, this.model.params.size, optimizerOptions(spec.training))
+    this.schedule = t.lr_scheduler
+      ? new TrainingSchedule(t.lr_scheduler, optimizerHandle(t.optimizer, t.learning_rate, t.momentum), this.task.train.batchCount, t.epochs)
+      : null
+    const options = optimizerOptions(t)
+    this.optimizer = createOptimizer(t.optimizer, this.model.params.size, this.schedule ? this.schedule.optimizerOptions(options, t.optimizer) : options, dtype)
+    this.earlyStopping = t.early_stopping ? new EarlyStopping(t.early_stopping as EarlyStoppingSpec) : null
+    this.trainMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
+    this.validationMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
     if (resume) this.restore(resume)
     this.snapshot = this.capture()
   }
 
+  /** The epoch limit is reached, or early stopping ended training. */
   get done(): boolean {
-    return this.epoch >= this.training.epochs
+    return this.epoch >= this.training.epochs || this.stoppedEarly
+  }
+
+  get stoppedEarly(): boolean {
+    return this.earlyStopping?.stopped ?? false
+  }
+
+  /** Epoch of the best monitored value so far (early stopping only; 0 otherwise). */
+  get bestEpoch(): number {
+    return this.earlyStopping?.bestAt ?? 0
   }
 
   /**
@@ -79,9 +118,12 @@ export class Trainer {
     plan.beginEpoch(t.shuffle && !t.carry_hidden ? this.rng : null)
     const epochNumber = this.epoch + 1
     let streaming = plan.stateful && t.carry_hidden && this.carry.length > 0
-    if (streaming) this.streamState = Float64Array.from(this.carry[0])
+    if (streaming) this.streamState = this.carry[0].slice()
     let total = 0
     let weight = 0
+    const lr = this.schedule?.lr ?? t.learning_rate
+    const metrics = this.trainMetrics
+    metrics.reset()
     for (let k = 0; k < plan.batchCount; k++) {
       if (shouldStop()) return null
       const filled = plan.fill(k, true)
@@ -91,8 +133,11 @@ export class Trainer {
       } else if (t.carry_hidden && this.carry[k]) {
         this.useState(filled.batch, this.carry[k])
       }
-      const loss = trainStep(this.model, filled.batch, filled.targets, this.optimizer, t.clip_grad_norm, this.workspace)
+      this.schedule?.apply(this.optimizer)
+      const loss = trainStep(this.model, filled.batch, filled.targets, this.optimizer, t.clip_grad_norm, this.workspace,
+        (logits, rows) => metrics.add(logits, filled.targets, rows, filled.batch.B))
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(epochNumber, loss)
+      this.schedule?.afterBatch()
       total += loss * filled.weight
       weight += filled.weight
       if (plan.stateful) {
@@ -102,32 +147,43 @@ export class Trainer {
         this.carry[k] = this.saveState(this.carry[k], filled.batch.B)
       }
     }
-    if (plan.stateful && t.carry_hidden) this.carry = [Float64Array.from(this.streamState)]
+    if (plan.stateful && t.carry_hidden) this.carry = [this.streamState.slice()]
     const loss = weight > 0 ? total / weight : 0
     const valLoss = this.validationLoss()
     if (valLoss !== null && !Number.isFinite(valLoss)) throw new NonFiniteLossError(epochNumber, valLoss)
+    const logs: Metrics = { loss, ...metrics.result(loss) }
+    if (valLoss !== null) Object.assign(logs, { val_loss: valLoss }, this.validationMetrics.result(valLoss, 'val_'))
     this.epoch = epochNumber
     this.loss = loss
     const tracked = valLoss ?? loss
     if (this.bestLoss === null || tracked < this.bestLoss) this.bestLoss = tracked
+    this.schedule?.afterEpoch(logs)
+    const es = this.earlyStopping
+    if (es) es.update(epochNumber, logs[es.spec.monitor], this.model.params.data)
+    // restore_best: the model that ends training (and is served) is the best epoch's.
+    if (this.done && es?.bestParams) this.model.params.data.set(es.bestParams)
     this.elapsedMs += performance.now() - started
     this.snapshot = this.capture()
-    return { epoch: epochNumber, loss, valLoss, tokens: weight }
+    const { loss: _loss, val_loss: _valLoss, ...reported } = logs
+    return { epoch: epochNumber, loss, valLoss, tokens: weight, metrics: finiteOnly(reported), lr, stoppedEarly: this.stoppedEarly }
   }
 
-  /** Mean loss on the held-out data in evaluation mode; null without a validation split. */
+  /** Mean loss on the held-out data in evaluation mode (metrics in validationMetrics); null without a validation split. */
   validationLoss(): number | null {
     const plan = this.task.validation
     if (!plan) return null
+    this.validationMetrics.reset()
     plan.beginEpoch(null)
     let total = 0
     let weight = 0
-    let state: Float64Array | null = null
+    let state: Floats | null = null
     for (let k = 0; k < plan.batchCount; k++) {
       const filled = plan.fill(k, false)
       if (state) this.useState(filled.batch, state)
       const logits = this.model.forward(filled.batch)
-      const loss = batchLoss(null, logits, filled.targets, logitRows(this.model, filled.batch), this.model.config.outputSize)
+      const rows = logitRows(this.model, filled.batch)
+      const loss = batchLoss(null, logits, filled.targets, rows, this.model.config.outputSize)
+      this.validationMetrics.add(logits, filled.targets, rows, filled.batch.B)
       total += loss * filled.weight
       weight += filled.weight
       if (plan.stateful) state = this.saveState(state ?? new Float64Array(0), filled.batch.B)
@@ -136,7 +192,7 @@ export class Trainer {
   }
 
   /** Starts a batch from a saved (h, c) state, detached from the graph that produced it. */
-  private useState(batch: ModelBatch, state: Float64Array): void {
+  private useState(batch: ModelBatch, state: Floats): void {
     const { h, c } = this.model.stateSizes
     const B = batch.B
     if (state.length !== (h + c) * B) return
@@ -145,10 +201,10 @@ export class Trainer {
   }
 
   /** Copies the last forward's final (h, c) into `into` (reallocated when the size differs). */
-  private saveState(into: Float64Array | undefined, B: number): Float64Array {
+  private saveState(into: Floats | undefined, B: number): Floats {
     const { h, c } = this.model.stateSizes
     const size = (h + c) * B
-    const out = into && into.length === size ? into : new Float64Array(size)
+    const out = into && into.length === size ? into : this.model.params.backend.floats(size)
     out.set(this.model.rnn.hN.subarray(0, h * B))
     if (c > 0) out.set(this.model.rnn.cN.subarray(0, c * B), h * B)
     return out
@@ -164,14 +220,20 @@ export class Trainer {
     return {
       meta: this.task.meta,
       model: this.task.model,
+      dtype: this.model.params.backend.dtype,
+      kernels: this.model.params.backend.kernels,
       epoch: this.epoch,
       loss: this.loss,
       bestLoss: this.bestLoss,
       elapsedMs: this.elapsedMs,
       rng: this.rng.getState(),
       optimizer: { name: this.optimizer.name, step: state.step, buffers: state.buffers },
-      params: Float64Array.from(this.model.params.data),
-      carry: this.carry.map((c) => Float64Array.from(c)),
+      params: this.model.params.data.slice(),
+      carry: this.carry.map((c) => c.slice()),
+      schedule: this.schedule?.getState() ?? null,
+      earlyStopping: this.earlyStopping
+        ? { ...this.earlyStopping.getState(), bestParams: this.earlyStopping.bestParams && this.earlyStopping.bestParams.slice() }
+        : null,
     }
   }
 
@@ -183,11 +245,24 @@ export class Trainer {
     this.model.params.data.set(c.params)
     this.optimizer.setState({ step: c.optimizer.step, buffers: c.optimizer.buffers })
     this.rng.setState(c.rng)
-    this.carry = c.carry.map((a) => Float64Array.from(a))
+    this.carry = c.carry.map((a) => {
+      const copy = this.model.params.backend.floats(a.length)
+      copy.set(a)
+      return copy
+    })
     this.epoch = c.epoch
     this.loss = c.loss
     this.bestLoss = c.bestLoss
     this.elapsedMs = c.elapsedMs
+    if (this.schedule && c.schedule) this.schedule.setState(c.schedule)
+    if (this.earlyStopping && c.earlyStopping) this.earlyStopping.setState(c.earlyStopping, c.earlyStopping.bestParams)
   }
+}
+
+/** perplexity can overflow to Infinity on a huge loss; JSON and the database cannot hold it. */
+function finiteOnly(metrics: Metrics): Metrics {
+  const out: Metrics = {}
+  for (const [k, v] of Object.entries(metrics)) if (Number.isFinite(v)) out[k] = v
+  return out
 }
 

@@ -6,10 +6,12 @@
  * - `jobs:write`   submit (POST /jobs), cancel and delete jobs
  * - `jobs:read`    list and read jobs, their losses and weights
  * - `predict`      GET/POST /predict
+ * - `models:read`  list models, their versions, aliases and cards
+ * - `models:write` import versions, delete imported versions, set and delete aliases
  * - `metrics:read` GET /metrics, so a Prometheus scraper needs no power over jobs
  * - `admin`        everything, including routes that declare no scope at all
  */
-export const SCOPES = ['jobs:write', 'jobs:read', 'predict', 'metrics:read', 'admin'] as const
+export const SCOPES = ['jobs:write', 'jobs:read', 'predict', 'models:read', 'models:write', 'metrics:read', 'admin'] as const
 
 export type Scope = (typeof SCOPES)[number]
 

@@ -14,6 +14,8 @@ export interface Metrics {
   /** Passed to the PredictionService: batches, refusals and per-model latency. */
   servingEvents: ServingEvents
   observePredict(method: string, statusCode: number, seconds: number): void
+  /** Model routes (cards, exports, registry, imports), by route pattern and status. */
+  observeModelRequest(route: string, statusCode: number): void
 }
 
 /**
@@ -21,8 +23,10 @@ export interface Metrics {
  * process, as in tests, do not collide). Job counts by status are read from the database at
  * scrape time, so they are right even for jobs other processes changed.
  */
-export function createMetrics(storage: Storage, serving: () => PredictionService): Metrics {
+export function createMetrics(storage: Storage, serving: () => PredictionService, labels: { node: string; role: string }): Metrics {
   const registry = new Registry()
+  // Every series names the node (and its role), so one Prometheus can scrape many nodes.
+  registry.setDefaultLabels(labels)
   collectDefaultMetrics({ register: registry, prefix: 'seqserve_' })
 
   new Gauge({
@@ -88,6 +92,17 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
   })
 
+  const modelRequests = new Counter({
+    name: 'seqserve_model_requests_total', help: 'Requests to the model routes (cards, exports, registry, imports) by route and status', labelNames: ['route', 'status_code'], registers: [registry],
+  })
+  new Gauge({
+    name: 'seqserve_model_versions', help: 'Model versions in the registry, by source (job: trained here; import)', labelNames: ['source'], registers: [registry],
+    async collect() {
+      const versions = (await storage.models.list()).flatMap((m) => m.versions)
+      for (const source of ['job', 'import'] as const) this.set({ source }, versions.filter((v) => v.source === source).length)
+    },
+  })
+
   const throughput = new Throughput(THROUGHPUT_WINDOW_S)
   new Gauge({
     name: 'seqserve_epochs_per_second', help: `Epochs trained per second over the last ${THROUGHPUT_WINDOW_S} s`, registers: [registry],
@@ -132,6 +147,9 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
     },
     observePredict(method, statusCode, seconds) {
       predictLatency.observe({ method, status_code: String(statusCode) }, seconds)
+    },
+    observeModelRequest(route, statusCode) {
+      modelRequests.inc({ route, status_code: String(statusCode) })
     },
   }
 }

@@ -8,12 +8,17 @@ declare module 'fastify' {
   }
 }
 
+/** The model routes: cards, exports and the registry. */
+const MODEL_ROUTE = /^\/models\b|^\/jobs\/:id\/(model|weights)$/
+
 /** Decorates `app.metrics` and times every prediction request. */
 export default fp<{ metrics: Metrics }>(
   async (app, { metrics }) => {
     app.decorate('metrics', metrics)
     app.addHook('onResponse', async (request, reply) => {
-      if (request.routeOptions.url === '/predict') metrics.observePredict(request.method, reply.statusCode, reply.elapsedTime / 1000)
+      const url = request.routeOptions.url
+      if (url === '/predict') metrics.observePredict(request.method, reply.statusCode, reply.elapsedTime / 1000)
+      else if (url !== undefined && MODEL_ROUTE.test(url)) metrics.observeModelRequest(`${request.method} ${url}`, reply.statusCode)
     })
   },
   { name: 'seqserve-metrics' },

@@ -11,6 +11,7 @@ import { DOCS_SECURITY_HEADERS } from './security-headers.js'
 export const API_TAGS = [
   { name: 'jobs', description: 'Submit, inspect, cancel and delete training jobs' },
   { name: 'predict', description: 'Run a trained model' },
+  { name: 'models', description: 'Model cards, versions, aliases, import and export' },
   { name: 'health', description: 'Liveness and readiness probes' },
   { name: 'operations', description: 'Monitoring' },
   { name: 'open inference protocol (v2)', description: 'KServe V2 / Open Inference Protocol (REST); errors use the protocol body `{"error", "code"}`' },

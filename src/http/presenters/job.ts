@@ -8,6 +8,11 @@ export interface SpecDefaults {
   training: Record<string, unknown>
 }
 
+/** Only early stopping ends a job successfully before its epoch limit. */
+export function stoppedEarly(job: JobRecord | JobSummary): boolean {
+  return job.status === 'succeeded' && job.progressEpoch < job.epochs
+}
+
 /** The public JSON of a job (snake_case, ISO times, a data summary instead of the data). */
 export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMeta | undefined, defaults: SpecDefaults): JobBody {
   return {
@@ -18,6 +23,7 @@ export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMe
     training: { ...defaults.training, ...(job.spec.training as object) } as JobBody['training'],
     data: job.dataSummary as JobBody['data'],
     progress: { epoch: job.progressEpoch, epochs: job.epochs },
+    stopped_early: stoppedEarly(job),
     loss: job.loss,
     best_loss: job.bestLoss,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
@@ -29,13 +35,31 @@ export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMe
   }
 }
 
-export function presentLoss(point: LossPoint): { epoch: number; loss: number; val_loss?: number; at: string } {
-  return point.valLoss === null
-    ? { epoch: point.epoch, loss: point.loss, at: msToIso(point.at) }
-    : { epoch: point.epoch, loss: point.loss, val_loss: point.valLoss, at: msToIso(point.at) }
+export interface LossBody {
+  epoch: number
+  loss: number
+  val_loss?: number
+  lr?: number
+  metrics?: Record<string, number>
+  at: string
 }
 
+export function presentLoss(point: LossPoint): LossBody {
+  return {
+    epoch: point.epoch,
+    loss: point.loss,
+    ...(point.valLoss !== null && { val_loss: point.valLoss }),
+    ...(point.lr !== null && { lr: point.lr }),
+    ...(point.metrics !== null && { metrics: point.metrics }),
+    at: msToIso(point.at),
+  }
+}
+
+/** `epoch,loss,val_loss,at,lr`, then one column per metric the points carry (sorted by name). */
 export function lossesCsv(points: readonly LossPoint[]): string {
-  const rows = points.map((p) => `${p.epoch},${p.loss},${p.valLoss ?? ''},${msToIso(p.at)}`)
-  return ['epoch,loss,val_loss,at', ...rows].join('\n') + '\n'
+  const metricNames = [...new Set(points.flatMap((p) => Object.keys(p.metrics ?? {})))].sort()
+  const rows = points.map((p) => [
+    p.epoch, p.loss, p.valLoss ?? '', msToIso(p.at), p.lr ?? '', ...metricNames.map((m) => p.metrics?.[m] ?? ''),
+  ].join(','))
+  return [['epoch', 'loss', 'val_loss', 'at', 'lr', ...metricNames].join(','), ...rows].join('\n') + '\n'
 }

@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { servesApi } from '../../config.js'
+import eventRoutes from './events.js'
 import healthRoutes from './health.js'
 import jobRoutes from './jobs.js'
+import modelRoutes from './models.js'
 import operationsRoutes from './operations.js'
 import predictRoutes from './predict.js'
 import v2Routes from '../v2/routes.js'
@@ -13,11 +16,16 @@ import v2Routes from '../v2/routes.js'
  */
 const routes: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(healthRoutes)
-  await app.register(jobRoutes)
-  await app.register(predictRoutes)
+  // A worker node (ROLE=worker) trains and answers the probes and metrics only.
+  if (servesApi(app.config.role)) {
+    await app.register(jobRoutes)
+    await app.register(eventRoutes)
+    await app.register(modelRoutes)
+    await app.register(predictRoutes)
+    // Open Inference Protocol: its own error shape and not-found handler under /v2.
+    await app.register(v2Routes, { prefix: '/v2' })
+  }
   await app.register(operationsRoutes)
-  // Open Inference Protocol: its own error shape and not-found handler under /v2.
-  await app.register(v2Routes, { prefix: '/v2' })
 }
 
 export default routes

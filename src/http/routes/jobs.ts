@@ -4,21 +4,22 @@ import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError, QueueFullError } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
 import { httpError } from '../errors.js'
-import { lossesCsv, presentJob, presentLoss } from '../presenters/job.js'
+import { lossesCsv, presentJob, presentLoss, stoppedEarly } from '../presenters/job.js'
+import { lossChartSvg, lossLabel } from '../presenters/loss-chart.js'
 import { RESPONSE_HEADERS, contentResponse, errorResponses, jsonResponse, noContent } from '../schemas/common.js'
 import {
-  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesCsv, LossesQuery, LossesResponse,
+  IdempotencyHeaders, JobIdParams, JobListResponse, JobRef, ListJobsQuery, LossesCsv, LossesQuery, LossesResponse, LossesSvg,
   MAX_LOSS_POINTS_PER_PAGE, StateDictResponse, createJobBody, storedDefaults,
 } from '../schemas/jobs.js'
-import { decodeCheckpoint } from '../../engine/tasks/checkpoint.js'
-import { Predictor } from '../../engine/tasks/predictor.js'
+import { sendWeights, withRegistryErrors } from '../presenters/model-export.js'
+import { WeightsQuery, weightsResponse } from '../schemas/models.js'
 
 /**
  * For routes that take no body. Many clients send `Content-Type: application/json` on every
  * POST/DELETE; with nothing after it fastify's JSON parser would answer 400 "body is empty".
  * A request that carries no body has nothing to parse, so its content type is dropped.
  */
-async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<void> {
+export async function ignoreContentTypeWithoutBody(request: FastifyRequest): Promise<void> {
   const headers = request.raw.headers
   const empty = headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0')
   if (empty) delete headers['content-type']
@@ -144,7 +145,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'getJobLosses',
       summary: 'Loss history: one point per finished epoch',
-      description: `JSON by default; \`?format=csv\` returns \`epoch,loss,val_loss,at\` rows. Pages of up to \`limit\` points (default and maximum ${MAX_LOSS_POINTS_PER_PAGE}) in epoch order: pass \`next_cursor\` (JSON) or follow the \`Link\` header (both formats) for the next page.`,
+      description: `JSON by default: loss, val_loss, lr and task metrics per epoch; \`?format=csv\` returns \`epoch,loss,val_loss,at,lr\` and a column per metric. Pages of up to \`limit\` points (default and maximum ${MAX_LOSS_POINTS_PER_PAGE}) in epoch order: pass \`next_cursor\` (JSON) or follow the \`Link\` header (both formats) for the next page. ` +
+        '`?format=svg` is an image/svg+xml chart of every epoch (training and validation loss, the early-stopping point), embeddable from other origins when the server runs without API keys.',
       tags: ['jobs'],
       params: JobIdParams,
       querystring: LossesQuery,
@@ -152,6 +154,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         200: contentResponse('Loss history (one page)', {
           'application/json': { schema: LossesResponse },
           'text/csv': { schema: LossesCsv },
+          'image/svg+xml': { schema: LossesSvg },
         }, { headers: { Link: RESPONSE_HEADERS.Link, 'Content-Disposition': RESPONSE_HEADERS['Content-Disposition'] } }),
         ...errorResponses(400, 404),
       },
@@ -159,6 +162,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const job = await findJob(request.params.id)
     const { format, limit, cursor } = request.query
+    if (format === 'svg') {
+      const all = await storage.losses.list(job.id)
+      reply.type('image/svg+xml; charset=utf-8').header('content-disposition', `inline; filename="${job.id}-losses.svg"`)
+      // Open servers let READMEs, notebooks and chat tools on other origins show the picture.
+      if (app.config.apiKeys.size === 0) reply.header('cross-origin-resource-policy', 'cross-origin').header('access-control-allow-origin', '*')
+      const stoppedAt = stoppedEarly(job) ? job.progressEpoch : null
+      return lossChartSvg({ title: `${job.name}: loss per epoch`, lossLabel: lossLabel((job.dataSummary as { type?: unknown }).type), points: all, stoppedAt })
+    }
     const afterEpoch = cursor === undefined ? 0 : parseLossCursor(cursor)
     // One point more than the page tells whether another page follows.
     const points = await storage.losses.list(job.id, { afterEpoch, limit: limit + 1 })
@@ -204,12 +215,15 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'deleteJob',
       summary: 'Delete a finished job with its checkpoints and losses',
+      description: 'Its model version goes with it. A job an alias points to (e.g. `greeter@production`) is a 409 `version_aliased` until the alias moves.',
       tags: ['jobs'],
       params: JobIdParams,
       response: { 204: noContent('Deleted'), ...errorResponses(404, 409) },
     },
   }, async (request, reply) => {
     const { id } = request.params
+    // A job that an alias serves from stays until the alias moves.
+    await withRegistryErrors(() => app.registry.assertDeletable(id))
     const result = await storage.jobs.delete(id)
     if (result === 'not_found') throw httpError('job_not_found', `No job with id ${id}`)
     if (result === 'conflict') throw httpError('job_active', `Job ${id} is still queued or running; cancel it first (POST /jobs/${id}/cancel)`)
@@ -222,19 +236,14 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     config: { scope: 'jobs:read' },
     schema: {
       operationId: 'getJobWeights',
-      summary: 'Export the weights as a PyTorch-style state dict',
-      description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them, so `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them.',
+      summary: 'Export the weights: JSON state dict, safetensors or ONNX',
+      description: 'Weights of the latest checkpoint (the final one once the job succeeded), named as PyTorch names them. `format=json` (default): `model.load_state_dict({k: torch.tensor(v["data"]).reshape(v["shape"]) ...})` loads them; `format=safetensors`: float64 tensors with the model card in `__metadata__.card`; `format=onnx`: an inference graph like torch.onnx.export gives (input `input` [batch, seq, features], output `logits` or `forecast`; `state=true` adds h0/c0 in and h_n/c_n out). An LSTM with proj_size has no ONNX form (409 export_unsupported).',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 200: jsonResponse('The state dict', StateDictResponse), ...errorResponses(404, 409) },
+      querystring: WeightsQuery,
+      response: { 200: weightsResponse, ...errorResponses(400, 404, 409) },
     },
-  }, async (request) => {
-    const job = await findJob(request.params.id)
-    const record = await storage.checkpoints.latest(job.id)
-    if (!record) throw httpError('job_not_succeeded', `Job ${job.id} is ${job.status} and has no checkpoint yet`, { status: job.status })
-    const checkpoint = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
-    return new Predictor(checkpoint).stateDict()
-  })
+  }, async (request, reply) => reply.send(await sendWeights(app.modelsService, request.params.id, request.query, reply)))
 }
 
 export default jobRoutes

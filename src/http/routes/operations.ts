@@ -5,9 +5,10 @@ import { MEDIA_TYPES, contentResponse, jsonResponse } from '../schemas/common.js
 
 const ReadinessResponse = Type.Object({
   status: Type.Enum(['ready', 'not_ready']),
+  role: Type.Enum(['api', 'worker', 'all'], { description: 'What this node does (ROLE)' }),
   checks: Type.Object({ database: Type.Boolean(), migrations: Type.Boolean(), workers: Type.Boolean() }),
   reasons: Type.Array(Type.String(), { description: 'Why the service is not ready; empty when ready' }),
-}, { examples: [{ status: 'ready', checks: { database: true, migrations: true, workers: true }, reasons: [] }] })
+}, { examples: [{ status: 'ready', role: 'all', checks: { database: true, migrations: true, workers: true }, reasons: [] }] })
 
 /** Readiness and Prometheus metrics, for load balancers and monitoring. */
 const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -16,7 +17,7 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'getReadiness',
       summary: 'Readiness probe',
-      description: '200 when the database is writable, its migrations are applied and the worker pool is up; 503 with the reasons otherwise.',
+      description: '200 when the database is writable, its migrations are applied and (on nodes that train) the worker pool is up; 503 with the reasons otherwise.',
       tags: ['health'],
       response: {
         200: jsonResponse('Ready to serve', ReadinessResponse),
@@ -24,9 +25,9 @@ const operationsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (_request, reply) => {
-    const readiness = await checkReadiness(app.storage, app.runner)
+    const readiness = await checkReadiness(app.storage, app.runner, app.config.role)
     reply.code(readiness.ready ? 200 : 503)
-    return { status: readiness.ready ? 'ready' as const : 'not_ready' as const, checks: readiness.checks, reasons: readiness.reasons }
+    return { status: readiness.ready ? 'ready' as const : 'not_ready' as const, role: readiness.role, checks: readiness.checks, reasons: readiness.reasons }
   })
 
   app.get('/metrics', {

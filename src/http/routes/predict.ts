@@ -5,7 +5,8 @@ import { served } from '../serving-errors.js'
 
 /**
  * Prediction routes: parse, ask the serving layer (which runs the model on the inference
- * workers), present. The response names what served it: the job and its model name.
+ * workers), present. The response names what served it: the job, its model name, and the
+ * registry version and alias.
  */
 const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
@@ -22,9 +23,9 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: jsonResponse('The prediction', PredictResponse), ...errorResponses(400, 404, 409, 503, 504) },
     },
   }, async (request) => served(async () => {
-    const { job, model } = await serving.resolve(request.query)
+    const { job, model, served: version } = await serving.resolve(request.query)
     const [result] = await serving.predict(model, [request.query.input], request.query)
-    return { job: job.id, model: job.name, task: model.meta.kind, ...result }
+    return { job: job.id, ...version, task: model.meta.kind, ...result }
   }))
 
   app.post('/predict', {
@@ -38,10 +39,10 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: jsonResponse('One prediction per input, in order', PredictBatchResponse), ...errorResponses(400, 404, 409, 413, 415, 503, 504) },
     },
   }, async (request) => served(async () => {
-    const { job, model } = await serving.resolve(request.body)
-    const { inputs, ...options } = request.body
+    const { job, model, served: version } = await serving.resolve(request.body)
+    const { inputs, job: _job, model: _model, version: _version, ...options } = request.body
     const predictions = await serving.predict(model, inputs, options)
-    return { job: job.id, model: job.name, task: model.meta.kind, predictions }
+    return { job: job.id, ...version, task: model.meta.kind, predictions }
   }))
 }
 

@@ -1,8 +1,10 @@
 import { Type, type Static } from 'typebox'
 import type { Limits } from '../../config.js'
+import { DEFAULT_DTYPE } from '../../engine/backend/select.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
 import { JOB_STATUSES } from '../../storage/types.js'
 import { defaultsOf, defaultWithin, Nullable, storedShape, StrictObject, TaggedUnion } from './common.js'
+import { earlyStoppingSchema, lrSchedulerSchema } from './training-control.js'
 
 /**
  * Schemas of the jobs resource. Request schemas are built from the configured limits so a
@@ -28,6 +30,10 @@ export function modelSchema(limits: Limits) {
     dropout: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'Dropout between layers in training (needs num_layers > 1)' }),
     nonlinearity: Type.Union([Type.Literal('tanh'), Type.Literal('relu')], { default: 'tanh', description: 'rnn only' }),
     proj_size: Type.Integer({ minimum: 0, default: 0, description: 'lstm only: projects h to this size (< hidden_size); 0 = off' }),
+    dtype: Type.Union([Type.Literal('float32'), Type.Literal('float64')], {
+      default: DEFAULT_DTYPE,
+      description: 'Precision of the weights and of training and prediction (float32 is PyTorch\'s default and the faster one; float64 is the exact reference). Fixed for the job, kept in its checkpoints.',
+    }),
   }, { examples: [TUTORIAL_JOB.model] })
 }
 
@@ -79,6 +85,8 @@ export function trainingSchema(limits: Limits) {
     shuffle: Type.Boolean({ default: true }),
     weight_decay: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
     momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'sgd and rmsprop' }),
+    lr_scheduler: Type.Optional(lrSchedulerSchema(1e9)),
+    early_stopping: Type.Optional(earlyStoppingSchema(limits.maxEpochs)),
   }, { default: {}, examples: [TUTORIAL_JOB.training] })
 }
 
@@ -124,6 +132,7 @@ export function jobResponse(limits: Limits) {
     training: storedShape(trainingSchema(limits), 'The training settings with defaults filled in'),
     data: DataSummarySchema,
     progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
+    stopped_early: Type.Boolean({ description: 'training.early_stopping ended the job (succeeded) before its epoch limit, after progress.epoch' }),
     loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
     best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
     error: Nullable(Type.Object({ code: Type.String({ examples: ['nan_loss'] }), message: Type.String() })),
@@ -137,18 +146,21 @@ export function jobResponse(limits: Limits) {
     title: 'Job',
     examples: [{
       id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
-      model: { ...TUTORIAL_JOB.model, proj_size: 0 },
+      model: { ...TUTORIAL_JOB.model, proj_size: 0, dtype: DEFAULT_DTYPE },
       training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
-      data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, loss: 0.0012, best_loss: 0.0012,
+      data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, stopped_early: false, loss: 0.0012, best_loss: 0.0012,
       error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
       created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
     }],
   })
 }
 
-/** Defaults of the stored settings, for jobs stored before a field existed. */
+/**
+ * Defaults of the stored settings, for jobs stored before a field existed. Not always the
+ * request's default: a job stored without `dtype` trained (and resumes) in float64.
+ */
 export function storedDefaults(limits: Limits) {
-  return { model: defaultsOf(modelSchema(limits)), training: defaultsOf(trainingSchema(limits)) }
+  return { model: { ...defaultsOf(modelSchema(limits)), dtype: 'float64' }, training: defaultsOf(trainingSchema(limits)) }
 }
 
 export type JobBody = Static<ReturnType<typeof jobResponse>>
@@ -173,7 +185,7 @@ export const JobListResponse = Type.Object({
 export const MAX_LOSS_POINTS_PER_PAGE = 10_000
 
 export const LossesQuery = StrictObject({
-  format: Type.Union([Type.Literal('json'), Type.Literal('csv')], { default: 'json', description: 'json, or csv (`epoch,loss,val_loss,at` rows)' }),
+  format: Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('svg')], { default: 'json', description: 'json, csv (`epoch,loss,val_loss,at,lr` and a column per metric), or svg (a chart of every epoch; limit and cursor do not apply)' }),
   limit: Type.Integer({ minimum: 1, maximum: MAX_LOSS_POINTS_PER_PAGE, default: MAX_LOSS_POINTS_PER_PAGE, description: 'Points per page' }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 20, description: 'next_cursor of the previous page (JSON), or the cursor of the Link header (CSV)' })),
 })
@@ -182,6 +194,10 @@ export const LossPointSchema = Type.Object({
   epoch: Type.Integer({ minimum: 1 }),
   loss: Type.Number(),
   val_loss: Type.Optional(Type.Number()),
+  lr: Type.Optional(Type.Number({ description: 'Learning rate the epoch started with' })),
+  metrics: Type.Optional(Type.Record(Type.String(), Type.Number(), {
+    description: 'Task metrics on the training pass, and val_ ones on the validation split: pairs accuracy and sequence_accuracy, classes accuracy, text perplexity and bpc, series mae and rmse (original units)',
+  })),
   at: Timestamp,
 })
 
@@ -189,11 +205,15 @@ export const LossesResponse = Type.Object({
   job: Type.String(),
   losses: Type.Array(LossPointSchema),
   next_cursor: Nullable(Type.String(), { description: 'Pass as cursor for the next page; null on the last page' }),
-}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, at: '2026-11-27T16:20:00.200Z' }], next_cursor: null }] })
+}, { examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', losses: [{ epoch: 1, loss: 1.62, lr: 0.1, metrics: { accuracy: 0.4, sequence_accuracy: 0 }, at: '2026-11-27T16:20:00.200Z' }], next_cursor: null }] })
 
 export const LossesCsv = Type.String({
-  description: 'Header `epoch,loss,val_loss,at`, then one row per epoch (val_loss empty without a validation split)',
-  examples: ['epoch,loss,val_loss,at\n1,1.62,,2026-11-27T16:20:00.200Z\n'],
+  description: 'Header `epoch,loss,val_loss,at,lr` and one column per metric (by name), then one row per epoch (val_loss empty without a validation split)',
+  examples: ['epoch,loss,val_loss,at,lr,accuracy,sequence_accuracy\n1,1.62,,2026-11-27T16:20:00.200Z,0.1,0.4,0\n'],
+})
+
+export const LossesSvg = Type.String({
+  description: 'A chart of the training and validation loss per epoch, with epoch ticks, the loss and its unit, and the early-stopping point',
 })
 
 export const IdempotencyHeaders = Type.Object({

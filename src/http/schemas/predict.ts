@@ -1,10 +1,11 @@
 import { Type } from 'typebox'
 import type { Limits } from '../../config.js'
-import { defaultWithin, StrictObject } from './common.js'
+import { defaultWithin, Nullable, StrictObject } from './common.js'
 
 const JobSelector = {
   job: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Job id' })),
-  model: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Model name: the newest succeeded job of that name' })),
+  model: Type.Optional(Type.String({ minLength: 1, maxLength: 166, description: 'NAME: the highest version of the model; NAME@ALIAS: the version the alias points to (GET /models)' })),
+  version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647, description: 'With model=NAME: this version' })),
 }
 
 function samplingOptions(limits: Limits) {
@@ -50,13 +51,15 @@ export const Prediction = Type.Object({
 })
 
 const PredictionMeta = {
-  job: Type.String(),
-  model: Type.String({ description: 'The job\'s name' }),
+  job: Type.String({ description: 'The job holding the weights that served' }),
+  model: Type.String({ description: 'The model (the job\'s name)' }),
+  version: Nullable(Type.Integer(), { description: 'The model version that served (null for a job that is no version, e.g. before the registry existed)' }),
+  alias: Nullable(Type.String(), { description: 'The alias the request named, or null' }),
   task: Type.Enum(['pairs', 'text', 'series', 'classes']),
 }
 
 export const PredictResponse = Type.Object({ ...PredictionMeta, ...Prediction.properties }, {
-  examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', model: 'greeter', task: 'pairs', input: 'hello', output: 'elloh' }],
+  examples: [{ job: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', model: 'greeter', version: 2, alias: 'production', task: 'pairs', input: 'hello', output: 'elloh' }],
 })
 
 export const PredictBatchResponse = Type.Object({ ...PredictionMeta, predictions: Type.Array(Prediction) })

@@ -25,7 +25,8 @@ const TAGS = ['open inference protocol (v2)']
 
 /**
  * KServe V2 / Open Inference Protocol (REST), mapped onto the serving layer: a model name
- * is the newest succeeded job of that name, and a version is one succeeded job (its id).
+ * resolves through the model registry (NAME = its highest version, NAME@ALIAS), and a
+ * version is a registry version number (or, as before the registry, a succeeded job's id).
  * Errors here, whoever raises them (validation, auth, rate limits, overload, timeouts),
  * answer the protocol's `{"error": "<message>"}` plus our `code`: the one documented
  * exception to the API's error shape. Registered under the /v2 prefix.
@@ -49,10 +50,13 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
     return reply.code(404).send({ error: `No route for ${request.method} ${path}`, code: 'not_found' })
   })
 
+  /** A version is the registry's number; anything else is taken as a job id (a job of that name). */
   const resolve = async (name: string, version?: string): Promise<ResolvedModel> => {
     try {
-      const resolved = await serving.resolve(version === undefined ? { model: name } : { job: version }).catch((err: unknown) => {
-        if (err instanceof ServingError && err.code === 'job_not_found') throw new ServingError('model_not_found', `Model ${JSON.stringify(name)} has no version ${JSON.stringify(version)} (versions are ids of its succeeded jobs)`)
+      if (version === undefined) return await serving.resolve({ model: name })
+      if (/^[1-9]\d{0,9}$/.test(version)) return await serving.resolve({ model: name, version: Number(version) })
+      const resolved = await serving.resolve({ job: version }).catch((err: unknown) => {
+        if (err instanceof ServingError && err.code === 'job_not_found') throw new ServingError('model_not_found', `Model ${JSON.stringify(name)} has no version ${JSON.stringify(version)} (versions are its registry version numbers, or ids of its succeeded jobs)`)
         throw err
       })
       if (resolved.job.name !== name) throw httpError('model_not_found', `Job ${version} is not a version of ${JSON.stringify(name)} (it is named ${JSON.stringify(resolved.job.name)})`)
@@ -61,6 +65,9 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
       throw servingHttpError(err)
     }
   }
+
+  /** The registry's version number as a string; a job that is no version answers its id. */
+  const modelVersion = ({ job, served }: ResolvedModel) => (served.version === null ? job.id : String(served.version))
 
   app.get('', {
     config: healthConfig,
@@ -82,24 +89,27 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: jsonResponse('Ready', ReadyResponse), 503: jsonResponse('Not ready', ReadyResponse) },
     },
   }, async (_request, reply) => {
-    const { ready } = await checkReadiness(app.storage, app.runner)
+    const { ready } = await checkReadiness(app.storage, app.runner, app.config.role)
     reply.code(ready ? 200 : 503)
     return { ready }
   })
 
-  const metadata = async ({ job, model }: ResolvedModel) => ({
-    name: job.name,
-    versions: [job.id],
-    platform: `seqserve_${model.meta.kind}_${model.config.mode.startsWith('rnn') ? 'rnn' : model.config.mode}`,
-    inputs: inputMetadata(model.meta),
-    outputs: outputMetadata(model.meta),
-    parameters: { task: model.meta.kind, ...(model.meta.kind === 'classes' ? { labels: model.meta.labels } : {}) },
-  })
+  const metadata = async (resolved: ResolvedModel) => {
+    const { model } = resolved
+    return {
+      name: resolved.served.model,
+      versions: [modelVersion(resolved)],
+      platform: `seqserve_${model.meta.kind}_${model.config.mode.startsWith('rnn') ? 'rnn' : model.config.mode}`,
+      inputs: inputMetadata(model.meta),
+      outputs: outputMetadata(model.meta),
+      parameters: { task: model.meta.kind, ...(model.meta.kind === 'classes' ? { labels: model.meta.labels } : {}) },
+    }
+  }
 
   for (const versioned of [false, true]) {
     const base = versioned ? '/models/:name/versions/:version' : '/models/:name'
     const params = versioned ? ModelVersionParams : ModelParams
-    const which = versioned ? 'a model version (a succeeded job of that name)' : 'a model (the newest succeeded job of that name)'
+    const which = versioned ? 'a model version (a registry version number, or a succeeded job of that name by id)' : 'a model (NAME: its highest version; NAME@ALIAS: the version the alias points to)'
     const id = (action: string) => `v2Model${versioned ? 'Version' : ''}${action}`
     const version = (p: object) => (p as { version?: string }).version
 
@@ -112,8 +122,8 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
       config: predictConfig,
       schema: { operationId: id('Ready'), summary: `Readiness of ${which}`, description: '200 `{"name", "ready": true}` when it can be served; 404 when no such model.', tags: TAGS, params, response: { 200: jsonResponse('The model can be served', ModelReadyResponse), ...v2ErrorResponses(400, 404) } },
     }, async (request) => {
-      const { job } = await resolve(request.params.name, version(request.params))
-      return { name: job.name, ready: true }
+      const { served } = await resolve(request.params.name, version(request.params))
+      return { name: served.model, ready: true }
     })
 
     app.post(`${base}/infer`, {
@@ -128,7 +138,8 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: jsonResponse('The outputs', InferResponse), ...v2ErrorResponses(400, 404, 409, 413, 415, 504) },
       },
     }, async (request) => {
-      const { job, model } = await resolve(request.params.name, version(request.params))
+      const resolved = await resolve(request.params.name, version(request.params))
+      const { model } = resolved
       const body = request.body
       const inputs = inputsFromTensor(body.inputs[0], model.meta, limits.maxPredictBatch)
       const p = body.parameters ?? {}
@@ -141,8 +152,8 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
         throw servingHttpError(err)
       }
       return {
-        model_name: job.name,
-        model_version: job.id,
+        model_name: resolved.served.model,
+        model_version: modelVersion(resolved),
         ...(body.id === undefined ? {} : { id: body.id }),
         ...(seed === undefined ? {} : { parameters: { seed } }),
         outputs: outputTensors(model.meta, results, body.outputs?.map((o) => o.name)),

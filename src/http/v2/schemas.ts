@@ -14,7 +14,7 @@ import { errorExample } from '../schemas/error-examples.js'
 export const V2Error = Type.Object({
   error: Type.String({ description: 'What went wrong and what to fix' }),
   code: Type.String({ description: 'The error code from the API catalogue (`predict_too_costly`, `model_not_found`, ...)' }),
-}, { examples: [{ error: 'No succeeded job is named "greeter"', code: 'model_not_found' }] })
+}, { examples: [{ error: 'No model is named "greeter" (a model appears when a job of that name succeeds or a version is imported)', code: 'model_not_found' }] })
 
 const V2_ERROR_HEADERS: Record<number, Record<string, unknown>> = {
   401: { 'WWW-Authenticate': RESPONSE_HEADERS['WWW-Authenticate'] },
@@ -26,7 +26,7 @@ const V2_ERROR_HEADERS: Record<number, Record<string, unknown>> = {
 /** The codes a /v2 route can answer, by status (the rest of the catalogue is for /jobs). */
 const V2_CODES: ErrorCode[] = [
   'validation_failed', 'unknown_field', 'invalid_json', 'unknown_characters', 'invalid_input', 'limit_exceeded', 'predict_too_costly',
-  'unauthorized', 'forbidden', 'not_found', 'model_not_found', 'job_not_succeeded', 'payload_too_large', 'unsupported_media_type',
+  'unauthorized', 'forbidden', 'not_found', 'model_not_found', 'version_not_found', 'alias_not_found', 'job_not_succeeded', 'payload_too_large', 'unsupported_media_type',
   'rate_limited', 'service_unavailable', 'overloaded', 'predict_timeout',
 ]
 
@@ -66,7 +66,7 @@ const TensorMetadata = Type.Object({
 
 export const ModelMetadata = Type.Object({
   name: Type.String(),
-  versions: Type.Array(Type.String(), { description: 'The succeeded job that serves the name (its id)' }),
+  versions: Type.Array(Type.String(), { description: 'The version that serves the name: its registry version number (the job id for a job that is no version)' }),
   platform: Type.String({ description: 'seqserve_<task>_<cell>, e.g. seqserve_text_lstm' }),
   inputs: Type.Array(TensorMetadata),
   outputs: Type.Array(TensorMetadata),
@@ -76,18 +76,18 @@ export const ModelMetadata = Type.Object({
   })),
 }, {
   examples: [{
-    name: 'greeter', versions: ['4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a'], platform: 'seqserve_pairs_rnn',
+    name: 'greeter', versions: ['2'], platform: 'seqserve_pairs_rnn',
     inputs: [{ name: 'input', datatype: 'BYTES', shape: [-1] }], outputs: [{ name: 'output', datatype: 'BYTES', shape: [-1] }],
     parameters: { task: 'pairs' },
   }],
 })
 
 export const ModelParams = StrictObject({
-  name: Type.String({ minLength: 1, maxLength: 100, description: 'Model name: the newest succeeded job of that name' }),
+  name: Type.String({ minLength: 1, maxLength: 166, description: 'NAME: the highest version of the model; NAME@ALIAS: the version the alias points to (GET /models)' }),
 })
 export const ModelVersionParams = StrictObject({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  version: Type.String({ minLength: 1, maxLength: 100, description: 'A job id of a succeeded job with that name' }),
+  name: Type.String({ minLength: 1, maxLength: 166 }),
+  version: Type.String({ minLength: 1, maxLength: 100, description: 'A registry version number of the model, or the id of a succeeded job with that name' }),
 })
 
 export function inferRequest(limits: Limits) {
@@ -125,13 +125,13 @@ const OutputTensor = Type.Object({
 
 export const InferResponse = Type.Object({
   model_name: Type.String(),
-  model_version: Type.String({ description: 'The id of the job that served the request' }),
+  model_version: Type.String({ description: 'The registry version number that served the request (the job id for a job that is no version)' }),
   id: Type.Optional(Type.String()),
   parameters: Type.Optional(Type.Object({ seed: Type.Optional(Type.Integer({ description: 'text: the seed of row 0; row i used seed + i' })) })),
   outputs: Type.Array(OutputTensor),
 }, {
   examples: [{
-    model_name: 'greeter', model_version: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', id: 'req-1',
+    model_name: 'greeter', model_version: '2', id: 'req-1',
     outputs: [{ name: 'output', datatype: 'BYTES', shape: [2], data: ['elloh', 'ello'] }],
   }],
 })

@@ -7,6 +7,7 @@ import {
   type CheckpointRow,
   type NewCheckpoint,
 } from '../types.js'
+import { checkKeep, checkpointBytes } from '../checks.js'
 import type { CheckpointsStore } from '../storage.js'
 import type { Synchronous } from '../synchronous.js'
 
@@ -63,10 +64,8 @@ export class SqliteCheckpointsRepository implements Synchronous<CheckpointsStore
    * intermediate checkpoints beyond the newest `keep`; final ones always stay.
    */
   save(jobId: string, checkpoint: NewCheckpoint, now: number, keep = 2): CheckpointMeta {
-    if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`keep must be an integer >= 1, got ${keep}`)
-    const blob = Buffer.isBuffer(checkpoint.blob)
-      ? checkpoint.blob
-      : Buffer.from(checkpoint.blob.buffer, checkpoint.blob.byteOffset, checkpoint.blob.byteLength)
+    checkKeep(keep)
+    const blob = checkpointBytes(checkpoint)
     return this.db.transaction(() => {
       const row = this.upsertStmt.get({
         jobId,

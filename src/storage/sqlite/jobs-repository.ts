@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type BetterSqlite3 from 'better-sqlite3'
-import { decodeCursor, encodeCursor } from '../cursor.js'
+import { pageBounds, toPage } from '../cursor.js'
 import { DuplicateIdempotencyKeyError, QueueFullError } from '../errors.js'
 import type { CreateOptions, JobsStore } from '../storage.js'
 import type { Synchronous } from '../synchronous.js'
@@ -32,9 +32,6 @@ interface Owned {
 const SUMMARY_COLUMNS = `seq, id, name, status, json_remove(spec, '$.data') AS spec, data_summary, epochs, progress_epoch,
   loss, best_loss, error_code, error_message, attempt, cancel_requested, lease_owner, lease_expires_at,
   idempotency_key, request_hash, created_at, started_at, finished_at, updated_at`
-
-/** Larger than any seq SQLite will hand out before the heat death of this server. */
-const NO_CURSOR = Number.MAX_SAFE_INTEGER
 
 /**
  * The durable job queue. Every state change a worker makes is guarded by its
@@ -206,20 +203,11 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
 
   /** Newest first, without datasets (see JobSummary). Throws InvalidCursorError for a cursor it did not issue. */
   list(query: ListJobsQuery): JobPage {
-    if (!Number.isInteger(query.limit) || query.limit < 1) {
-      throw new RangeError(`list limit must be an integer >= 1, got ${query.limit}`)
-    }
-    const before = query.cursor === undefined ? NO_CURSOR : decodeCursor(query.cursor)
+    const { before, fetch } = pageBounds(query)
     const variant =
       query.name !== undefined ? (query.status !== undefined ? 'nameStatus' : 'name') : query.status !== undefined ? 'status' : 'all'
-    // One extra row tells us whether another page exists without a COUNT.
-    const rows = this.listStmts[variant].all({ status: query.status, name: query.name, before, limit: query.limit + 1 })
-    const hasMore = rows.length > query.limit
-    const page = hasMore ? rows.slice(0, query.limit) : rows
-    return {
-      items: page.map((row): JobSummary => toJobRecord(row)),
-      nextCursor: hasMore ? encodeCursor(page[page.length - 1].seq) : null,
-    }
+    const rows = this.listStmts[variant].all({ status: query.status, name: query.name, before, limit: fetch })
+    return toPage(rows, query.limit, (row): JobSummary => toJobRecord(row))
   }
 
   /** What predict-by-model-name serves: the most recently created job of that name that succeeded. */

@@ -1,4 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3'
+import { checkLossPoints } from '../checks.js'
 import type { LossesStore } from '../storage.js'
 import type { Synchronous } from '../synchronous.js'
 import { toLossPoint, type LossPoint, type LossRow, type NewLossPoint } from '../types.js'
@@ -16,8 +17,9 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
   constructor(db: BetterSqlite3.Database) {
     this.db = db
     this.upsertStmt = db.prepare(`
-      INSERT INTO losses (job_id, epoch, loss, val_loss, at) VALUES (@jobId, @epoch, @loss, @valLoss, @at)
-      ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at`)
+      INSERT INTO losses (job_id, epoch, loss, val_loss, at, metrics, lr) VALUES (@jobId, @epoch, @loss, @valLoss, @at, @metrics, @lr)
+      ON CONFLICT (job_id, epoch) DO UPDATE SET loss = excluded.loss, val_loss = excluded.val_loss, at = excluded.at,
+        metrics = excluded.metrics, lr = excluded.lr`)
     this.listStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? ORDER BY epoch')
     this.pageStmt = db.prepare('SELECT * FROM losses WHERE job_id = ? AND epoch > ? ORDER BY epoch LIMIT ?')
     this.truncateStmt = db.prepare('DELETE FROM losses WHERE job_id = ? AND epoch > ?')
@@ -30,15 +32,14 @@ export class SqliteLossesRepository implements Synchronous<LossesStore> {
    * Non-finite losses are refused: SQLite would store NaN as NULL and JSON cannot carry Infinity.
    */
   append(jobId: string, points: readonly NewLossPoint[]): void {
-    for (const p of points) {
-      if (!Number.isInteger(p.epoch) || p.epoch < 1) throw new RangeError(`loss epoch must be an integer >= 1, got ${p.epoch}`)
-      if (!Number.isFinite(p.loss)) throw new RangeError(`loss at epoch ${p.epoch} is not finite (${p.loss})`)
-      if (p.valLoss != null && !Number.isFinite(p.valLoss)) {
-        throw new RangeError(`val_loss at epoch ${p.epoch} is not finite (${p.valLoss})`)
-      }
-    }
+    checkLossPoints(points)
     this.db.transaction(() => {
-      for (const p of points) this.upsertStmt.run({ jobId, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss ?? null, at: p.at })
+      for (const p of points) {
+        this.upsertStmt.run({
+          jobId, epoch: p.epoch, loss: p.loss, valLoss: p.valLoss ?? null, at: p.at,
+          metrics: p.metrics ? JSON.stringify(p.metrics) : null, lr: p.lr ?? null,
+        })
+      }
     }).immediate()
   }
 

@@ -1,11 +1,13 @@
-import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ResumeOptions, ResumePoint, Storage, StorageHealth } from '../storage.js'
+import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ModelsStore, ResumeOptions, ResumePoint, Storage, StorageHealth } from '../storage.js'
 import { promised } from '../synchronous.js'
 import type { CheckpointMeta, JobOutcome, JobProgress, JobRecord, LeaseOwner, NewCheckpoint } from '../types.js'
 import { SqliteCheckpointsRepository } from './checkpoints-repository.js'
-import { defaultMigrationsDir, openDatabase, type Database, type OpenDatabaseOptions } from './database.js'
+import { defaultMigrationsDir, listMigrationFiles, newestVersion } from '../migrations.js'
+import { openDatabase, type Database, type OpenDatabaseOptions } from './database.js'
 import { SqliteJobsRepository } from './jobs-repository.js'
 import { SqliteLossesRepository } from './losses-repository.js'
-import { currentVersion, listMigrationFiles } from './migrate.js'
+import { SqliteModelsRepository } from './models-repository.js'
+import { currentVersion } from './migrate.js'
 
 /**
  * Storage in one SQLite file (the embedded default). better-sqlite3 is synchronous: each
@@ -19,6 +21,7 @@ export class SqliteStorage implements Storage {
   readonly jobs: JobsStore
   readonly checkpoints: CheckpointsStore
   readonly losses: LossesStore
+  readonly models: ModelsStore
   /** The synchronous repositories, for use inside this class's transactions. */
   private readonly sync: { jobs: SqliteJobsRepository; checkpoints: SqliteCheckpointsRepository; losses: SqliteLossesRepository }
   /** Newest migration this code ships; read once (the folder does not change while running). */
@@ -31,8 +34,8 @@ export class SqliteStorage implements Storage {
     this.jobs = promised<JobsStore>(this.sync.jobs)
     this.checkpoints = promised<CheckpointsStore>(this.sync.checkpoints)
     this.losses = promised<LossesStore>(this.sync.losses)
-    const files = listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir())
-    this.expectedVersion = files.length > 0 ? files[files.length - 1].version : 0
+    this.models = promised<ModelsStore>(new SqliteModelsRepository(db))
+    this.expectedVersion = newestVersion(listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir('sqlite')))
   }
 
   async recordEpochs(jobId: string, owner: LeaseOwner, update: EpochUpdate, now: number): Promise<boolean> {
@@ -98,6 +101,11 @@ export class SqliteStorage implements Storage {
       if (!migrated) reasons.push(`the database schema is at version ${version}, this code expects ${this.expectedVersion}`)
     }
     return { writable, migrated, reasons }
+  }
+
+  /** SQLite cannot announce writes to other processes: they find new jobs by polling. */
+  async watchQueue(): Promise<() => Promise<void>> {
+    return async () => undefined
   }
 
   async close(): Promise<void> {

@@ -62,12 +62,12 @@ t.test('server metadata, liveness and readiness', async (t) => {
 
 t.test('model metadata names the tensors with datatype and shape', async (t) => {
   t.same(await (await service.fetch('/v2/models/greeter')).json(), {
-    name: 'greeter', versions: [greeter.id], platform: 'seqserve_pairs_rnn',
+    name: 'greeter', versions: ['1'], platform: 'seqserve_pairs_rnn',
     inputs: [{ name: 'input', datatype: 'BYTES', shape: [-1] }], outputs: [{ name: 'output', datatype: 'BYTES', shape: [-1] }],
     parameters: { task: 'pairs' },
   })
   t.same(await (await service.fetch('/v2/models/sorter')).json(), {
-    name: 'sorter', versions: [sorter.id], platform: 'seqserve_classes_rnn',
+    name: 'sorter', versions: ['1'], platform: 'seqserve_classes_rnn',
     inputs: [{ name: 'input', datatype: 'BYTES', shape: [-1] }],
     outputs: [{ name: 'label', datatype: 'BYTES', shape: [-1] }, { name: 'probabilities', datatype: 'FP64', shape: [-1, 2] }],
     parameters: { task: 'classes', labels: ['as', 'bs'] },
@@ -77,13 +77,14 @@ t.test('model metadata names the tensors with datatype and shape', async (t) => 
   t.same(series.outputs, [{ name: 'forecast', datatype: 'FP64', shape: [-1, 2, 2] }])
   t.equal(series.platform, 'seqserve_series_gru')
   t.same(await (await service.fetch(`/v2/models/greeter/versions/${greeter.id}`)).json(), await (await service.fetch('/v2/models/greeter')).json())
+  t.same(await (await service.fetch('/v2/models/greeter/versions/1')).json(), await (await service.fetch('/v2/models/greeter')).json(), 'a registry version number')
   t.same(await (await service.fetch('/v2/models/greeter/ready')).json(), { name: 'greeter', ready: true })
   t.same(await (await service.fetch(`/v2/models/poet/versions/${poet.id}/ready`)).json(), { name: 'poet', ready: true })
 })
 
 t.test('infer: pairs and classes take BYTES rows and answer what /predict answers', async (t) => {
   const pairs = await inferOk(t, 'greeter', { id: 'req-7', inputs: [{ name: 'input', shape: [2], datatype: 'BYTES', data: ['hello', 'hell'] }] })
-  t.same(pairs, { model_name: 'greeter', model_version: greeter.id, id: 'req-7', outputs: [{ name: 'output', datatype: 'BYTES', shape: [2], data: ['elloh', 'ello'] }] })
+  t.same(pairs, { model_name: 'greeter', model_version: '1', id: 'req-7', outputs: [{ name: 'output', datatype: 'BYTES', shape: [2], data: ['elloh', 'ello'] }] })
 
   const classes = await inferOk(t, 'sorter', { inputs: [{ name: 'input', shape: [2, 1], datatype: 'BYTES', data: [['aaa'], ['bb']] }] })
   const viaPredict = await (await service.postJson('/predict', { model: 'sorter', inputs: ['aaa', 'bb'] })).json() as { predictions: { label: string; probabilities: Record<string, number> }[] }
@@ -122,8 +123,20 @@ t.test('infer: series take FP32/FP64 [batch, steps, features], [steps] or [batch
     `/v2/models/pair-forecaster/versions/${pairForecaster.id}/infer`)
   const viaPost = await (await service.postJson('/predict', { model: 'pair-forecaster', inputs: [rows] })).json() as { predictions: { output: number[][] }[] }
   t.same(multi.outputs, [{ name: 'forecast', datatype: 'FP64', shape: [1, 2, 2], data: viaPost.predictions[0]!.output.flat() }])
-  t.equal(multi.model_version, pairForecaster.id)
+  t.equal(multi.model_version, '1', 'the registry version, also when asked by job id')
   t.ok(forecaster.id)
+})
+
+t.test('model names resolve through the registry: NAME@ALIAS and version numbers', async (t) => {
+  const put = await service.fetch('/models/greeter/aliases/production', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ version: 1 }) })
+  t.equal(put.status, 200)
+  const viaAlias = await inferOk(t, 'greeter@production', { inputs: [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['hello'] }] })
+  t.same(viaAlias, { model_name: 'greeter', model_version: '1', outputs: [{ name: 'output', datatype: 'BYTES', shape: [1], data: ['elloh'] }] })
+  t.same(await (await service.fetch('/v2/models/greeter@production/ready')).json(), { name: 'greeter', ready: true })
+  await v2Error(t, await service.fetch('/v2/models/greeter@staging'), 404, 'alias_not_found')
+  await v2Error(t, await service.fetch('/v2/models/greeter/versions/2'), 404, 'version_not_found')
+  await v2Error(t, await infer('greeter', { inputs: [{ name: 'input', shape: [1], datatype: 'BYTES', data: ['hello'] }] }, '/v2/models/greeter/versions/2/infer'), 404, 'version_not_found')
+  t.equal((await service.fetch('/models/greeter/aliases/production', { method: 'DELETE' })).status, 204)
 })
 
 t.test('errors use the protocol body with our code', async (t) => {

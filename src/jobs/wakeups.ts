@@ -1,0 +1,42 @@
+import type { JobRunnerEvents } from './runner.js'
+
+/**
+ * Wake-ups for event streams. Streams read everything from storage; this only tells them
+ * when to look again: at once when this process's runner persisted an epoch or a status,
+ * else after a poll interval (changes made by another process, or a missed signal).
+ */
+export class JobWakeups {
+  private readonly waiting = new Map<string, Set<() => void>>()
+
+  notify(jobId: string): void {
+    const set = this.waiting.get(jobId)
+    if (!set) return
+    this.waiting.delete(jobId)
+    for (const wake of set) wake()
+  }
+
+  /** Resolves on the next notify(jobId), after `pollMs`, or when `signal` aborts. */
+  wait(jobId: string, pollMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve()
+      let set = this.waiting.get(jobId)
+      if (!set) this.waiting.set(jobId, (set = new Set()))
+      const done = () => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        this.waiting.get(jobId)?.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, pollMs)
+      signal.addEventListener('abort', done, { once: true })
+      set.add(done)
+    })
+  }
+
+  /** Runner observer: every lifecycle event of a job is a reason to look again. */
+  readonly runnerEvents: Partial<JobRunnerEvents> = {
+    started: (job) => this.notify(job.id),
+    epoch: (jobId) => this.notify(jobId),
+    finished: (jobId) => this.notify(jobId),
+  }
+}

@@ -1,0 +1,62 @@
+import pg from 'pg'
+
+/**
+ * Where a PostgreSQL repository sends its SQL: the pool (each statement on whichever
+ * connection is free) or one connection inside a transaction. Repositories take a Session,
+ * so the same code runs alone or as part of a multi-table transaction.
+ */
+export interface Session {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>
+  /** Runs `work` in one transaction (inside an open one, simply as part of it). */
+  transaction<T>(work: (tx: Session) => Promise<T>): Promise<T>
+}
+
+const INT8_OID = 20
+
+/**
+ * BIGINT columns (millisecond times, seq, COUNT(*)) as JS numbers instead of pg's default
+ * strings: every value we store is far below 2^53.
+ */
+export const numericTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+class ClientSession implements Session {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.client.query<R>(text, values)
+  }
+
+  transaction<T>(work: (tx: Session) => Promise<T>): Promise<T> {
+    return work(this)
+  }
+}
+
+export class PoolSession implements Session {
+  constructor(readonly pool: pg.Pool) {}
+
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, values)
+  }
+
+  async transaction<T>(work: (tx: Session) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const result = await work(new ClientSession(client))
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      // A connection that cannot even roll back is dropped from the pool rather than reused.
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError
+      })
+      throw err
+    } finally {
+      client.release(broken)
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * GET /jobs/{id}/events (Server-Sent Events) against the real service: every epoch of a
+ * 50-epoch job arrives exactly once across a reconnect with Last-Event-ID and across a
+ * service restart (SIGTERM, the job requeued and resumed by the next process), the stream
+ * ends with the final status, and heartbeat comments keep an idle stream alive.
+ */
+import path from 'node:path'
+import t, { type Test } from 'tap'
+import { longJob } from '../helpers/jobs.js'
+import { startMain } from '../helpers/process.js'
+import { readError, startServer } from '../helpers/server.js'
+import { startService, tempDir } from '../helpers/service.js'
+import { type SseEvent, openSse } from '../helpers/sse.js'
+import { testConfig } from '../helpers/config.js'
+
+const dir = tempDir(t)
+const job50 = () => longJob({ name: 'streamed', model: { hidden_size: 48 }, training: { epochs: 50, checkpoint_every: 5 } })
+
+/** Reads events until `stop(event)` holds or the stream ends; returns what it read. */
+async function readUntil(stream: Awaited<ReturnType<typeof openSse>>, stop: (e: SseEvent) => boolean = () => false): Promise<SseEvent[]> {
+  const out: SseEvent[] = []
+  for (;;) {
+    const e = await stream.next()
+    if (e === null) return out
+    out.push(e)
+    if (stop(e)) return out
+  }
+}
+
+function checkHistory(t: Test, events: SseEvent[], losses: { epoch: number; loss: number }[]): void {
+  const epochs = events.filter((e) => e.event === 'epoch').map((e) => e.data as { epoch: number; loss: number })
+  t.same(epochs.map((e) => e.epoch), Array.from({ length: 50 }, (_, i) => i + 1), 'epochs 1..50, each exactly once, in order')
+  t.same(epochs.map((e) => e.loss), losses.map((p) => p.loss), 'the losses GET /losses returns')
+  const finals = events.filter((e) => e.event === 'status' && (e.data as { status: string }).status === 'succeeded')
+  t.equal(finals.length, 1, 'one final status event')
+  t.equal(events.at(-1), finals[0], 'the stream ends with it')
+}
+
+t.test('a reconnect with Last-Event-ID continues without gaps or repeats', async (t) => {
+  const service = await startService(t, { dir, workers: 1 })
+  const job = await service.submitOk(job50())
+  const first = await openSse(`${service.baseUrl}/jobs/${job.id}/events`)
+  t.equal(first.response.status, 200)
+  t.match(first.response.headers.get('content-type'), /^text\/event-stream/)
+  const before = await readUntil(first, (e) => e.event === 'epoch' && (e.data as { epoch: number }).epoch === 10)
+  first.close()
+  t.ok(before.some((e) => e.event === 'status' && (e.data as { status: string }).status === 'running'), 'a running status event came first')
+  const lastId = before.at(-1)!.id!
+  t.equal(lastId, '10.running', 'ids say the last epoch and status seen')
+  await service.waitForJob(job.id, (j) => j.progress.epoch >= 30)
+  const second = await openSse(`${service.baseUrl}/jobs/${job.id}/events`, { 'last-event-id': lastId })
+  const after = await readUntil(second)
+  t.notOk(after.some((e) => e.event === 'status' && (e.data as { status: string }).status === 'running'), 'no repeated running status')
+  checkHistory(t, [...before, ...after], await service.losses(job.id))
+  const epochEvent = after.find((e) => e.event === 'epoch')!.data as Record<string, unknown>
+  t.match(epochEvent, { epoch: 11, epochs: 50, lr: 0.01, metrics: { perplexity: Number, bpc: Number } }, 'epoch events carry lr and metrics')
+  t.type(after.filter((e) => e.event === 'epoch').at(-2)!.data, Object)
+  t.ok(typeof (after.at(-2)!.data as { eta_seconds: unknown }).eta_seconds === 'number', 'and an ETA')
+
+  const replay = await readUntil(await openSse(`${service.baseUrl}/jobs/${job.id}/events`))
+  checkHistory(t, replay, await service.losses(job.id))
+  t.same(await readUntil(await openSse(`${service.baseUrl}/jobs/${job.id}/events`, { 'last-event-id': replay.at(-1)!.id! })), [], 'after the final event there is nothing more')
+  await readError(t, await service.fetch('/jobs/nope/events'), { statusCode: 404, code: 'job_not_found', error: 'Not Found' })
+})
+
+t.test('across a service restart: the stream ends on shutdown and resumes on the next process', async (t) => {
+  const dbPath = path.join(t.testdir({}), 'seqserve.db')
+  const env = { DATABASE_PATH: dbPath, WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0' }
+  const first = await startMain(t, { env })
+  const submitted = await fetch(`${first.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(job50()) })
+  const job = (await submitted.json()) as { id: string }
+  const stream = await openSse(`${first.url}/jobs/${job.id}/events`)
+  const before = await readUntil(stream, (e) => e.event === 'epoch' && (e.data as { epoch: number }).epoch >= 5)
+  first.child.kill('SIGTERM')
+  before.push(...await readUntil(stream))
+  t.equal(await first.exited, 0, 'the first process shut down cleanly, ending the stream')
+  const seen = before.filter((e) => e.event === 'epoch').length
+  t.ok(seen >= 5 && seen < 50, `the first process streamed ${seen} epochs before it stopped`)
+
+  const second = await startMain(t, { env })
+  const after = await readUntil(await openSse(`${second.url}/jobs/${job.id}/events`, { 'last-event-id': before.at(-1)!.id! }))
+  const losses = ((await (await fetch(`${second.url}/jobs/${job.id}/losses`)).json()) as { losses: { epoch: number; loss: number }[] }).losses
+  checkHistory(t, [...before, ...after], losses)
+  t.ok(after.every((e) => e.id !== null && /^\d+\.[a-z]+$/.test(e.id)), 'every event has an id to resume from')
+})
+
+t.test('heartbeat comments on an idle stream', async (t) => {
+  const server = await startServer(t, { config: testConfig({ eventsHeartbeatMs: 100 }) })
+  const response = await server.postJson('/jobs', longJob())
+  const { id } = (await response.json()) as { id: string }
+  const stream = await openSse(`${server.baseUrl}/jobs/${id}/events`)
+  const queued = await stream.next()
+  t.match(queued, { event: 'status', id: '0.queued', data: { status: 'queued', epoch: 0 } }, 'the queued job says so')
+  await new Promise((resolve) => setTimeout(resolve, 450))
+  await server.postJson(`/jobs/${id}/cancel`, {})
+  const cancelled = await stream.next()
+  t.match(cancelled, { event: 'status', data: { status: 'cancelled' } }, 'then its end')
+  t.ok(stream.comments.filter((c) => c === 'heartbeat').length >= 2, `heartbeats while idle (${stream.comments.length})`)
+  t.equal(await stream.next(), null, 'and the stream ends')
+})
