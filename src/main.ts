@@ -68,8 +68,8 @@ async function main(): Promise<void> {
   const node = { role: config.role, node: config.nodeId, database: app.storage.location, dialect: app.storage.dialect }
   // Only a node that serves the API predicts: a worker node starts no inference threads.
   if (servesApi(config.role)) await app.serving.pool.start()
-  if (app.runner && servesApi(config.role)) app.log.info({ ...node, workers: config.workers, predictWorkers: config.serving.workers }, 'training and inference workers started')
-  else if (app.runner) app.log.info({ ...node, workers: config.workers }, 'training workers started')
+  const predictWorkers = servesApi(config.role) ? { predictWorkers: config.serving.workers } : {}
+  if (app.runner) app.log.info({ ...node, workers: config.workers, ...predictWorkers }, 'training workers started')
   else app.log.info({ ...node, predictWorkers: config.serving.workers }, 'API node: accepting jobs and serving predictions on inference workers; training is left to worker nodes')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }

@@ -87,6 +87,8 @@ t.test('a worker stuck in one long step past its deadline is replaced', async (t
   const prompt = 'the cat sat on the mat. '.repeat(166)
   await readError(t, await service.fetch(`/predict?${q({ model: 'big', input: prompt, length: 1 })}`), TIMEOUT)
   const pool = service.app.serving.pool
+  // The 504 answers at the deadline; the termination follows on the next timer turn.
+  for (let waited = 0; pool.restarts < 1 && waited < 2000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(pool.restarts, 1, 'the worker was terminated and replaced')
   while (pool.readyWorkers < 1) await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(pool.busy, 0, 'a fresh worker is ready and idle')
