@@ -97,8 +97,10 @@ t.test('2 API + 3 worker processes on one PostgreSQL survive kill -9 of an API a
   }, 90_000, undefined, 5)
   w2.child.kill('SIGTERM')
   t.equal(await w2.exited, 0, 'worker w2 shut down cleanly')
-  const afterTerm = await db.query<{ id: string; lease_owner: string | null }>('SELECT id, lease_owner FROM jobs WHERE id = ANY($1)', [drained])
+  const afterTerm = await db.query<{ id: string; status: string; lease_owner: string | null }>('SELECT id, status, lease_owner FROM jobs WHERE id = ANY($1)', [drained])
   t.same(afterTerm.rows.filter((r) => r.lease_owner?.startsWith('w2:')), [], 'w2 holds no lease after its shutdown')
+  // Handed back (queued, or already claimed by another worker) or finished: never failed or lost.
+  t.same(afterTerm.rows.filter((r) => !['queued', 'running', 'succeeded'].includes(r.status)), [], 'every job w2 was training was handed back or finished before it exited')
   // Each job w2 held ends there in order: handed back checkpointed, or (when its thread had
   // already trained the last epoch and only the writes were pending) finished. Its last log
   // lines may still be in the pipe when the exit is seen.
@@ -107,7 +109,8 @@ t.test('2 API + 3 worker processes on one PostgreSQL survive kill -9 of an API a
     const seen = drained.map((id) => w2.lines.find((l) => l.jobId === id && endings.includes(l.msg ?? ''))?.msg)
     return seen.every((msg) => msg !== undefined) ? seen : undefined
   }, 5_000).catch(() => [])
-  t.equal(ended.length, drained.length, 'every job w2 was training was handed back or finished before it exited', { ended })
+  // How each ended, from w2's own log (informational: on a loaded machine the last lines can
+  // arrive after the exit is seen; the database state above is what is asserted).
   t.comment(`w2 at SIGTERM: ${ended.filter((m) => m === endings[0]).length} handed back, ${ended.filter((m) => m === endings[1]).length} finished`)
 
   // Adding a worker is starting one more process.

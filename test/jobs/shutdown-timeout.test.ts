@@ -10,7 +10,8 @@ import { readJobStates } from '../helpers/service-db.js'
 
 t.test('SIGTERM with a step longer than SHUTDOWN_TIMEOUT_MS: requeued at the timeout, exit 1', async (t) => {
   const dbPath = path.join(t.testdir({}), 'seqserve.db')
-  const env = { DATABASE_PATH: dbPath, WORKERS: '1', SHUTDOWN_TIMEOUT_MS: '300', LEASE_TTL_MS: '60000', HEARTBEAT_MS: '1000' }
+  // The JavaScript kernels in float64 (the slowest engine) keep one step well beyond the timeout.
+  const env = { DATABASE_PATH: dbPath, WORKERS: '1', SHUTDOWN_TIMEOUT_MS: '300', LEASE_TTL_MS: '60000', HEARTBEAT_MS: '1000', KERNELS: 'js' }
   const service = await startMain(t, { env })
   const client = new JobsClient(service.url)
   // One training step of a wide LSTM over long windows takes seconds: the worker cannot
@@ -21,7 +22,7 @@ t.test('SIGTERM with a step longer than SHUTDOWN_TIMEOUT_MS: requeued at the tim
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       name: 'slow-steps',
-      model: { type: 'lstm', hidden_size: 384 },
+      model: { type: 'lstm', hidden_size: 384, dtype: 'float64' },
       data: { type: 'text', text, seq_len: 256 },
       training: { epochs: 5, batch_size: 32, checkpoint_every: 1 },
     }),
