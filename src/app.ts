@@ -19,13 +19,14 @@ import { buildValidator } from './http/validation/ajv.js'
 import { createMetrics } from './http/metrics/metrics.js'
 import metricsPlugin from './http/plugins/metrics.js'
 import servicesPlugin from './http/plugins/services.js'
-import { ModelCache } from './jobs/model-cache.js'
 import { JobRunner, combineRunnerEvents } from './jobs/runner.js'
 import { JobWakeups } from './jobs/wakeups.js'
 import { ModelRegistry } from './models/registry.js'
 import { ModelsService } from './models/service.js'
 import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
+import { PredictionService } from './serving/prediction-service.js'
+import { storageModelSource } from './serving/storage-source.js'
 import { openStorage } from './storage/open.js'
 import type { Storage } from './storage/storage.js'
 
@@ -61,6 +62,8 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     genReqId,
     bodyLimit: config.limits.maxBodyBytes,
+    // fastify also takes a hop count; its types only list the other forms.
+    trustProxy: config.trustProxy as boolean | string,
     schemaController: { compilersFactory: { buildValidator } },
     // Requests that never reach a route (malformed HTTP, unroutable URLs) still get the one
     // error shape.
@@ -95,9 +98,18 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   // 2. Services that decorate the app, before the routes that use them. The runner is
   //    created here but only started by the caller: building the app starts no threads.
   const storage = options.storage ?? (await openStorage({ path: config.databasePath, url: config.databaseUrl }))
-  const models = new ModelCache(storage.checkpoints, config.modelCacheSize)
-  const metrics = createMetrics(storage, models, { node: config.nodeId, role: config.role })
+  let serving: PredictionService | undefined
+  const metrics = createMetrics(storage, () => serving!, { node: config.nodeId, role: config.role })
   const wakeups = new JobWakeups()
+  const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
+  serving = new PredictionService({
+    source: storageModelSource(storage, registry),
+    ...config.serving,
+    cacheBytes: config.serving.modelCacheBytes,
+    cacheModels: config.modelCacheSize,
+    budget: { maxCost: config.serving.maxCost, maxMemoryBytes: config.serving.maxMemoryBytes },
+    events: metrics.servingEvents,
+  })
   const runner = options.training === false || !trains(config.role) ? null : new JobRunner({
     storage,
     node: config.nodeId,
@@ -108,8 +120,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
   })
   const modelsService = new ModelsService(storage, packageInfo().version)
-  const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
-  await app.register(servicesPlugin, { storage, runner, models, modelsService, registry, wakeups })
+  await app.register(servicesPlugin, { storage, runner, serving, modelsService, registry, wakeups })
   await app.register(metricsPlugin, { metrics })
 
   // 3. Routes, then the CORS preflight of each of their paths.

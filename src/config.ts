@@ -65,7 +65,16 @@ export interface Config {
   nodeEnv: string
   leaseTtlMs: number
   heartbeatMs: number
-  modelCacheSize: number
+  /** Deprecated MODEL_CACHE_SIZE (a count of models per process); undefined when unset. */
+  modelCacheSize: number | undefined
+  /** Predictions: the inference pool, its queue, batching, deadlines and cost budget. */
+  serving: ServingConfig
+  /**
+   * TRUST_PROXY: fastify's trustProxy. `true` trusts X-Forwarded-For from any hop, a number
+   * trusts that many hops, a string lists trusted addresses/CIDRs. Per-address rate limits
+   * behind a load balancer need it, or every caller shares the balancer's address.
+   */
+  trustProxy: boolean | number | string
   limits: Limits
   /** API_KEYS / API_KEYS_FILE; `ApiKeyTable.NONE` means the service is open. */
   apiKeys: ApiKeyTable
@@ -91,11 +100,34 @@ export interface Config {
   kernels: KernelSetName | null
 }
 
+export interface ServingConfig {
+  /** PREDICT_WORKERS: inference worker threads (separate from the training WORKERS). */
+  workers: number
+  /** MODEL_CACHE_BYTES: decoded models held in memory, the total for the process. */
+  modelCacheBytes: number
+  /** PREDICT_TIMEOUT_MS: a request (queueing included) not done by then answers 504 and its computation stops. */
+  timeoutMs: number
+  /** PREDICT_STOP_GRACE_MS: how long past its deadline a worker may take to stop before it is replaced. */
+  stopGraceMs: number
+  /** PREDICT_BATCH_ROWS: rows merged into one batched forward. */
+  batchRows: number
+  /** PREDICT_BATCH_DELAY_MS: how long a lone request waits for others while a worker is idle. */
+  batchDelayMs: number
+  /** PREDICT_QUEUE_LIMIT: requests waiting for a worker before 503 overloaded. */
+  queueLimit: number
+  /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
+  inlineMaxCost: number
+  /** PREDICT_MAX_COST: estimated forward-pass work (multiply-adds) one request may take. */
+  maxCost: number
+  /** PREDICT_MAX_MEMORY_BYTES: activations one request's forward may hold. */
+  maxMemoryBytes: number
+}
+
 /** Requests per minute per API key (per client IP when no keys are configured); 0 = unlimited. */
 export interface RateLimits {
   /** POST /jobs */
   jobsPerMinute: number
-  /** GET and POST /predict, one budget for both */
+  /** GET and POST /predict and POST /v2/.../infer, one budget for all; 0 (the default) = not limited */
   predictPerMinute: number
 }
 
@@ -228,6 +260,36 @@ function readApiKeys(read: EnvReader): ApiKeyTable {
   return parsed.keys
 }
 
+function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
+  const cores = os.availableParallelism()
+  return {
+    workers: read.integer('PREDICT_WORKERS', { default: Math.max(1, cores - trainingWorkers), min: 1, max: 256 }),
+    modelCacheBytes: read.integer('MODEL_CACHE_BYTES', { default: 512 * MIB, min: 1024 }),
+    timeoutMs: read.integer('PREDICT_TIMEOUT_MS', { default: 5000, min: 1 }),
+    stopGraceMs: read.integer('PREDICT_STOP_GRACE_MS', { default: 1000, min: 0 }),
+    batchRows: read.integer('PREDICT_BATCH_ROWS', { default: 32, min: 1 }),
+    batchDelayMs: read.integer('PREDICT_BATCH_DELAY_MS', { default: 0, min: 0, max: 10_000 }),
+    queueLimit: read.integer('PREDICT_QUEUE_LIMIT', { default: 256, min: 1 }),
+    inlineMaxCost: read.integer('PREDICT_INLINE_MAX_COST', { default: 100_000, min: 0 }),
+    maxCost: read.integer('PREDICT_MAX_COST', { default: PREDICT_MAX_COST_DEFAULT, min: 1 }),
+    maxMemoryBytes: read.integer('PREDICT_MAX_MEMORY_BYTES', { default: 256 * MIB, min: 1024 }),
+  }
+}
+
+/**
+ * Estimated work one prediction may take (see src/serving/admission.ts): about 1 s of one
+ * core on the reference 2-core machine, measured with `npm run bench:predict-cost`.
+ */
+export const PREDICT_MAX_COST_DEFAULT = 750_000_000
+
+function readTrustProxy(read: EnvReader): boolean | number | string {
+  const value = read.optional('TRUST_PROXY')
+  if (value === undefined) return false
+  if (/^\d+$/.test(value)) return Number(value)
+  if (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(value.toLowerCase())) return read.boolean('TRUST_PROXY', false)
+  return value
+}
+
 /** DATABASE_URL must name a PostgreSQL server; the message never repeats it (it may hold a password). */
 function readDatabaseUrl(read: EnvReader): string | null {
   const url = read.optional('DATABASE_URL')
@@ -278,6 +340,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const databaseUrl = readDatabaseUrl(read)
+  const role = read.oneOf('ROLE', ROLES, 'all')
+  const cores = os.availableParallelism()
+  // Training and inference share the cores: by default one inference worker and the rest
+  // train, so busy compute threads never outnumber cores (README "Serving"). A worker-only
+  // node serves no predictions and trains on every core.
+  const workers = read.integer('WORKERS', { default: servesApi(role) ? Math.max(1, cores - 1) : cores, min: 1, max: 1024 })
 
   const config: Config = {
     port: read.integer('PORT', { default: 3000, min: 0, max: 65_535 }),
@@ -285,20 +353,24 @@ export function loadConfig(env: Env = process.env): Config {
     databasePath: read.string('DATABASE_PATH', './data/seqserve.db'),
     databaseUrl,
     databasePathIgnored: databaseUrl !== null && read.optional('DATABASE_PATH') !== undefined,
-    role: read.oneOf('ROLE', ROLES, 'all'),
+    role,
     nodeId: read.string('NODE_ID', os.hostname()),
-    workers: read.integer('WORKERS', { default: os.availableParallelism(), min: 1, max: 1024 }),
+    workers,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),
     nodeEnv,
     leaseTtlMs,
     heartbeatMs,
-    modelCacheSize: read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
+    modelCacheSize: read.optional('MODEL_CACHE_SIZE') === undefined ? undefined : read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
+    serving: readServing(read, workers),
+    trustProxy: readTrustProxy(read),
     limits: readLimits(read),
     apiKeys: readApiKeys(read),
     rateLimits: {
       jobsPerMinute: read.integer('RATE_LIMIT_JOBS_PER_MINUTE', { default: 60, min: 0 }),
-      predictPerMinute: read.integer('RATE_LIMIT_PREDICT_PER_MINUTE', { default: 600, min: 0 }),
+      // Serving stacks do not throttle by default: behind a load balancer every caller shares
+      // one address, and one budget would starve them all. Per key: set it with API_KEYS.
+      predictPerMinute: read.integer('RATE_LIMIT_PREDICT_PER_MINUTE', { default: 0, min: 0 }),
     },
     maxQueuedJobs: read.integer('MAX_QUEUED_JOBS', { default: 1000, min: 1 }),
     maxEventLoopDelayMs: read.integer('MAX_EVENT_LOOP_DELAY_MS', { default: 1000, min: 0 }),

@@ -3,7 +3,7 @@
  * Everything else is built by buildApp, which has no side effects of its own.
  */
 import { buildApp, type App } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, servesApi, type Config } from './config.js'
 import { createLogger } from './logger.js'
 
 function readConfigOrExit(): Config {
@@ -66,8 +66,11 @@ async function main(): Promise<void> {
     app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
   }
   const node = { role: config.role, node: config.nodeId, database: app.storage.location, dialect: app.storage.dialect }
-  if (app.runner) app.log.info({ ...node, workers: config.workers }, 'training workers started')
-  else app.log.info(node, 'API node: accepting jobs and serving predictions; training is left to worker nodes')
+  // Only a node that serves the API predicts: a worker node starts no inference threads.
+  if (servesApi(config.role)) await app.serving.pool.start()
+  const predictWorkers = servesApi(config.role) ? { predictWorkers: config.serving.workers } : {}
+  if (app.runner) app.log.info({ ...node, workers: config.workers, ...predictWorkers }, 'training workers started')
+  else app.log.info({ ...node, predictWorkers: config.serving.workers }, 'API node: accepting jobs and serving predictions on inference workers; training is left to worker nodes')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
 }
 

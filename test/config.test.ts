@@ -2,7 +2,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
 import t from 'tap'
-import { ConfigError, loadConfig } from '../src/config.js'
+import { ConfigError, loadConfig, PREDICT_MAX_COST_DEFAULT } from '../src/config.js'
 import { ApiKeyTable } from '../src/http/auth/api-keys.js'
 
 function configError(env: Record<string, string>): ConfigError {
@@ -25,13 +25,26 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     databasePathIgnored: false,
     role: 'all',
     nodeId: os.hostname(),
-    workers: os.availableParallelism(),
+    workers: Math.max(1, os.availableParallelism() - 1),
     logLevel: 'info',
     logPretty: false,
     nodeEnv: 'production',
     leaseTtlMs: 15_000,
     heartbeatMs: 5_000,
-    modelCacheSize: 16,
+    modelCacheSize: undefined,
+    serving: {
+      workers: Math.max(1, os.availableParallelism() - Math.max(1, os.availableParallelism() - 1)),
+      modelCacheBytes: 512 * 1024 * 1024,
+      timeoutMs: 5000,
+      stopGraceMs: 1000,
+      batchRows: 32,
+      batchDelayMs: 0,
+      queueLimit: 256,
+      inlineMaxCost: 100_000,
+      maxCost: PREDICT_MAX_COST_DEFAULT,
+      maxMemoryBytes: 256 * 1024 * 1024,
+    },
+    trustProxy: false,
     limits: {
       maxBodyBytes: 10 * 1024 * 1024,
       maxDatasetChars: 2_000_000,
@@ -45,7 +58,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       maxPredictBatch: 256,
     },
     apiKeys: ApiKeyTable.NONE,
-    rateLimits: { jobsPerMinute: 60, predictPerMinute: 600 },
+    rateLimits: { jobsPerMinute: 60, predictPerMinute: 0 },
     maxQueuedJobs: 1000,
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
@@ -82,9 +95,24 @@ t.test('every variable is read', async (t) => {
     MAX_QUEUED_JOBS: '7',
     MAX_EVENT_LOOP_DELAY_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '20000',
+    PREDICT_WORKERS: '2',
+    MODEL_CACHE_BYTES: '1048576',
+    PREDICT_TIMEOUT_MS: '750',
+    PREDICT_BATCH_ROWS: '8',
+    PREDICT_STOP_GRACE_MS: '0',
+    PREDICT_BATCH_DELAY_MS: '2',
+    PREDICT_QUEUE_LIMIT: '9',
+    PREDICT_MAX_COST: '123456',
+    PREDICT_INLINE_MAX_COST: '0',
+    PREDICT_MAX_MEMORY_BYTES: '65536',
+    TRUST_PROXY: '10.0.0.0/8',
     EVENTS_HEARTBEAT_MS: '500',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
+  t.same(config.serving, {
+    workers: 2, modelCacheBytes: 1048576, timeoutMs: 750, stopGraceMs: 0, batchRows: 8, batchDelayMs: 2, queueLimit: 9, inlineMaxCost: 0, maxCost: 123456, maxMemoryBytes: 65536,
+  })
+  t.equal(config.trustProxy, '10.0.0.0/8')
   t.match(config, {
     port: 8080,
     host: '0.0.0.0',
@@ -119,6 +147,25 @@ t.test('every variable is read', async (t) => {
     maxPredictLength: 50,
     maxPredictBatch: 8,
   })
+})
+
+t.test('TRUST_PROXY: a boolean, a hop count or a list of addresses', async (t) => {
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true)
+  t.equal(loadConfig({ TRUST_PROXY: 'off' }).trustProxy, false)
+  t.equal(loadConfig({ TRUST_PROXY: '2' }).trustProxy, 2)
+  t.equal(loadConfig({ TRUST_PROXY: '127.0.0.1,10.0.0.0/8' }).trustProxy, '127.0.0.1,10.0.0.0/8')
+})
+
+t.test('training and inference workers never outnumber the cores by default', async (t) => {
+  const config = loadConfig({})
+  t.equal(config.workers + config.serving.workers, Math.max(2, os.availableParallelism()))
+  t.equal(loadConfig({ WORKERS: '1', PREDICT_WORKERS: '3' }).serving.workers, 3, 'PREDICT_WORKERS is taken as given')
+})
+
+t.test('MODEL_CACHE_SIZE (deprecated) is still read as a count of models', async (t) => {
+  t.equal(loadConfig({}).modelCacheSize, undefined)
+  t.equal(loadConfig({ MODEL_CACHE_SIZE: '3' }).modelCacheSize, 3)
+  t.match(configError({ MODEL_CACHE_SIZE: '0', MODEL_CACHE_BYTES: '10', PREDICT_WORKERS: '0' }).issues, [/MODEL_CACHE_SIZE/, /PREDICT_WORKERS/, /MODEL_CACHE_BYTES/])
 })
 
 t.test('DATABASE_URL selects PostgreSQL and wins over DATABASE_PATH; a non-postgres URL is refused without echoing it', async (t) => {

@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   invalid_data: { statusCode: 400, message: 'The training data cannot train this model' },
   invalid_input: { statusCode: 400, message: 'The prediction input does not fit the model' },
   limit_exceeded: { statusCode: 400, message: 'The request exceeds a configured limit' },
+  predict_too_costly: { statusCode: 400, message: 'The prediction would cost more than the configured budget' },
   bad_request: { statusCode: 400, message: 'The request is malformed' },
   invalid_model: { statusCode: 400, message: 'The imported card or weights do not define a model seqserve can serve' },
   unauthorized: { statusCode: 401, message: 'A valid API key is required' },
@@ -52,6 +53,8 @@ export const ERROR_CATALOGUE = {
     message: 'The service is temporarily unavailable; retry later',
   },
   queue_full: { statusCode: 503, message: 'The job queue is full; retry later' },
+  overloaded: { statusCode: 503, message: 'The prediction queue is full; retry later' },
+  predict_timeout: { statusCode: 504, message: 'The prediction did not finish within PREDICT_TIMEOUT_MS' },
 } as const satisfies Record<string, { statusCode: number; message: string }>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE

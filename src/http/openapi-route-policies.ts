@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import { PUBLIC, UNDECLARED_ROUTE_SCOPE } from './auth/scopes.js'
 import { REQUEST_PARTS, optionalDefaults } from './openapi-request-defaults.js'
 import { RESPONSE_HEADERS, errorResponses } from './schemas/common.js'
+import { v2ErrorResponses } from './v2/schemas.js'
 
 /**
  * Documents in /openapi.json what a route's config declares to the protection plugins:
@@ -68,6 +69,8 @@ export function documentRoutePolicies(schema: Schema | undefined, config: Fastif
   for (const part of REQUEST_PARTS) if (schema[part] !== undefined) documented[part] = optionalDefaults(schema[part])
 
   const scope = config?.scope
+  // Open Inference Protocol routes answer errors in the protocol's shape.
+  const errors = config?.errorShape === 'open-inference' ? v2ErrorResponses : errorResponses
   const added: Record<string, unknown> = {}
   let security: Record<string, string[]>[] = []
   if (scope !== PUBLIC) {
@@ -77,10 +80,10 @@ export function documentRoutePolicies(schema: Schema | undefined, config: Fastif
     documented['x-required-scope'] = required
     const note = `With API keys configured, needs a key with the \`${required}\` scope (or \`admin\`).`
     documented.description = schema.description ? `${schema.description}\n\n${note}` : note
-    Object.assign(added, errorResponses(401, 403))
+    Object.assign(added, errors(401, 403))
   }
-  if (config?.rateLimitGroup !== undefined) Object.assign(added, errorResponses(429))
-  if (config?.loadShedding !== false) Object.assign(added, errorResponses(503))
+  if (config?.rateLimitGroup !== undefined) Object.assign(added, errors(429))
+  if (config?.loadShedding !== false) Object.assign(added, errors(503))
   let response = byStatus({ ...added, ...schema.response })
   // Every counted response of a rate-limited route carries the budget headers (not 401/403: never counted).
   if (config?.rateLimitGroup !== undefined) response = withHeaders(response, RATE_LIMIT_HEADERS, (status) => status !== '401' && status !== '403')

@@ -19,14 +19,24 @@ import { startServer, type TapTest } from './server.js'
 
 const ERROR_FIELDS = new Set(['statusCode', 'code', 'error', 'message', 'details'])
 
+/**
+ * The Open Inference Protocol routes under /v2 answer errors with the protocol's body,
+ * exactly `{ error: <message>, code: <catalogue code> }` (README: the one documented exception).
+ */
+function isOpenInferencePath(target: string | undefined): boolean {
+  return target !== undefined && /^\/v2(\/|\?|$)/.test(target)
+}
+
 /** What is wrong with a response, or [] when it keeps the contract. */
-function contractProblems(method: string, response: RawResponse): string[] {
+function contractProblems(method: string, response: RawResponse, target?: string): string[] {
   const problems: string[] = []
   if (response.status >= 500) problems.push(`server error ${response.status}`)
   if (method === 'HEAD' || response.status === 204 || response.status === 304 || response.status < 200) return problems
   const type = response.headers['content-type'] ?? ''
   const json = /^application\/json/i.test(type)
   let body: unknown
+  // A body cut short by a connection reset is not the server's answer to judge.
+  if (response.truncated) return problems
   if (json) {
     try {
       body = JSON.parse(response.body.toString('utf8'))
@@ -38,6 +48,13 @@ function contractProblems(method: string, response: RawResponse): string[] {
   if (!json) return [...problems, `error response has content-type ${JSON.stringify(type)}, not JSON`]
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return [...problems, 'error body is not an object']
   const error = body as Record<string, unknown>
+  if (isOpenInferencePath(target) && !writtenOutsideTheApp(response)) {
+    const keys = Object.keys(error).sort().join(',')
+    if (keys !== 'code,error') problems.push(`an Open Inference error body has ${keys}, not exactly code and error`)
+    if (!(ERROR_CODES as readonly unknown[]).includes(error.code)) problems.push(`code ${JSON.stringify(error.code)} is not in the catalogue`)
+    if (typeof error.error !== 'string') problems.push('error is not a string')
+    return problems
+  }
   const extra = Object.keys(error).filter((key) => !ERROR_FIELDS.has(key))
   if (extra.length > 0) problems.push(`error body has fields beyond the error shape: ${extra.join(', ')}`)
   if (error.statusCode !== response.status) problems.push(`statusCode ${String(error.statusCode)} differs from HTTP ${response.status}`)
@@ -173,7 +190,7 @@ export class Fuzzer {
     const what = `${request.method} ${clip(request.target, 200)}`
     this.count(response?.status ?? 'none')
     if (!response) throw new Error(`${what}: no response${timedOut ? ' (timed out)' : ' (connection closed)'}`)
-    this.assertContract(request.method, what, response)
+    this.assertContract(request.method, what, response, request.target)
     return response
   }
 
@@ -185,12 +202,13 @@ export class Fuzzer {
     this.watchdog.finished()
     this.count(response?.status ?? 'none')
     if (timedOut) throw new Error(`no answer and the connection stayed open: ${JSON.stringify(clip(bytes.toString('latin1')))}`)
-    if (response) this.assertContract(method, JSON.stringify(clip(bytes.toString('latin1'), 200)), response)
+    const target = /^\S+ (\S+)/.exec(bytes.toString('latin1'))?.[1]
+    if (response) this.assertContract(method, JSON.stringify(clip(bytes.toString('latin1'), 200)), response, target)
     return response
   }
 
-  assertContract(method: string, what: string, response: RawResponse): void {
-    const problems = contractProblems(method, response)
+  assertContract(method: string, what: string, response: RawResponse, target?: string): void {
+    const problems = contractProblems(method, response, target)
     const errors = this.serverErrors()
     if (errors.length === 0 && isNodesMissingHostAnswer(response)) return
     if (problems.length > 0 && errors.length === 0 && response.status < 500 && writtenOutsideTheApp(response)) {

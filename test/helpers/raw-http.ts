@@ -28,6 +28,12 @@ export interface RawResponse {
   /** Lower-cased names; repeated headers joined with ", ". */
   headers: Record<string, string>
   body: Buffer
+  /**
+   * Fewer body bytes arrived than Content-Length announced: the connection was reset while
+   * the answer was in flight (a server closing on an unread request body sends a TCP RST,
+   * which can discard the end of a large answer on the client's side).
+   */
+  truncated?: boolean
 }
 
 export interface RawExchange {
@@ -86,7 +92,11 @@ export function parseResponse(data: Buffer): RawResponse | undefined {
   }
   let body = headEnd < 0 ? Buffer.alloc(0) : data.subarray(headEnd + 4)
   if (headers['transfer-encoding']?.toLowerCase() === 'chunked') body = decodeChunked(body)
-  else if (headers['content-length'] !== undefined) body = body.subarray(0, Number(headers['content-length']))
+  else if (headers['content-length'] !== undefined) {
+    const length = Number(headers['content-length'])
+    if (body.length < length) return { status: Number(match[1]), headers, body, truncated: true }
+    body = body.subarray(0, length)
+  }
   return { status: Number(match[1]), headers, body }
 }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Limits } from '../../src/config.js'
+import type { Limits, ServingConfig } from '../../src/config.js'
 import type { JobBody } from '../../src/http/schemas/jobs.js'
 import { testConfig } from './config.js'
 import { startServer, type TestServer } from './server.js'
@@ -43,6 +43,10 @@ export interface StartServiceOptions {
   limits?: Partial<Limits>
   /** Trained models kept in memory for predict (MODEL_CACHE_SIZE). */
   modelCacheSize?: number
+  /** MAX_EVENT_LOOP_DELAY_MS (0 = no load shedding). */
+  maxEventLoopDelayMs?: number
+  /** Inference pool, queue, batching and budget overrides. */
+  serving?: Partial<ServingConfig>
   /** Start the runner (default true); false leaves submitted jobs queued forever. */
   training?: boolean
 }
@@ -72,6 +76,8 @@ export async function startService(
     workers: options.workers ?? 2,
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.modelCacheSize ? { modelCacheSize: options.modelCacheSize } : {}),
+    ...(options.serving ? { serving: options.serving } : {}),
+    ...(options.maxEventLoopDelayMs === undefined ? {} : { maxEventLoopDelayMs: options.maxEventLoopDelayMs }),
   })
   const server = await startServer(t, { config, training: options.training ?? true })
 

@@ -64,7 +64,7 @@ t.test('GET and POST /predict share one budget per key', async (t) => {
   await readError(t, await get(), { statusCode: 404, code: 'job_not_found', error: 'Not Found' })
   await readError(t, await post(), { statusCode: 404, code: 'job_not_found', error: 'Not Found' })
   const body = await expectRateLimited(t, await get(), 2)
-  t.match(body.message, /to GET\/POST \/predict exceeded by this API key/)
+  t.match(body.message, /to GET\/POST \/predict and the \/v2 model routes exceeded by this API key/)
   await expectRateLimited(t, await post(), 2)
   t.equal((await server.fetch(`/predict?job=${NO_JOB}&input=abc`, { headers: as(BOB) })).status, 404, 'Bob has his own budget')
 })

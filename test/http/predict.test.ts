@@ -217,19 +217,20 @@ t.test('a job that has not succeeded -> 409 job_not_succeeded with its status', 
 })
 
 t.test('models are loaded once and kept in a bounded LRU cache', async (t) => {
-  const cache = service.app.models
+  const stats = () => service.app.serving.cacheStats()
   // Fill the cache (size 2) with two other models, so what follows starts from a known state.
   await predictOk(t, q({ job: jobs.poet.id, input: 'the', length: 1 }))
   await predictOk(t, q({ job: jobs.forecaster.id, input: '1,2,3' }))
-  const before = { hits: cache.hits, misses: cache.misses }
+  const before = stats()
   const greeter = q({ job: jobs.greeter.id, input: 'hello' })
   const shifter = q({ job: jobs.shifterOld.id, input: 'abc' })
   const sorter = q({ job: jobs.sorter.id, input: 'aaa' })
   // greeter, shifter: two loads; greeter again: a hit; sorter evicts shifter (least recent);
   // greeter: a hit; shifter: loaded again.
   for (const query of [greeter, shifter, greeter, sorter, greeter, shifter]) await predictOk(t, query)
-  t.same({ hits: cache.hits - before.hits, misses: cache.misses - before.misses }, { hits: 2, misses: 4 })
-  t.equal(cache.size, 2, 'never more than MODEL_CACHE_SIZE models')
+  t.same({ hits: stats().hits - before.hits, misses: stats().misses - before.misses }, { hits: 2, misses: 4 })
+  // These tiny models run on the main thread; larger ones (earlier tests) sit in the worker.
+  t.ok(stats().models <= 4, 'never more than MODEL_CACHE_SIZE models per cache (the main thread and one worker)')
   t.equal((await predictOk(t, greeter)).output, 'elloh', 'each job still gets its own model after evictions')
   t.equal((await predictOk(t, shifter)).output, 'bca')
   t.equal((await predictOk(t, sorter)).label, 'as')

@@ -81,13 +81,25 @@ export function encodeCheckpoint(c: Checkpoint): Uint8Array {
   return bytes
 }
 
-export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+function readHeader(bytes: Uint8Array): { header: Header; dataStart: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (bytes.byteLength < 8 || view.getUint32(0, true) !== MAGIC) throw new Error('not a seqserve checkpoint')
   const jsonLength = view.getUint32(4, true)
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + jsonLength))) as Header
   if (header.format !== CHECKPOINT_FORMAT) throw new Error(`checkpoint format ${header.format} is not supported (expected ${CHECKPOINT_FORMAT})`)
-  let offset = Math.ceil((8 + jsonLength) / 8) * 8
+  return { header, dataStart: Math.ceil((8 + jsonLength) / 8) * 8 }
+}
+
+/** What a checkpoint says about its model, without decoding the weights (cheap: the JSON header only). */
+export function decodeCheckpointHeader(bytes: Uint8Array): Pick<Checkpoint, 'meta' | 'model' | 'epoch'> & { parameterCount: number } {
+  const { header } = readHeader(bytes)
+  return { meta: header.meta, model: header.model, epoch: header.epoch, parameterCount: header.arrays[0] ?? 0 }
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const { header, dataStart } = readHeader(bytes)
+  let offset = dataStart
   const arrays = header.arrays.map((length) => {
     if (offset + length * 8 > bytes.byteLength) throw new Error('checkpoint is truncated')
     const a = new Float64Array(length)

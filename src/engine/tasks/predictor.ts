@@ -119,29 +119,7 @@ export class Predictor {
   }
 
   private pick(logits: Floats, row: number, V: number, options: GenerateOptions, rng: Rng): number {
-    if (options.temperature === 0) {
-      let best = 0
-      for (let j = 1; j < V; j++) if (logits[row + j] > logits[row + best]) best = j
-      return best
-    }
-    const p = this.probs
-    for (let j = 0; j < V; j++) p[j] = logits[row + j] / options.temperature
-    if (options.topK > 0 && options.topK < V) {
-      // Keep the k largest logits (ties at the threshold are kept too).
-      const sorted = this.sorted
-      sorted.set(p)
-      sorted.sort()
-      const threshold = sorted[V - options.topK]
-      for (let j = 0; j < V; j++) if (p[j] < threshold) p[j] = -Infinity
-    }
-    softmax(p, p, 1, V)
-    let u = rng.next()
-    for (let j = 0; j < V; j++) {
-      u -= p[j]
-      if (u < 0) return j
-    }
-    for (let j = V - 1; j >= 0; j--) if (p[j] > 0) return j
-    return 0
+    return sampleNext(logits, row, V, options, rng, this.probs, this.sorted)
   }
 
   /** Classifies a sequence: the label with the highest probability, and every label's probability. */
@@ -183,4 +161,35 @@ export class Predictor {
     this.release()
     return out
   }
+}
+
+/**
+ * Picks the next character from one row of logits: argmax at temperature 0, otherwise a draw
+ * from the softmax of logits / temperature (restricted to the top k). `probs` and `sorted`
+ * are V-long scratch buffers. Shared by the one-row and the batched predictor, so both draw
+ * the same characters from the same seed.
+ */
+export function sampleNext(logits: Floats, row: number, V: number, options: Pick<GenerateOptions, 'temperature' | 'topK'>, rng: Rng, probs: Float64Array, sorted: Float64Array): number {
+  if (options.temperature === 0) {
+    let best = 0
+    for (let j = 1; j < V; j++) if (logits[row + j] > logits[row + best]) best = j
+    return best
+  }
+  const p = probs
+  for (let j = 0; j < V; j++) p[j] = logits[row + j] / options.temperature
+  if (options.topK > 0 && options.topK < V) {
+    // Keep the k largest logits (ties at the threshold are kept too).
+    sorted.set(p)
+    sorted.sort()
+    const threshold = sorted[V - options.topK]
+    for (let j = 0; j < V; j++) if (p[j] < threshold) p[j] = -Infinity
+  }
+  softmax(p, p, 1, V)
+  let u = rng.next()
+  for (let j = 0; j < V; j++) {
+    u -= p[j]
+    if (u < 0) return j
+  }
+  for (let j = V - 1; j >= 0; j--) if (p[j] > 0) return j
+  return 0
 }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { JobRunnerEvents } from '../../jobs/runner.js'
-import type { ModelCache } from '../../jobs/model-cache.js'
+import type { PredictionService, ServingEvents } from '../../serving/prediction-service.js'
 import type { Storage } from '../../storage/storage.js'
 import { JOB_STATUSES } from '../../storage/types.js'
 
@@ -11,6 +11,8 @@ export interface Metrics {
   registry: Registry
   /** Passed to the JobRunner: lifecycle events become counters. */
   runnerEvents: JobRunnerEvents
+  /** Passed to the PredictionService: batches, refusals and per-model latency. */
+  servingEvents: ServingEvents
   observePredict(method: string, statusCode: number, seconds: number): void
   /** Model routes (cards, exports, registry, imports), by route pattern and status. */
   observeModelRequest(route: string, statusCode: number): void
@@ -21,7 +23,7 @@ export interface Metrics {
  * process, as in tests, do not collide). Job counts by status are read from the database at
  * scrape time, so they are right even for jobs other processes changed.
  */
-export function createMetrics(storage: Storage, models: ModelCache, labels: { node: string; role: string }): Metrics {
+export function createMetrics(storage: Storage, serving: () => PredictionService, labels: { node: string; role: string }): Metrics {
   const registry = new Registry()
   // Every series names the node (and its role), so one Prometheus can scrape many nodes.
   registry.setDefaultLabels(labels)
@@ -48,12 +50,46 @@ export function createMetrics(storage: Storage, models: ModelCache, labels: { no
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   })
   new Counter({
-    name: 'seqserve_model_cache_hits_total', help: 'Predictions served by a model already in memory', registers: [registry],
-    collect() { this.reset(); this.inc(models.hits) },
+    name: 'seqserve_model_cache_hits_total', help: 'Predictions (batches, on a worker) served by a model already in memory', registers: [registry],
+    collect() { this.reset(); this.inc(serving().cacheStats().hits) },
   })
   new Counter({
-    name: 'seqserve_model_cache_misses_total', help: 'Predictions that loaded a model from its checkpoint', registers: [registry],
-    collect() { this.reset(); this.inc(models.misses) },
+    name: 'seqserve_model_cache_misses_total', help: 'Predictions (batches, on a worker) that loaded the model from its checkpoint', registers: [registry],
+    collect() { this.reset(); this.inc(serving().cacheStats().misses) },
+  })
+  new Gauge({
+    name: 'seqserve_model_cache_bytes', help: 'Bytes of decoded models held by the inference workers and the main thread (MODEL_CACHE_BYTES is the budget)', registers: [registry],
+    collect() { this.set(serving().cacheStats().bytes) },
+  })
+  new Gauge({
+    name: 'seqserve_predict_queue_depth', help: 'Prediction requests waiting for an inference worker', registers: [registry],
+    collect() { this.set(serving().batcher.depth) },
+  })
+  new Gauge({
+    name: 'seqserve_predict_workers_busy', help: 'Inference workers running a batch', registers: [registry],
+    collect() { this.set(serving().pool.busy) },
+  })
+  new Counter({
+    name: 'seqserve_predict_worker_restarts_total', help: 'Inference workers replaced (ignored a deadline or crashed)', registers: [registry],
+    collect() { this.reset(); this.inc(serving().pool.restarts) },
+  })
+  const batchRows = new Histogram({
+    name: 'seqserve_predict_batch_rows', help: 'Rows per batched forward (micro-batching)', registers: [registry],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  })
+  const batchRequests = new Histogram({
+    name: 'seqserve_predict_batch_requests', help: 'Requests merged into one batched forward', registers: [registry],
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+  })
+  const inline = new Counter({
+    name: 'seqserve_predict_inline_total', help: 'Predictions so cheap they ran on the main thread (PREDICT_INLINE_MAX_COST)', registers: [registry],
+  })
+  const refused = new Counter({
+    name: 'seqserve_predict_refused_total', help: 'Predictions refused or cut short, by code (predict_too_costly, overloaded, predict_timeout)', labelNames: ['code'], registers: [registry],
+  })
+  const modelLatency = new Histogram({
+    name: 'seqserve_model_predict_duration_seconds', help: 'Successful prediction latency per model (queueing included)', labelNames: ['model'], registers: [registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
   })
 
   const modelRequests = new Counter({
@@ -92,6 +128,21 @@ export function createMetrics(storage: Storage, models: ModelCache, labels: { no
       },
       finished(_jobId, outcome) {
         finished.inc({ outcome })
+      },
+    },
+    servingEvents: {
+      batch(requests, rows) {
+        batchRequests.observe(requests)
+        batchRows.observe(rows)
+      },
+      inline() {
+        inline.inc()
+      },
+      refused(code) {
+        refused.inc({ code })
+      },
+      served(model, seconds) {
+        modelLatency.observe({ model }, seconds)
       },
     },
     observePredict(method, statusCode, seconds) {

@@ -17,7 +17,7 @@ declare module 'fastify' {
 const WINDOW_MS = 60_000
 
 /** How 429 messages name a group's routes. */
-const GROUP_ROUTES: Record<RateLimitGroup, string> = { jobs: 'POST /jobs', predict: 'GET/POST /predict' }
+const GROUP_ROUTES: Record<RateLimitGroup, string> = { jobs: 'POST /jobs', predict: 'GET/POST /predict and the /v2 model routes' }
 
 const routeName = (request: FastifyRequest) => `${request.method} ${request.routeOptions.url}`
 
@@ -30,7 +30,8 @@ export function rateLimitKey(request: FastifyRequest): string {
  * Per-client request budgets (@fastify/rate-limit, fixed one-minute windows, in memory).
  *
  * A route opts in with `config: { rateLimitGroup: 'predict' }`; all routes of a group share
- * one counter per client, so GET and POST /predict draw on the same budget. The check runs
+ * one counter per client, so GET and POST /predict (and the /v2 model routes) draw on the
+ * same budget. Predict is unlimited unless RATE_LIMIT_PREDICT_PER_MINUTE is set. The check runs
  * after authentication (route hooks follow app hooks), so it counts by API key, and a
  * client over budget gets 429 `rate_limited` with `Retry-After` and the `x-ratelimit-*`
  * headers, which every counted response carries.

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { JobRunner } from '../../jobs/runner.js'
-import type { ModelCache } from '../../jobs/model-cache.js'
+import type { PredictionService } from '../../serving/prediction-service.js'
 import type { ModelRegistry } from '../../models/registry.js'
 import type { ModelsService } from '../../models/service.js'
 import type { Storage } from '../../storage/storage.js'
@@ -12,7 +12,8 @@ declare module 'fastify' {
     storage: Storage
     /** Trains queued jobs; null when this app only serves (e.g. the OpenAPI generator). */
     runner: JobRunner | null
-    models: ModelCache
+    /** Predictions over the inference worker pool. */
+    serving: PredictionService
     /** Model cards and exports (src/models). */
     modelsService: ModelsService
     /** Model versions and aliases (src/models/registry.ts). */
@@ -25,7 +26,7 @@ declare module 'fastify' {
 export interface ServicesPluginOptions {
   storage: Storage
   runner: JobRunner | null
-  models: ModelCache
+  serving: PredictionService
   modelsService: ModelsService
   registry: ModelRegistry
   wakeups: JobWakeups
@@ -33,18 +34,19 @@ export interface ServicesPluginOptions {
 
 /**
  * Decorates the app with its services and closes them with it: running jobs checkpoint
- * and return to the queue before the database closes.
+ * and return to the queue, and the inference workers stop, before the database closes.
  */
 export default fp<ServicesPluginOptions>(
-  async (app, { storage, runner, models, modelsService, registry, wakeups }) => {
+  async (app, { storage, runner, serving, modelsService, registry, wakeups }) => {
     app.decorate('storage', storage)
     app.decorate('runner', runner)
-    app.decorate('models', models)
+    app.decorate('serving', serving)
     app.decorate('modelsService', modelsService)
     app.decorate('registry', registry)
     app.decorate('wakeups', wakeups)
     app.addHook('onClose', async () => {
       if (runner) await runner.stop()
+      await serving.close()
       await storage.close()
     })
   },

@@ -14,6 +14,7 @@ export const API_TAGS = [
   { name: 'models', description: 'Model cards, versions, aliases, import and export' },
   { name: 'health', description: 'Liveness and readiness probes' },
   { name: 'operations', description: 'Monitoring' },
+  { name: 'open inference protocol (v2)', description: 'KServe V2 / Open Inference Protocol (REST); errors use the protocol body `{"error", "code"}`' },
 ]
 
 const CORS_TAG = { name: 'cors', description: 'Browser preflight requests (only when CORS_ORIGINS is set)' }

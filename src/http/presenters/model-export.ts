@@ -5,13 +5,18 @@ import { JobNotFoundError, type ModelsService, NoCheckpointError } from '../../m
 import type { StateDict } from '../../engine/params.js'
 import { httpError } from '../errors.js'
 
+/** A registry refusal as the catalogue's error; anything else unchanged. */
+export function registryHttpError(err: unknown): unknown {
+  if (err instanceof RegistryError) return httpError(err.code === 'invalid_model_ref' ? 'validation_failed' : err.code, err.message, err.details)
+  return err
+}
+
 /** Runs a registry call, turning its errors into the catalogue's. */
 export async function withRegistryErrors<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call()
   } catch (err) {
-    if (err instanceof RegistryError) throw httpError(err.code === 'invalid_model_ref' ? 'validation_failed' : err.code, err.message, err.details)
-    throw err
+    throw registryHttpError(err)
   }
 }
 

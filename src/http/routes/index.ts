@@ -6,6 +6,7 @@ import jobRoutes from './jobs.js'
 import modelRoutes from './models.js'
 import operationsRoutes from './operations.js'
 import predictRoutes from './predict.js'
+import v2Routes from '../v2/routes.js'
 
 /**
  * Every route plugin of the API, registered in one place. Each route file exports one
@@ -21,6 +22,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await app.register(eventRoutes)
     await app.register(modelRoutes)
     await app.register(predictRoutes)
+    // Open Inference Protocol: its own error shape and not-found handler under /v2.
+    await app.register(v2Routes, { prefix: '/v2' })
   }
   await app.register(operationsRoutes)
 }

@@ -227,7 +227,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     const result = await storage.jobs.delete(id)
     if (result === 'not_found') throw httpError('job_not_found', `No job with id ${id}`)
     if (result === 'conflict') throw httpError('job_active', `Job ${id} is still queued or running; cancel it first (POST /jobs/${id}/cancel)`)
-    app.models.evict(id)
+    app.serving.evict(id)
     reply.code(204)
     return null
   })

@@ -148,7 +148,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => withRegistryErrors(async () => {
     const jobId = await registry().deleteImported(request.params.name, request.params.version)
-    app.models.evict(jobId)
+    app.serving.evict(jobId)
     reply.code(204)
     return null
   }))

@@ -39,6 +39,12 @@ const EXAMPLES: Partial<Record<ErrorCode, Pick<ErrorBody, 'message' | 'details'>
   unsupported_media_type: { message: 'Content-Type text/plain is not supported; send application/json' },
   idempotency_mismatch: { message: 'Idempotency-Key "order-42" was already used for job 4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a with a different request body' },
   rate_limited: { message: 'Rate limit of 600 requests per minute to GET/POST /predict exceeded by this API key; retry in 42 s', details: { limit_per_minute: 600 } },
+  predict_too_costly: {
+    message: 'This prediction is too costly for this model: an estimated cost of 1.21e9 units, over the budget of 750.00e6 (PREDICT_MAX_COST); send a shorter input, a smaller length or horizon, or fewer inputs per request',
+    details: { estimated_cost: 1210000000, max_cost: 750000000, estimated_memory_bytes: 1048576, max_memory_bytes: 268435456 },
+  },
+  overloaded: { message: 'The prediction queue is full (256 requests waiting, PREDICT_QUEUE_LIMIT=256); retry in 1 s', details: { queued: 256, queue_limit: 256 } },
+  predict_timeout: { message: 'The prediction did not finish within PREDICT_TIMEOUT_MS; its computation was stopped. Retry later, or send a cheaper request' },
   queue_full: { message: 'The job queue is full (1000 jobs queued, MAX_QUEUED_JOBS=1000); retry later', details: { queued: 1000, max_queued_jobs: 1000 } },
 }
 

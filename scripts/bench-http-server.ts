@@ -1,0 +1,30 @@
+/**
+ * The server side of `npm run bench:http`: seqserve (configured from the environment, as
+ * main.ts does) and a bare fastify route in the same process, so the two are measured under
+ * the same conditions. Prints one JSON line with both URLs when ready; exits on SIGTERM.
+ */
+import Fastify from 'fastify'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+
+async function main(): Promise<void> {
+  const config = loadConfig()
+  const app = await buildApp({ config, logger: false })
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  app.runner?.start()
+  await app.serving.pool.start()
+
+  const bare = Fastify({ logger: false })
+  bare.get('/bare', async () => ({ ok: true }))
+  const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 })
+
+  process.on('SIGTERM', () => {
+    void Promise.all([app.close(), bare.close()]).then(() => process.exit(0))
+  })
+  process.stdout.write(`${JSON.stringify({ url, bare: `${bareUrl}/bare`, workers: config.workers, predictWorkers: config.serving.workers })}\n`)
+}
+
+main().catch((err: unknown) => {
+  console.error(err)
+  process.exit(1)
+})

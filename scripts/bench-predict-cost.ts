@@ -1,0 +1,60 @@
+/**
+ * Calibrates PREDICT_MAX_COST: times single-row predictions of models of many shapes on this
+ * machine and prints, per shape, the estimated cost (src/serving/admission.ts), the seconds it
+ * took and the cost units per second. The default budget is the slowest rate x ~1 s, so that
+ * any admitted request (whatever the model) stays under about a second of one core.
+ *
+ *   npx tsx scripts/bench-predict-cost.ts [--budget 1500000000]
+ */
+import { BatchPredictor } from '../src/engine/tasks/batch-predictor.js'
+import { modelConfigFor } from '../src/engine/tasks/task.js'
+import type { ModelSpec } from '../src/engine/tasks/spec.js'
+import type { TaskMeta } from '../src/engine/tasks/task.js'
+import { SequenceModel } from '../src/engine/model.js'
+import { Rng } from '../src/engine/rng.js'
+import { costModel, estimate } from '../src/serving/admission.js'
+import { PREDICT_MAX_COST_DEFAULT } from '../src/config.js'
+
+const budgetArg = process.argv.indexOf('--budget')
+const budget = budgetArg > 0 ? Number(process.argv[budgetArg + 1]) : PREDICT_MAX_COST_DEFAULT
+
+const VOCAB = [...'abcdefghijklmnopqrstuvwxyz .,;']
+const meta: TaskMeta = { kind: 'text', vocab: VOCAB, seq_len: 32 }
+
+function predictor(spec: ModelSpec): BatchPredictor {
+  const config = modelConfigFor(meta, spec)
+  const model = new SequenceModel(config)
+  model.init(new Rng(1))
+  return new BatchPredictor({ meta, model: config, params: model.params.data })
+}
+
+const shapes: ModelSpec[] = []
+for (const type of ['rnn', 'gru', 'lstm'] as const) {
+  for (const [hidden, layers] of [[32, 1], [128, 1], [256, 2], [512, 2], [1024, 1], [1024, 2]] as const) {
+    shapes.push({ type, hidden_size: hidden, num_layers: layers, bidirectional: false, dropout: 0, nonlinearity: 'tanh', proj_size: 0 })
+  }
+}
+
+const rows: { model: string; steps: number; cost: number; seconds: number; unitsPerSecond: number; budgetSeconds: number }[] = []
+for (const spec of shapes) {
+  const p = predictor(spec)
+  const cost = costModel(p.model.config)
+  // Enough steps for ~0.3 s: warm up once, then time.
+  const perStep = cost.stepCost + cost.headCost
+  const length = Math.max(20, Math.min(20_000, Math.round(3e8 / perStep)))
+  const prompt = 'the quick brown fox'
+  const options = [{ length, temperature: 1, topK: 0, seed: 1 }]
+  p.generate([prompt], [{ ...options[0], length: Math.min(length, 50) }])
+  const started = performance.now()
+  p.generate([prompt], options)
+  const seconds = (performance.now() - started) / 1000
+  const units = estimate(cost, [{ steps: prompt.length + length - 1, promptSteps: prompt.length, heads: prompt.length + length - 1 }]).cost
+  const rate = units / seconds
+  rows.push({ model: `${spec.type} ${spec.hidden_size}x${spec.num_layers}`, steps: prompt.length + length - 1, cost: units, seconds, unitsPerSecond: rate, budgetSeconds: budget / rate })
+}
+
+console.log(JSON.stringify({ budget, rows }, null, 2))
+console.log('\n| model | steps | est. cost | seconds | units/s | budget takes (s) |\n|---|---|---|---|---|---|')
+for (const r of rows) console.log(`| ${r.model} | ${r.steps} | ${(r.cost / 1e6).toFixed(0)}e6 | ${r.seconds.toFixed(3)} | ${(r.unitsPerSecond / 1e9).toFixed(2)}e9 | ${r.budgetSeconds.toFixed(2)} |`)
+const slowest = rows.reduce((a, b) => (a.unitsPerSecond < b.unitsPerSecond ? a : b))
+console.log(`\nslowest: ${slowest.model} at ${(slowest.unitsPerSecond / 1e9).toFixed(2)}e9 units/s: the budget of ${budget} takes ${slowest.budgetSeconds.toFixed(2)} s there`)

@@ -1,0 +1,221 @@
+import { decodeCheckpointHeader } from '../engine/tasks/checkpoint.js'
+import { InferencePool } from '../pool/inference-pool.js'
+import { type Budget, admit, estimate } from './admission.js'
+import { ServingError } from './errors.js'
+import { MicroBatcher } from './micro-batcher.js'
+import { ModelCache } from './model-cache.js'
+import { runRows } from './run-rows.js'
+import { type PredictInput, type PredictionResult, type PredictOptions, type ServedModel, prepareRows, presentOutputs, servedModel } from './prediction.js'
+
+/** A job as serving needs it. */
+export interface ServableJob {
+  id: string
+  name: string
+  status: string
+}
+
+/** A model version as the registry names it (src/models/registry.ts). */
+export interface ServedVersion {
+  name: string
+  version: number
+  alias: string | null
+}
+
+/**
+ * Where models come from: storage and the model registry, behind a narrow async interface
+ * (SQLite or PostgreSQL). The registry's refusals (RegistryError) pass through unchanged.
+ */
+export interface ModelSource {
+  findJob(id: string): Promise<ServableJob | undefined>
+  /** `model` is NAME (its highest version) or NAME@ALIAS; `version` pins a version of NAME. */
+  resolveModel(model: string, version?: number): Promise<ServedVersion & { jobId: string }>
+  /** The registry version a job is, if it is one. */
+  versionOf(jobId: string): Promise<ServedVersion | undefined>
+  /** The encoded final checkpoint, or undefined when the job has none. */
+  finalCheckpoint(jobId: string): Promise<Uint8Array | undefined>
+}
+
+export interface ServingEvents {
+  batch(requests: number, rows: number): void
+  /** A prediction ran on the main thread (cheaper than the hop to a worker). */
+  inline(): void
+  /** A request refused before it ran (predict_too_costly, overloaded) or timed out. */
+  refused(code: 'predict_too_costly' | 'overloaded' | 'predict_timeout'): void
+  served(model: string, seconds: number): void
+}
+
+export interface ServingOptions {
+  source: ModelSource
+  /** PREDICT_WORKERS */
+  workers: number
+  /** MODEL_CACHE_BYTES */
+  cacheBytes: number
+  /** Deprecated MODEL_CACHE_SIZE */
+  cacheModels?: number
+  /** PREDICT_TIMEOUT_MS */
+  timeoutMs: number
+  /** PREDICT_STOP_GRACE_MS */
+  stopGraceMs: number
+  /** PREDICT_BATCH_ROWS */
+  batchRows: number
+  /** PREDICT_BATCH_DELAY_MS */
+  batchDelayMs: number
+  /** PREDICT_QUEUE_LIMIT */
+  queueLimit: number
+  /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
+  inlineMaxCost: number
+  budget: Budget
+  events?: ServingEvents
+}
+
+export interface ResolvedModel {
+  job: ServableJob
+  model: ServedModel
+  /** What served: the model name, its registry version and the alias used (null when none). */
+  served: { model: string; version: number | null; alias: string | null }
+}
+
+/** Headers of models the main thread remembers (a few hundred bytes each; weights stay in the workers). */
+const MAX_MODEL_HEADERS = 1024
+/** Only models this small are ever decoded on the main thread (an 8-unit RNN has ~100 parameters). */
+const INLINE_MAX_PARAMETERS = 100_000
+
+export interface CacheStats {
+  hits: number
+  misses: number
+  models: number
+  bytes: number
+}
+
+/**
+ * Predictions over the inference pool: resolves a job or model name to a model, validates
+ * the inputs, admits the request by its estimated cost, and queues it for the micro-batcher,
+ * whose batches run on the inference workers. The event loop never runs a forward pass.
+ */
+export class PredictionService {
+  readonly pool: InferencePool
+  readonly batcher: MicroBatcher
+  private readonly headers = new Map<string, ServedModel>()
+  /** Tiny models served on the main thread: one share of MODEL_CACHE_BYTES, the workers split the rest. */
+  private readonly inline: ModelCache
+
+  constructor(private readonly options: ServingOptions) {
+    const share = Math.floor(options.cacheBytes / (options.workers + 1))
+    this.inline = new ModelCache(share, options.cacheModels)
+    this.batcher = new MicroBatcher({
+      maxRows: options.batchRows,
+      delayMs: options.batchDelayMs,
+      maxPending: options.queueLimit,
+      budget: options.budget,
+      onBatch: options.events?.batch,
+    })
+    this.pool = new InferencePool({
+      size: options.workers,
+      cacheBytes: options.cacheBytes - share,
+      cacheModels: options.cacheModels,
+      source: this.batcher,
+      stopGraceMs: options.stopGraceMs,
+      loadCheckpoint: (jobId) => this.checkpoint(jobId),
+    })
+    this.batcher.attach(() => this.pool.wake())
+  }
+
+  get budget(): Budget {
+    return this.options.budget
+  }
+
+  /**
+   * `{job}`, or `{model}` resolved through the registry (NAME = its highest version,
+   * NAME@ALIAS, or NAME with `version`) -> a servable model and the version it is.
+   */
+  async resolve(selector: { job?: string; model?: string; version?: number }): Promise<ResolvedModel> {
+    if ((selector.job === undefined) === (selector.model === undefined)) {
+      throw new ServingError('validation_failed', 'give exactly one of job (a job id) or model (NAME, NAME@ALIAS, or NAME with version)')
+    }
+    if (selector.job !== undefined && selector.version !== undefined) {
+      throw new ServingError('validation_failed', 'version selects a version of a model: give model=NAME with it, not job')
+    }
+    const { source } = this.options
+    let version: ServedVersion | undefined
+    let jobId: string
+    if (selector.model !== undefined) {
+      const resolved = await source.resolveModel(selector.model, selector.version)
+      version = resolved
+      jobId = resolved.jobId
+    } else {
+      jobId = selector.job!
+    }
+    const job = await source.findJob(jobId)
+    if (!job) throw new ServingError('job_not_found', `No job with id ${jobId}`)
+    if (job.status !== 'succeeded') {
+      throw new ServingError('job_not_succeeded', `Job ${job.id} is ${job.status}; predictions need a succeeded job`, { status: job.status })
+    }
+    const model = await this.model(job)
+    version ??= await source.versionOf(job.id)
+    return { job, model, served: { model: version?.name ?? job.name, version: version?.version ?? null, alias: version?.alias ?? null } }
+  }
+
+  /** Runs `inputs` through the model on the inference workers (one result per input). */
+  async predict(model: ServedModel, inputs: readonly PredictInput[], options: PredictOptions): Promise<PredictionResult[]> {
+    const started = performance.now()
+    const { rows, shapes, seeds } = prepareRows(model, inputs, options)
+    const events = this.options.events
+    try {
+      const estimated = estimate(model.cost, shapes)
+      admit(estimated, this.options.budget)
+      let outputs
+      if (estimated.cost <= this.options.inlineMaxCost && model.parameterCount <= INLINE_MAX_PARAMETERS) {
+        // Measured: for the smallest models the hop to a worker costs the event loop more
+        // than the forward pass itself (README "Serving").
+        const predictor = this.inline.get(model.jobId) ?? this.inline.load(model.jobId, await this.checkpoint(model.jobId))
+        outputs = runRows(predictor, rows, Number.POSITIVE_INFINITY)
+        events?.inline()
+      } else {
+        // Deadlines count once the workers are up: only the very first predictions of a
+        // process wait for them (main.ts starts them with the server).
+        await this.pool.start()
+        outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
+      }
+      const results = presentOutputs(model, inputs, outputs, seeds)
+      events?.served(model.name, (performance.now() - started) / 1000)
+      return results
+    } catch (err) {
+      if (err instanceof ServingError && (err.code === 'predict_too_costly' || err.code === 'overloaded' || err.code === 'predict_timeout')) events?.refused(err.code)
+      throw err
+    }
+  }
+
+  /** Model cache counters over the main thread's and the workers' caches. */
+  cacheStats(): CacheStats {
+    const { pool, inline } = this
+    return { hits: pool.hits + inline.hits, misses: pool.misses + inline.misses, models: pool.cachedModels + inline.size, bytes: pool.cacheBytes + inline.bytes }
+  }
+
+  /** Forgets a deleted job's model, here and in every worker. */
+  evict(jobId: string): void {
+    this.headers.delete(jobId)
+    this.inline.evict(jobId)
+    this.pool.evict(jobId)
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close()
+  }
+
+  private async checkpoint(jobId: string): Promise<Uint8Array> {
+    const blob = await this.options.source.finalCheckpoint(jobId)
+    if (!blob) throw new ServingError('job_not_succeeded', `Job ${jobId} has no final checkpoint`)
+    return blob
+  }
+
+  private async model(job: ServableJob): Promise<ServedModel> {
+    const cached = this.headers.get(job.id)
+    if (cached) return cached
+    const blob = await this.options.source.finalCheckpoint(job.id)
+    if (!blob) throw new ServingError('job_not_succeeded', `Job ${job.id} has no final checkpoint`, { status: job.status })
+    const model = servedModel(job.id, job.name, decodeCheckpointHeader(blob))
+    this.headers.set(job.id, model)
+    if (this.headers.size > MAX_MODEL_HEADERS) this.headers.delete(this.headers.keys().next().value!)
+    return model
+  }
+}
