@@ -1,6 +1,7 @@
-import { columnSums, gruCell, lstmCell, lstmCellBackward } from '../kernels/cells.js'
+import { columnSums, gruCell, gruCellBackward, gruHiddenGrad, lstmCell, lstmCellBackward } from '../kernels/cells.js'
 import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
 import { gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { crossEntropy } from '../losses.js'
 import type { Backend, Dtype, Floats } from './types.js'
 
 /** The plain-JavaScript kernels on ordinary typed arrays: the fallback and the cross-check. */
@@ -12,6 +13,9 @@ export class JsBackend implements Backend {
   readonly lstmCell = lstmCell
   readonly gruCell = gruCell
   readonly lstmCellBackward = lstmCellBackward
+  readonly gruCellBackward = gruCellBackward
+  readonly gruHiddenGrad = gruHiddenGrad
+  readonly crossEntropy = crossEntropy
   readonly columnSums = columnSums
   readonly gatherRows = gatherRows
   readonly scatterAddRows = scatterAddRows
@@ -26,6 +30,11 @@ export class JsBackend implements Backend {
 
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void {
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * ldo + i] = x[i * ldx + j]
+  }
+
+  /** The optimizer runs its own loop. */
+  adamStep(): boolean {
+    return false
   }
 
   get bytes(): number {
