@@ -11,6 +11,7 @@ import t from 'tap'
 import type { Floats } from '../../src/engine/backend/types.js'
 import { WasmBackend } from '../../src/engine/backend/wasm.js'
 import { gruCellBackward, gruHiddenGrad, lstmCellBackward } from '../../src/engine/kernels/cells.js'
+import { JsBackend } from '../../src/engine/backend/js.js'
 import { crossEntropy } from '../../src/engine/losses.js'
 import { createOptimizer } from '../../src/engine/optimizers.js'
 import { Rng } from '../../src/engine/rng.js'
@@ -106,6 +107,51 @@ for (const dtype of DTYPES) {
         for (const key of Object.keys(b.buffers)) t.equal(compare(a.buffers[key], b.buffers[key]).differing, 0, `state ${key} bit for bit`)
       }
     }
+  })
+}
+
+for (const dtype of DTYPES) {
+  t.test(`${dtype}: transpose, column sums, bias folding and one-hot gathers give the JavaScript kernels' bits`, async (t) => {
+    const rng = new Rng(21)
+    const be = new WasmBackend(dtype)
+    const js = new JsBackend(dtype)
+    // Ragged shapes: partial vectors and partial tiles on both axes.
+    for (const [rows, cols] of [[1, 1], [3, 5], [9, 70], [66, 7], [130, 131]]) {
+      const x = filled(be, rows * cols, rng)
+      const out = be.floats(rows * cols)
+      const want = copy(out)
+      be.transpose(out, rows, x, cols, rows, cols)
+      js.transpose(want, rows, copy(x), cols, rows, cols)
+      t.equal(compare(out, want).differing, 0, `transpose ${rows}x${cols}`)
+      const sums = filled(be, cols, rng)
+      const wantSums = copy(sums)
+      be.columnSums(sums, x, 0, rows, cols)
+      js.columnSums(wantSums, copy(x), 0, rows, cols)
+      t.equal(compare(sums, wantSums).differing, 0, `column sums ${rows}x${cols}`)
+      const withBias = be.floats(rows * cols)
+      withBias.set(x)
+      const wantBias = copy(x)
+      be.addRowBias(withBias, sums, rows, cols)
+      js.addRowBias(wantBias, copy(sums), rows, cols)
+      t.equal(compare(withBias, wantBias).differing, 0, `row bias ${rows}x${cols}`)
+    }
+    const a = filled(be, 37, rng)
+    const b = filled(be, 40, rng)
+    const sum = be.floats(37)
+    const wantSum = copy(sum)
+    be.addVectors(sum, a, 0, b, 3, 37)
+    js.addVectors(wantSum, copy(a), 0, copy(b), 3, 37)
+    t.equal(compare(sum, wantSum).differing, 0, 'vector sum with an offset')
+    const G = 20
+    const I = 7
+    const w = filled(be, G * I, rng)
+    const bias = filled(be, G, rng)
+    const ids = Int32Array.of(3, -1, 6, 0)
+    const gathered = be.floats(ids.length * G)
+    const wantGathered = copy(gathered)
+    be.gatherColumns(gathered, w, bias, ids, ids.length, G, I)
+    js.gatherColumns(wantGathered, copy(w), copy(bias), ids, ids.length, G, I)
+    t.equal(compare(gathered, wantGathered).differing, 0, 'one-hot columns of W_ih plus bias (an id < 0: bias alone)')
   })
 }
 

@@ -1,6 +1,7 @@
 import { columnSums, gruCell, gruCellBackward, gruHiddenGrad, lstmCell, lstmCellBackward } from '../kernels/cells.js'
 import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
-import { gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { gatherColumns, gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { addRowBias, addVectors } from '../kernels/vector.js'
 import { crossEntropy } from '../losses.js'
 import type { Backend, Dtype, Floats } from './types.js'
 
@@ -19,6 +20,9 @@ export class JsBackend implements Backend {
   readonly columnSums = columnSums
   readonly gatherRows = gatherRows
   readonly scatterAddRows = scatterAddRows
+  readonly gatherColumns = gatherColumns
+  readonly addVectors = addVectors
+  readonly addRowBias = addRowBias
   private allocated = 0
 
   constructor(readonly dtype: Dtype) {}

@@ -6,7 +6,8 @@
  */
 
 import type { ColumnSums, GruCell, GruCellBackward, GruHiddenGrad, LstmCell, LstmCellBackward } from '../kernels/cells.js'
-import type { GatherRows, ScatterAddRows } from '../kernels/onehot.js'
+import type { GatherColumns, GatherRows, ScatterAddRows } from '../kernels/onehot.js'
+import type { AddRowBias, AddVectors } from '../kernels/vector.js'
 
 export const DTYPES = ['float32', 'float64'] as const
 export type Dtype = (typeof DTYPES)[number]
@@ -45,6 +46,11 @@ export interface Backend {
   /** One-hot inputs: rows of a [ids x G] table gathered (plus bias) and gradients scattered back. */
   readonly gatherRows: GatherRows
   readonly scatterAddRows: ScatterAddRows
+  /** One-hot inputs of a few rows: columns of W_ih [G x I] read in place (plus bias). */
+  readonly gatherColumns: GatherColumns
+  /** out = a + b element-wise; every row += bias. */
+  readonly addVectors: AddVectors
+  readonly addRowBias: AddRowBias
   /** out[j*ldo + i] = x[i*ldx + j] for i < rows, j < cols (packs a weight's transpose). */
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void
   /** Mean softmax cross-entropy and its gradient, as losses.ts crossEntropy (its conventions and errors). */

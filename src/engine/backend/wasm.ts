@@ -2,7 +2,8 @@ import {
   type ColumnSums, type GruCell, type GruCellBackward, type GruHiddenGrad, type LstmCell, type LstmCellBackward,
   columnSums, gruCell, gruCellBackward, gruHiddenGrad, lstmCell, lstmCellBackward,
 } from '../kernels/cells.js'
-import { type GatherRows, type ScatterAddRows, gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { type GatherColumns, type GatherRows, type ScatterAddRows, gatherColumns, gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { type AddRowBias, type AddVectors, addRowBias, addVectors } from '../kernels/vector.js'
 import { KERNELS_WASM_BASE64 } from '../kernels/wasm/kernels-binary.js'
 import { countTargets, crossEntropy } from '../losses.js'
 import type { AdamCoefficients, Backend, Dtype, Floats, Gemm } from './types.js'
@@ -21,6 +22,7 @@ type CellExport = (rows: number, H: number, p0: number, p1: number, p2: number, 
 
 type GatherExport = (out: number, table: number, bias: number, ids: number, rows: number, G: number) => void
 type ScatterExport = (table: number, g: number, ids: number, rows: number, G: number) => void
+type GatherColumnsExport = (out: number, w: number, bias: number, ids: number, rows: number, G: number, I: number) => void
 type AdamExport = (p: number, g: number, m: number, v: number, vmax: number, n: number,
   stepSize: number, bc2: number, beta2: number, eps: number, w: number, decay: number, sign: number, l2: number) => void
 
@@ -39,6 +41,11 @@ interface KernelExports {
   scatterAddRows_f64: ScatterExport; scatterAddRows_f32: ScatterExport
   adamStep_f64: AdamExport; adamStep_f32: AdamExport
   heapBase: () => number
+  gatherColumns_f64: GatherColumnsExport; gatherColumns_f32: GatherColumnsExport
+  addVectors_f64: (out: number, a: number, b: number, n: number) => void
+  addVectors_f32: (out: number, a: number, b: number, n: number) => void
+  addRowBias_f64: (out: number, bias: number, rows: number, cols: number) => void
+  addRowBias_f32: (out: number, bias: number, rows: number, cols: number) => void
   crossEntropyF32: (grad: number, logits: number, targets: number, rows: number, classes: number, scale: number) => number
 }
 
@@ -109,6 +116,9 @@ export class WasmBackend implements Backend {
   readonly columnSums: ColumnSums
   readonly gatherRows: GatherRows
   readonly scatterAddRows: ScatterAddRows
+  readonly gatherColumns: GatherColumns
+  readonly addVectors: AddVectors
+  readonly addRowBias: AddRowBias
   /** float32: the SIMD kernel; float64: the JavaScript reference (Math.exp). */
   readonly crossEntropy: Backend['crossEntropy']
   /** The batch's ids (or targets) copied into this memory for the kernels that read them. */
@@ -201,6 +211,24 @@ export class WasmBackend implements Backend {
       if (rows <= 0) return
       if (this.owns(table) && this.owns(g)) scatter(this.at(table, 0), this.at(g, 0), this.idsIn(ids, rows), rows, G)
       else scatterAddRows(table, g, ids, rows, G)
+    }
+    const columns = f32 ? exports.gatherColumns_f32 : exports.gatherColumns_f64
+    this.gatherColumns = (out, w, bias, ids, rows, G, I) => {
+      if (rows <= 0) return
+      if (this.owns(out) && this.owns(w) && this.owns(bias)) columns(this.at(out, 0), this.at(w, 0), this.at(bias, 0), this.idsIn(ids, rows), rows, G, I)
+      else gatherColumns(out, w, bias, ids, rows, G, I)
+    }
+    const add = f32 ? exports.addVectors_f32 : exports.addVectors_f64
+    this.addVectors = (out, a, aOff, b, bOff, n) => {
+      if (n <= 0) return
+      if (this.owns(out) && this.owns(a) && this.owns(b)) add(this.at(out, 0), this.at(a, aOff), this.at(b, bOff), n)
+      else addVectors(out, a, aOff, b, bOff, n)
+    }
+    const rowBias = f32 ? exports.addRowBias_f32 : exports.addRowBias_f64
+    this.addRowBias = (out, bias, rows, cols) => {
+      if (rows <= 0 || cols <= 0) return
+      if (this.owns(out) && this.owns(bias)) rowBias(this.at(out, 0), this.at(bias, 0), rows, cols)
+      else addRowBias(out, bias, rows, cols)
     }
     const sums = f32 ? exports.columnSums_f32 : exports.columnSums_f64
     this.columnSums = (out, m, mOff, rows, cols) => {

@@ -25,8 +25,8 @@ export class GruDirection extends Direction {
 
   protected foldBias(bias: Floats): void {
     const H = this.H
-    for (let g = 0; g < 2 * H; g++) bias[g] = this.bih[g] + this.bhh[g]
-    for (let g = 2 * H; g < 3 * H; g++) bias[g] = this.bih[g]
+    this.backend.addVectors(bias, this.bih, 0, this.bhh, 0, 2 * H)
+    bias.set(this.bih.subarray(2 * H, 3 * H), 2 * H)
   }
 
   protected hiddenGateGrad(): Floats {

@@ -28,3 +28,11 @@ export function adamStep_f32(p: usize, g: usize, m: usize, v: usize, vmax: usize
 export { crossEntropyF32 } from './cross-entropy'
 /** End of the module's static data (Math.log's tables): the engine's allocator starts above it. */
 export function heapBase(): usize { return __heap_base }
+import { gatherColumns } from './onehot'
+export function gatherColumns_f64(out: usize, w: usize, bias: usize, ids: usize, rows: i32, G: i32, I: i32): void { gatherColumns<f64>(out, w, bias, ids, rows, G, I) }
+export function gatherColumns_f32(out: usize, w: usize, bias: usize, ids: usize, rows: i32, G: i32, I: i32): void { gatherColumns<f32>(out, w, bias, ids, rows, G, I) }
+import { addRowBias, addVectors } from './vector'
+export function addVectors_f64(out: usize, a: usize, b: usize, n: i32): void { addVectors<f64>(out, a, b, n) }
+export function addVectors_f32(out: usize, a: usize, b: usize, n: i32): void { addVectors<f32>(out, a, b, n) }
+export function addRowBias_f64(out: usize, bias: usize, rows: i32, cols: i32): void { addRowBias<f64>(out, bias, rows, cols) }
+export function addRowBias_f32(out: usize, bias: usize, rows: i32, cols: i32): void { addRowBias<f32>(out, bias, rows, cols) }
