@@ -117,6 +117,8 @@ export interface ServingConfig {
   queueLimit: number
   /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
   inlineMaxCost: number
+  /** PREDICT_RESOLVE_TTL_MS: how long what a model name resolved to is reused when another process changed it (0 = never reused). */
+  resolveTtlMs: number
   /** PREDICT_MAX_COST: estimated forward-pass work (multiply-adds) one request may take. */
   maxCost: number
   /** PREDICT_MAX_MEMORY_BYTES: activations one request's forward may hold. */
@@ -271,6 +273,7 @@ function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
     batchDelayMs: read.integer('PREDICT_BATCH_DELAY_MS', { default: 0, min: 0, max: 10_000 }),
     queueLimit: read.integer('PREDICT_QUEUE_LIMIT', { default: 256, min: 1 }),
     inlineMaxCost: read.integer('PREDICT_INLINE_MAX_COST', { default: 100_000, min: 0 }),
+    resolveTtlMs: read.integer('PREDICT_RESOLVE_TTL_MS', { default: 1000, min: 0, max: 3_600_000 }),
     maxCost: read.integer('PREDICT_MAX_COST', { default: PREDICT_MAX_COST_DEFAULT, min: 1 }),
     maxMemoryBytes: read.integer('PREDICT_MAX_MEMORY_BYTES', { default: 256 * MIB, min: 1024 }),
   }

@@ -41,6 +41,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       batchDelayMs: 0,
       queueLimit: 256,
       inlineMaxCost: 100_000,
+      resolveTtlMs: 1000,
       maxCost: PREDICT_MAX_COST_DEFAULT,
       maxMemoryBytes: 256 * 1024 * 1024,
     },
@@ -104,13 +105,14 @@ t.test('every variable is read', async (t) => {
     PREDICT_QUEUE_LIMIT: '9',
     PREDICT_MAX_COST: '123456',
     PREDICT_INLINE_MAX_COST: '0',
+    PREDICT_RESOLVE_TTL_MS: '0',
     PREDICT_MAX_MEMORY_BYTES: '65536',
     TRUST_PROXY: '10.0.0.0/8',
     EVENTS_HEARTBEAT_MS: '500',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.same(config.serving, {
-    workers: 2, modelCacheBytes: 1048576, timeoutMs: 750, stopGraceMs: 0, batchRows: 8, batchDelayMs: 2, queueLimit: 9, inlineMaxCost: 0, maxCost: 123456, maxMemoryBytes: 65536,
+    workers: 2, modelCacheBytes: 1048576, timeoutMs: 750, stopGraceMs: 0, batchRows: 8, batchDelayMs: 2, queueLimit: 9, inlineMaxCost: 0, resolveTtlMs: 0, maxCost: 123456, maxMemoryBytes: 65536,
   })
   t.equal(config.trustProxy, '10.0.0.0/8')
   t.match(config, {
