@@ -116,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     storage,
     node: config.nodeId,
     workers: config.workers,
+    nice: config.workerNice,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
     logger: app.log as Logger,

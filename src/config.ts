@@ -59,6 +59,8 @@ export interface Config {
   /** NODE_ID: names this node in leases, logs and metrics; defaults to the hostname. */
   nodeId: string
   workers: number
+  /** WORKER_NICE: how much lower than the event loop the training threads run (Linux). */
+  workerNice: number
   logLevel: LogLevel
   /** Human-readable logs via pino-pretty (a dev dependency: not for production images). */
   logPretty: boolean
@@ -103,6 +105,8 @@ export interface Config {
 export interface ServingConfig {
   /** PREDICT_WORKERS: inference worker threads (separate from the training WORKERS). */
   workers: number
+  /** PREDICT_WORKER_NICE: how much lower than the event loop the inference threads run (Linux). */
+  workerNice: number
   /** MODEL_CACHE_BYTES: decoded models held in memory, the total for the process. */
   modelCacheBytes: number
   /** PREDICT_TIMEOUT_MS: a request (queueing included) not done by then answers 504 and its computation stops. */
@@ -266,6 +270,7 @@ function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
   const cores = os.availableParallelism()
   return {
     workers: read.integer('PREDICT_WORKERS', { default: Math.max(1, cores - trainingWorkers), min: 1, max: 256 }),
+    workerNice: read.integer('PREDICT_WORKER_NICE', { default: 5, min: 0, max: 19 }),
     modelCacheBytes: read.integer('MODEL_CACHE_BYTES', { default: 512 * MIB, min: 1024 }),
     timeoutMs: read.integer('PREDICT_TIMEOUT_MS', { default: 5000, min: 1 }),
     stopGraceMs: read.integer('PREDICT_STOP_GRACE_MS', { default: 1000, min: 0 }),
@@ -359,6 +364,7 @@ export function loadConfig(env: Env = process.env): Config {
     role,
     nodeId: read.string('NODE_ID', os.hostname()),
     workers,
+    workerNice: read.integer('WORKER_NICE', { default: 10, min: 0, max: 19 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),
     nodeEnv,

@@ -49,6 +49,8 @@ export interface ServingOptions {
   source: ModelSource
   /** PREDICT_WORKERS */
   workers: number
+  /** PREDICT_WORKER_NICE */
+  workerNice?: number
   /** MODEL_CACHE_BYTES */
   cacheBytes: number
   /** Deprecated MODEL_CACHE_SIZE */
@@ -120,6 +122,7 @@ export class PredictionService {
       cacheModels: options.cacheModels,
       source: this.batcher,
       stopGraceMs: options.stopGraceMs,
+      nice: options.workerNice,
       loadCheckpoint: (jobId) => this.checkpoint(jobId),
     })
     this.batcher.attach(() => this.pool.wake())
