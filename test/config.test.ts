@@ -33,6 +33,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     leaseTtlMs: 15_000,
     heartbeatMs: 5_000,
     modelCacheSize: undefined,
+    exportCacheBytes: 64 * 1024 * 1024,
     serving: {
       workers: Math.max(1, os.availableParallelism() - Math.max(1, os.availableParallelism() - 1)),
       workerNice: 5,
@@ -82,6 +83,7 @@ t.test('every variable is read', async (t) => {
     NODE_ENV: 'development',
     LEASE_TTL_MS: '9000',
     MODEL_CACHE_SIZE: '4',
+    EXPORT_CACHE_BYTES: '0',
     MAX_BODY_BYTES: '2048',
     MAX_DATASET_CHARS: '100',
     MAX_SERIES_POINTS: '200',
@@ -131,6 +133,7 @@ t.test('every variable is read', async (t) => {
     leaseTtlMs: 9000,
     heartbeatMs: 3000,
     modelCacheSize: 4,
+    exportCacheBytes: 0,
     rateLimits: { jobsPerMinute: 5, predictPerMinute: 0 },
     maxQueuedJobs: 7,
     maxEventLoopDelayMs: 250,
