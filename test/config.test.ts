@@ -26,6 +26,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     role: 'all',
     nodeId: os.hostname(),
     workers: Math.max(1, os.availableParallelism() - 1),
+    workerNice: 10,
     logLevel: 'info',
     logPretty: false,
     nodeEnv: 'production',
@@ -35,6 +36,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     exportCacheBytes: 64 * 1024 * 1024,
     serving: {
       workers: Math.max(1, os.availableParallelism() - Math.max(1, os.availableParallelism() - 1)),
+      workerNice: 5,
       modelCacheBytes: 512 * 1024 * 1024,
       timeoutMs: 5000,
       stopGraceMs: 1000,
@@ -42,6 +44,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       batchDelayMs: 0,
       queueLimit: 256,
       inlineMaxCost: 100_000,
+      resolveTtlMs: 1000,
       maxCost: PREDICT_MAX_COST_DEFAULT,
       maxMemoryBytes: 256 * 1024 * 1024,
     },
@@ -98,6 +101,8 @@ t.test('every variable is read', async (t) => {
     MAX_EVENT_LOOP_DELAY_MS: '250',
     SHUTDOWN_TIMEOUT_MS: '20000',
     PREDICT_WORKERS: '2',
+    PREDICT_WORKER_NICE: '3',
+    WORKER_NICE: '12',
     MODEL_CACHE_BYTES: '1048576',
     PREDICT_TIMEOUT_MS: '750',
     PREDICT_BATCH_ROWS: '8',
@@ -106,13 +111,14 @@ t.test('every variable is read', async (t) => {
     PREDICT_QUEUE_LIMIT: '9',
     PREDICT_MAX_COST: '123456',
     PREDICT_INLINE_MAX_COST: '0',
+    PREDICT_RESOLVE_TTL_MS: '0',
     PREDICT_MAX_MEMORY_BYTES: '65536',
     TRUST_PROXY: '10.0.0.0/8',
     EVENTS_HEARTBEAT_MS: '500',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.same(config.serving, {
-    workers: 2, modelCacheBytes: 1048576, timeoutMs: 750, stopGraceMs: 0, batchRows: 8, batchDelayMs: 2, queueLimit: 9, inlineMaxCost: 0, maxCost: 123456, maxMemoryBytes: 65536,
+    workers: 2, workerNice: 3, modelCacheBytes: 1048576, timeoutMs: 750, stopGraceMs: 0, batchRows: 8, batchDelayMs: 2, queueLimit: 9, inlineMaxCost: 0, resolveTtlMs: 0, maxCost: 123456, maxMemoryBytes: 65536,
   })
   t.equal(config.trustProxy, '10.0.0.0/8')
   t.match(config, {
@@ -120,6 +126,7 @@ t.test('every variable is read', async (t) => {
     host: '0.0.0.0',
     databasePath: '/data/seqserve.db',
     workers: 3,
+    workerNice: 12,
     logLevel: 'debug',
     nodeEnv: 'development',
     logPretty: true,
