@@ -3,10 +3,11 @@ import type { Limits } from '../config.js'
 import type { DataSpec, JobSpec, ModelSpec, TrainingSpec } from '../engine/tasks/spec.js'
 import { DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
 import { TrainingConfigError, resolveTrainingConfig } from '../engine/tasks/training-config.js'
+import { modelFootprint } from './model-footprint.js'
 
 /** A job request that cannot be accepted; `code` is an HTTP error code of the catalogue. */
 export class SubmissionError extends Error {
-  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded', message: string) {
+  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded' | 'model_too_large', message: string) {
     super(message)
     this.name = 'SubmissionError'
   }
@@ -33,14 +34,17 @@ export function acceptSubmission(body: { name?: string; model: ModelSpec; data: 
   }
   checkDatasetSize(data, limits)
   let spec: JobSpec = { model, data, training }
+  let task
   try {
+    task = prepareTask(spec)
     // Monitors and modes the task implies are filled in, so the stored job shows them.
-    spec = { ...spec, training: resolveTrainingConfig(training, prepareTask(spec)) }
+    spec = { ...spec, training: resolveTrainingConfig(training, task) }
   } catch (err) {
     if (err instanceof DataError) throw new SubmissionError('invalid_data', err.message)
     if (err instanceof TrainingConfigError) throw new SubmissionError('validation_failed', err.message)
     throw err
   }
+  checkCheckpointSize(modelFootprint(task.model, spec.training), limits)
   const name = body.name ?? `${model.type}-${data.type}`
   return { name, spec, dataSummary: summarizeData(data), requestHash: hashRequest({ name, spec }) }
 }
@@ -60,6 +64,18 @@ function checkDatasetSize(data: DataSpec, limits: Limits): void {
       throw new SubmissionError('limit_exceeded', `body/data/series holds ${points} numbers; the limit is ${limits.maxSeriesPoints} (MAX_SERIES_POINTS)`)
     }
   }
+}
+
+const MIB = 1024 * 1024
+
+/** A model whose checkpoint could not be stored would train for nothing and fail at its first checkpoint. */
+function checkCheckpointSize(footprint: { parameters: number; checkpointBytes: number }, limits: Limits): void {
+  if (footprint.checkpointBytes <= limits.maxCheckpointBytes) return
+  const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`
+  throw new SubmissionError('model_too_large',
+    `body/model has ${footprint.parameters} parameters: its checkpoint (weights and optimizer state, as float64) would take up to ` +
+    `${mib(footprint.checkpointBytes)}, more than the ${mib(limits.maxCheckpointBytes)} a checkpoint may take (MAX_CHECKPOINT_BYTES); ` +
+    'make the model smaller (hidden_size, num_layers, bidirectional) or use sgd/adagrad, which keep less optimizer state')
 }
 
 /** sha256 of the request with object keys sorted, so key order does not matter. */

@@ -12,7 +12,8 @@ export class TrainingPool {
   private readonly piscina: Piscina
   readonly size: number
 
-  constructor(size: number) {
+  /** `onError`: a worker thread failed outside any task (piscina's 'error' event, fatal if unheard). */
+  constructor(size: number, onError: (err: unknown) => void = () => undefined) {
     this.size = size
     this.piscina = new Piscina({
       filename: workerFile(),
@@ -22,6 +23,7 @@ export class TrainingPool {
       // Training tasks are long and synchronous: a worker runs one at a time.
       concurrentTasksPerWorker: 1,
     })
+    this.piscina.on('error', onError)
   }
 
   /** Resolves when the worker function returns; its messages arrive on task.port. */
