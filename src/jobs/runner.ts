@@ -7,7 +7,7 @@ import { CHECKPOINT_FORMAT } from '../engine/tasks/checkpoint.js'
 import { STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../pool/protocol.js'
 import { TrainingPool } from '../pool/training-pool.js'
 import type { Storage } from '../storage/storage.js'
-import type { NodeIdHold } from '../storage/node-id.js'
+import { unlockedNodeId, type NodeIdHold } from '../storage/node-id.js'
 import { leaseOwner, newIncarnation, type JobRecord, type LeaseOwner, type NewCheckpoint, type ReapResult } from '../storage/types.js'
 import { PersistError, classifyPersistError, type PersistContext, type PersistFailure } from './persist-failure.js'
 
@@ -132,7 +132,11 @@ export class JobRunner {
       this.options.logger.warn({ err }, 'cannot listen for queued jobs; polling only')
       return async () => undefined
     })
-    this.ready = this.takeNodeId().catch((err: unknown) => this.options.logger.error({ err }, 'could not take back the jobs of a previous run of this node'))
+    this.ready = this.takeNodeId().catch((err: unknown) => {
+      // Without the id held, lease under one nobody else can have, so nothing is taken from a live process.
+      if (!this.nodeHold) this.leaseOwner = leaseOwner(unlockedNodeId(this.options.node ?? hostname()).nodeId, this.incarnation)
+      this.options.logger.error({ err, owner: this.leaseOwner }, 'could not hold the node id or take back the jobs of a previous run of this node')
+    })
     this.safely('reaping lapsed leases', () => this.reap())
     this.fill()
   }
@@ -155,9 +159,13 @@ export class JobRunner {
       logger.warn({ node, leaseNode: hold.nodeId, exclusive: hold.exclusive },
         `node id ${node} is held by another live process on this database; leasing as ${hold.nodeId} (give each process its own NODE_ID)`)
     }
-    if (!hold.exclusive) return
-    const reclaimed = await storage.jobs.reclaimLeases(this.leaseOwner, Date.now(), this.maxAttempts)
-    this.logReaped(reclaimed, 'taken back from a previous run of this node')
+    let reclaimed = 0
+    if (hold.exclusive) {
+      const result = await storage.jobs.reclaimLeases(this.leaseOwner, Date.now(), this.maxAttempts)
+      this.logReaped(result, 'taken back from a previous run of this node')
+      reclaimed = result.requeued.length + result.failed.length + result.cancelled.length
+    }
+    logger.info({ leaseNode: hold.nodeId, owner: this.leaseOwner, exclusive: hold.exclusive, reclaimed }, `leasing jobs as node ${hold.nodeId}`)
   }
 
   /** Runs a timer's or handler's work so that nothing it throws or rejects can end the process. */

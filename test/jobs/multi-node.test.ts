@@ -8,30 +8,11 @@
  */
 import pg from 'pg'
 import t from 'tap'
-import { MODEL_DEFAULTS, TRAINING_DEFAULTS, gruPairsJob, lstmTextJob, referenceLosses, type JobRequest } from '../helpers/job-specs.js'
+import { classesJob, gruPairsJob, lstmTextJob, referenceLosses, seriesJob, type JobRequest } from '../helpers/job-specs.js'
 import { JobsClient, waitFor } from '../helpers/jobs-client.js'
 import { assertLossHistory } from '../helpers/loss-checks.js'
 import { sharedPostgres } from '../helpers/postgres.js'
 import { startMain, type ServiceProcess } from '../helpers/process.js'
-
-function seriesJob(name: string, seed: number): JobRequest {
-  return {
-    name,
-    model: { ...MODEL_DEFAULTS, type: 'lstm', hidden_size: 8 },
-    data: { type: 'series', series: Array.from({ length: 48 }, (_, i) => Math.sin(i / 4 + seed)), window: 8, horizon: 1 },
-    training: { ...TRAINING_DEFAULTS, epochs: 24, seed, checkpoint_every: 5, batch_size: 8 },
-  }
-}
-
-function classesJob(name: string, seed: number): JobRequest {
-  const examples = ['good fun', 'great day', 'nice one', 'bad day', 'sad end', 'poor fit'].map((input, i) => ({ input, label: i < 3 ? 'pos' : 'neg' }))
-  return {
-    name,
-    model: { ...MODEL_DEFAULTS, type: 'gru', hidden_size: 8 },
-    data: { type: 'classes', examples },
-    training: { ...TRAINING_DEFAULTS, epochs: 30, seed, checkpoint_every: 6, batch_size: 2 },
-  }
-}
 
 /** Forty small jobs, ten of each task, with an input each model can predict from. */
 function mixedJobs(): { request: JobRequest; input: string }[] {
@@ -40,8 +21,8 @@ function mixedJobs(): { request: JobRequest; input: string }[] {
     switch (i % 4) {
       case 0: return { request: gruPairsJob(`pairs-${i}`, { seed, epochs: 30, checkpointEvery: 4 }), input: 'hello' }
       case 1: return { request: lstmTextJob(`text-${i}`, { seed, epochs: 60, checkpointEvery: 7 }), input: 'the' }
-      case 2: return { request: seriesJob(`series-${i}`, seed), input: '0.1,0.5,0.9' }
-      default: return { request: classesJob(`classes-${i}`, seed), input: 'good day' }
+      case 2: return { request: seriesJob(`series-${i}`, { seed, epochs: 24, checkpointEvery: 5 }), input: '0.1,0.5,0.9' }
+      default: return { request: classesJob(`classes-${i}`, { seed, epochs: 30, checkpointEvery: 6 }), input: 'good day' }
     }
   })
 }
