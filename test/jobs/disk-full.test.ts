@@ -7,6 +7,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import t from 'tap'
 import { gruPairsJob } from '../helpers/job-specs.js'
@@ -39,13 +40,14 @@ function fillUp(file: string): number {
 }
 
 t.test('a full disk mid-training: retried with backoff, then failed with storage_full once the status can be written', { skip: isRoot ? false : 'mounting a small tmpfs needs root' }, async (t) => {
-  const mount = path.join(t.testdir({}), 'small-disk')
-  fs.mkdirSync(mount)
+  // Not t.testdir(): the folder must outlive the service and the mount, so one teardown does all three in order.
+  const mount = fs.mkdtempSync(path.join(os.tmpdir(), 'seqserve-small-disk-'))
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount])
   let service: ServiceProcess | undefined
   t.teardown(async () => {
     if (service && service.child.exitCode === null && service.child.signalCode === null) await killNine(service)
     execFileSync('umount', ['-l', mount])
+    fs.rmSync(mount, { recursive: true, force: true })
   })
   const env = { DATABASE_PATH: path.join(mount, 'seqserve.db'), WORKERS: '1', LEASE_TTL_MS: '60000', HEARTBEAT_MS: '1000' }
   service = await startMain(t, { env, startTimeoutMs: 60_000 })
