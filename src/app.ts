@@ -119,7 +119,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     logger: app.log as Logger,
     events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
   })
-  const modelsService = new ModelsService(storage, packageInfo().version)
+  const modelsService = new ModelsService(storage, packageInfo().version, config.exportCacheBytes)
   await app.register(servicesPlugin, { storage, runner, serving, modelsService, registry, wakeups })
   await app.register(metricsPlugin, { metrics })
 

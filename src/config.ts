@@ -74,6 +74,8 @@ export interface Config {
   heartbeatMs: number
   /** Deprecated MODEL_CACHE_SIZE (a count of models per process); undefined when unset. */
   modelCacheSize: number | undefined
+  /** EXPORT_CACHE_BYTES: built model cards, safetensors and ONNX files of succeeded jobs kept for reuse; 0 = off. */
+  exportCacheBytes: number
   /** Predictions: the inference pool, its queue, batching, deadlines and cost budget. */
   serving: ServingConfig
   /**
@@ -370,6 +372,7 @@ export function loadConfig(env: Env = process.env): Config {
     leaseTtlMs,
     heartbeatMs,
     modelCacheSize: read.optional('MODEL_CACHE_SIZE') === undefined ? undefined : read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
+    exportCacheBytes: read.integer('EXPORT_CACHE_BYTES', { default: 64 * MIB, min: 0 }),
     serving: readServing(read, workers),
     trustProxy: readTrustProxy(read),
     limits: readLimits(read),

@@ -32,6 +32,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     leaseTtlMs: 15_000,
     heartbeatMs: 5_000,
     modelCacheSize: undefined,
+    exportCacheBytes: 64 * 1024 * 1024,
     serving: {
       workers: Math.max(1, os.availableParallelism() - Math.max(1, os.availableParallelism() - 1)),
       modelCacheBytes: 512 * 1024 * 1024,
@@ -80,6 +81,7 @@ t.test('every variable is read', async (t) => {
     NODE_ENV: 'development',
     LEASE_TTL_MS: '9000',
     MODEL_CACHE_SIZE: '4',
+    EXPORT_CACHE_BYTES: '0',
     MAX_BODY_BYTES: '2048',
     MAX_DATASET_CHARS: '100',
     MAX_SERIES_POINTS: '200',
@@ -126,6 +128,7 @@ t.test('every variable is read', async (t) => {
     leaseTtlMs: 9000,
     heartbeatMs: 3000,
     modelCacheSize: 4,
+    exportCacheBytes: 0,
     rateLimits: { jobsPerMinute: 5, predictPerMinute: 0 },
     maxQueuedJobs: 7,
     maxEventLoopDelayMs: 250,

@@ -266,6 +266,11 @@ export class PgJobsRepository implements JobsStore {
       const { status, lease_expires_at: expires } = rows[0]
       const lapsed = status === 'running' && (expires === null || Number(expires) <= now)
       if (status === 'queued' || (status === 'running' && !lapsed)) return 'conflict'
+      // Locking the version waits for an alias being set on it (its foreign-key check holds a
+      // KEY SHARE lock) and keeps new ones out; the check after the lock then sees every alias.
+      await tx.query('SELECT 1 FROM model_versions WHERE job_id = $1 FOR UPDATE', [id])
+      const aliased = await tx.query('SELECT 1 FROM model_aliases a JOIN model_versions v ON v.name = a.name AND v.version = a.version WHERE v.job_id = $1 LIMIT 1', [id])
+      if (aliased.rows.length > 0) return 'aliased'
       await tx.query('DELETE FROM jobs WHERE id = $1', [id])
       return 'deleted'
     })

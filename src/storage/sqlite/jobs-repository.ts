@@ -62,6 +62,7 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
   private readonly reapExpired: LeaseReap
   private readonly reapOwnNode: LeaseReap
   private readonly deleteStmt: Stmt<string>
+  private readonly aliasedStmt: Stmt<string, unknown>
   private readonly countByStatusStmt: BetterSqlite3.Statement<[], { status: JobStatus; n: number }>
   private readonly countQueuedStmt: BetterSqlite3.Statement<[], number>
 
@@ -144,6 +145,7 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
     this.reapExpired = prepareLeaseReap(db, `status = 'running' AND lease_expires_at <= @now`)
     this.reapOwnNode = prepareLeaseReap(db, `status = 'running' AND lease_node = @node AND lease_owner <> @owner`)
     this.deleteStmt = db.prepare('DELETE FROM jobs WHERE id = ?')
+    this.aliasedStmt = db.prepare('SELECT 1 FROM model_aliases a JOIN model_versions v ON v.name = a.name AND v.version = a.version WHERE v.job_id = ? LIMIT 1')
     this.countByStatusStmt = db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status')
     this.countQueuedStmt = db.prepare<[], number>(`SELECT COUNT(*) FROM jobs WHERE status = 'queued'`).pluck()
   }
@@ -309,6 +311,8 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
       if (row === undefined) return 'not_found'
       const lapsed = row.status === 'running' && (row.lease_expires_at === null || row.lease_expires_at <= now)
       if (row.status === 'queued' || (row.status === 'running' && !lapsed)) return 'conflict'
+      // Same transaction as the delete: an alias set since the caller looked still blocks it.
+      if (this.aliasedStmt.get(id) !== undefined) return 'aliased'
       this.deleteStmt.run(id)
       return 'deleted'
     }).immediate()
