@@ -17,6 +17,9 @@ import { assertLossHistory } from '../helpers/loss-checks.js'
 import { startMain } from '../helpers/process.js'
 import { leaseOwnerPid, readJobStates } from '../helpers/service-db.js'
 
+// Ten restarts of the real service: on a loaded machine this file can outlast the suite's 300 s per file.
+t.setTimeout(600_000)
+
 const KILLS = 10
 /** Jobs in flight: each start tops them up to this many unfinished (so every kill lands on training, however fast the machine). */
 const IN_FLIGHT = 6
