@@ -44,6 +44,13 @@ export interface Limits {
   maxPredictLength: number
   /** Inputs in one `POST /predict` batch. */
   maxPredictBatch: number
+  /**
+   * Largest checkpoint a job may write (MAX_CHECKPOINT_BYTES): a model whose estimated checkpoint
+   * is bigger is refused at submission (400 model_too_large). better-sqlite3 binds a value of at most
+   * 2^29 - 24 bytes (V8's longest string), so at most 511 MiB; the default keeps well below it
+   * and bounds the memory a checkpoint write takes.
+   */
+  maxCheckpointBytes: number
 }
 
 export interface Config {
@@ -233,6 +240,7 @@ function readLimits(read: EnvReader): Limits {
     maxSeqLen: read.integer('MAX_SEQ_LEN', { default: 1024, min: 1 }),
     maxPredictLength: read.integer('MAX_PREDICT_LENGTH', { default: 2000, min: 1 }),
     maxPredictBatch: read.integer('MAX_PREDICT_BATCH', { default: 256, min: 1 }),
+    maxCheckpointBytes: read.integer('MAX_CHECKPOINT_BYTES', { default: 256 * MIB, min: 2 * MIB, max: 512 * MIB - MIB }),
   }
 }
 

@@ -60,6 +60,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       maxSeqLen: 1024,
       maxPredictLength: 2000,
       maxPredictBatch: 256,
+      maxCheckpointBytes: 256 * 1024 * 1024,
     },
     apiKeys: ApiKeyTable.NONE,
     rateLimits: { jobsPerMinute: 60, predictPerMinute: 0 },
@@ -94,6 +95,7 @@ t.test('every variable is read', async (t) => {
     MAX_SEQ_LEN: '128',
     MAX_PREDICT_LENGTH: '50',
     MAX_PREDICT_BATCH: '8',
+    MAX_CHECKPOINT_BYTES: '4194304',
     API_KEYS: '{"0123456789abcdef0123":["jobs:read","predict"]}',
     RATE_LIMIT_JOBS_PER_MINUTE: '5',
     RATE_LIMIT_PREDICT_PER_MINUTE: '0',
@@ -156,6 +158,7 @@ t.test('every variable is read', async (t) => {
     maxSeqLen: 128,
     maxPredictLength: 50,
     maxPredictBatch: 8,
+    maxCheckpointBytes: 4194304,
   })
 })
 

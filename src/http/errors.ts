@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = {
   bad_request: { statusCode: 400, message: 'The request is malformed' },
   invalid_model: { statusCode: 400, message: 'The imported card or weights do not define a model seqserve can serve' },
   init_from_mismatch: { statusCode: 400, message: 'The model of training.init_from does not match the job (architecture, task, vocabulary, labels or features)' },
+  model_too_large: { statusCode: 400, message: 'The model is too large to checkpoint or to train; make it smaller' },
   unauthorized: { statusCode: 401, message: 'A valid API key is required' },
   forbidden: { statusCode: 403, message: 'The API key lacks the scope for this operation' },
   not_found: { statusCode: 404, message: 'No such route' },
@@ -59,6 +60,24 @@ export const ERROR_CATALOGUE = {
 } as const satisfies Record<string, { statusCode: number; message: string }>
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE
+
+/**
+ * The codes a failed job's own `error.code` carries (GET /jobs/{id}), with what each means and
+ * what to do. The job's `error.message` gives the specifics (epoch, sizes, the database's error).
+ */
+export const JOB_ERROR_CATALOGUE = {
+  invalid_data: 'The training data cannot train this model; fix the data and submit again',
+  nan_loss: 'The loss became NaN or infinite; lower training.learning_rate or set training.clip_grad_norm',
+  max_runtime_exceeded: 'Training ran past training.max_runtime_seconds; the last checkpoint is kept',
+  training_error: 'Training threw an error on every allowed attempt (see the server log)',
+  init_from_missing: 'The model version training.init_from named was deleted before the job started; submit it again from an existing version',
+  stalled: "The job's worker was lost (process killed, lease lapsed) on every allowed attempt without saving a newer checkpoint",
+  checkpoint_too_large: 'A checkpoint was too large for the database; train a smaller model',
+  storage_full: "The database's disk was full while saving progress; free space and submit again",
+  storage_error: 'Saving progress kept failing for another reason (see the message and the server log); submit again once the database is healthy',
+} as const
+
+export type JobErrorCode = keyof typeof JOB_ERROR_CATALOGUE
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[]
 

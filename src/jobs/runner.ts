@@ -8,11 +8,17 @@ import { STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../po
 import { TrainingPool } from '../pool/training-pool.js'
 import { InitFromMissingError, loadInitWeights } from './init-from.js'
 import type { Storage } from '../storage/storage.js'
-import { leaseOwner, type JobRecord, type NewCheckpoint, type ReapedJob } from '../storage/types.js'
+import { unlockedNodeId, type NodeIdHold } from '../storage/node-id.js'
+import { leaseOwner, newIncarnation, type JobRecord, type LeaseOwner, type NewCheckpoint, type ReapResult } from '../storage/types.js'
+import { PersistError, classifyPersistError, type PersistContext, type PersistFailure } from './persist-failure.js'
 
 export interface JobRunnerOptions {
   storage: Storage
-  /** This node's id in leases (NODE_ID); defaults to the hostname. */
+  /**
+   * This node's id in leases (NODE_ID); defaults to the hostname. Held exclusively on the
+   * database while the runner runs (`Storage.holdNodeId`), so a restart gets it back and
+   * takes over at once the jobs its previous incarnation was training.
+   */
   node?: string
   /** Worker threads, i.e. jobs trained at once. */
   workers: number
@@ -23,6 +29,8 @@ export interface JobRunnerOptions {
   /** How often the queue is polled besides the wake-ups after each submission. */
   pollMs?: number
   maxAttempts?: number
+  /** Writes of training progress are tried this often, waiting `baseDelayMs`, then twice that, ... between tries. */
+  persistRetries?: { attempts: number; baseDelayMs: number }
   logger: Logger
   /** Observes lifecycle events (metrics). */
   events?: Partial<JobRunnerEvents>
@@ -53,8 +61,15 @@ interface ActiveJob {
   epoch: number
   /** Final checkpoint held back so it is written in the same transaction as the status. */
   finalCheckpoint: NewCheckpoint | null
+  /**
+   * Why the runner stopped the job itself (never a cancel): its lease was taken over, or a
+   * write kept failing and the job is to end `failed` with that code.
+   */
+  halted: { reason: 'lease_lost' } | { reason: 'persist_failed'; failure: PersistFailure } | null
   done: Promise<void>
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Owns the training lifecycle: claims queued jobs (oldest first) under a lease, trains them
@@ -62,8 +77,13 @@ interface ActiveJob {
  * renews leases by heartbeat and returns lapsed jobs (a dead process) to the queue.
  */
 export class JobRunner {
-  /** Identifies this process in leases: this machine, and this process on it. */
-  readonly owner: string
+  /** This process among the incarnations of its node: new at every start. */
+  private readonly incarnation: string
+  /** Identifies this process in leases: its node, and this incarnation of it. */
+  private leaseOwner: LeaseOwner
+  private nodeHold: NodeIdHold | null = null
+  /** Taking the node id (and the jobs a previous incarnation left); claims wait for it. */
+  private ready: Promise<void> = Promise.resolve()
   private readonly active = new Map<string, ActiveJob>()
   /** The claim loop in flight (one at a time, so claims never outnumber free workers). */
   private filling: Promise<void> | null = null
@@ -79,10 +99,18 @@ export class JobRunner {
   private stopping = false
   private pool: TrainingPool | null = null
   private readonly maxAttempts: number
+  private readonly persistRetries: { attempts: number; baseDelayMs: number }
 
   constructor(private readonly options: JobRunnerOptions) {
     this.maxAttempts = options.maxAttempts ?? 3
-    this.owner = leaseOwner(options.node ?? hostname(), `${process.pid}:${randomUUID().slice(0, 8)}`)
+    this.persistRetries = options.persistRetries ?? { attempts: 5, baseDelayMs: 250 }
+    this.incarnation = newIncarnation(process.pid, randomUUID().slice(0, 8))
+    this.leaseOwner = leaseOwner(options.node ?? hostname(), this.incarnation)
+  }
+
+  /** The lease owner of this process: `<node id>:<pid>:<nonce>` (final once started). */
+  get owner(): LeaseOwner {
+    return this.leaseOwner
   }
 
   get activeJobs(): number {
@@ -98,22 +126,64 @@ export class JobRunner {
   start(): void {
     if (this.pool) return
     this.stopping = false
-    this.pool = new TrainingPool(this.options.workers, this.options.nice)
+    this.pool = new TrainingPool(this.options.workers, this.options.nice, (err) => this.options.logger.error({ err }, 'training worker thread error'))
     const { heartbeatMs, pollMs = 1000 } = this.options
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatMs).unref()
-    this.pollTimer = setInterval(() => this.fill(), pollMs).unref()
+    this.heartbeatTimer = setInterval(() => this.safely('heartbeat', () => this.heartbeat()), heartbeatMs).unref()
+    this.pollTimer = setInterval(() => this.safely('polling the queue', () => this.fill()), pollMs).unref()
     // Idle workers wake when any node queues a job; the poll above is the fallback.
     this.unwatch = this.options.storage.watchQueue(() => this.wake()).catch((err: unknown) => {
       this.options.logger.warn({ err }, 'cannot listen for queued jobs; polling only')
       return async () => undefined
     })
-    this.reap().catch((err: unknown) => this.options.logger.error({ err }, 'reaping lapsed leases failed'))
+    this.ready = this.takeNodeId().catch((err: unknown) => {
+      // Without the id held, lease under one nobody else can have, so nothing is taken from a live process.
+      if (!this.nodeHold) this.leaseOwner = leaseOwner(unlockedNodeId(this.options.node ?? hostname()).nodeId, this.incarnation)
+      this.options.logger.error({ err, owner: this.leaseOwner }, 'could not hold the node id or take back the jobs of a previous run of this node')
+    })
+    this.safely('reaping lapsed leases', () => this.reap())
     this.fill()
   }
 
   /** Claims work now (called after a submission). */
   wake(): void {
-    setImmediate(() => this.fill())
+    setImmediate(() => this.safely('claiming queued jobs', () => this.fill()))
+  }
+
+  /**
+   * Holds this node's id, then takes back at once what an older incarnation of the node (a
+   * process that died) was training: nobody else can hold the id, so no live process does.
+   */
+  private async takeNodeId(): Promise<void> {
+    const { storage, logger, node = hostname() } = this.options
+    const hold = await storage.holdNodeId(node)
+    this.nodeHold = hold
+    this.leaseOwner = leaseOwner(hold.nodeId, this.incarnation)
+    if (hold.nodeId !== node) {
+      logger.warn({ node, leaseNode: hold.nodeId, exclusive: hold.exclusive },
+        `node id ${node} is held by another live process on this database; leasing as ${hold.nodeId} (give each process its own NODE_ID)`)
+    }
+    let reclaimed = 0
+    if (hold.exclusive) {
+      const result = await storage.jobs.reclaimLeases(this.leaseOwner, Date.now(), this.maxAttempts)
+      this.logReaped(result, 'taken back from a previous run of this node')
+      reclaimed = result.requeued.length + result.failed.length + result.cancelled.length
+    }
+    logger.info({ leaseNode: hold.nodeId, owner: this.leaseOwner, exclusive: hold.exclusive, reclaimed }, `leasing jobs as node ${hold.nodeId}`)
+  }
+
+  /** Runs a timer's or handler's work so that nothing it throws or rejects can end the process. */
+  private safely(what: string, work: () => unknown): void {
+    try {
+      const result = work()
+      if (result instanceof Promise) result.catch((err: unknown) => this.options.logger.error({ err }, `${what} failed`))
+    } catch (err) {
+      this.options.logger.error({ err }, `${what} failed`)
+    }
+  }
+
+  /** Tells the observers; a throwing observer (metrics) never touches the job. */
+  private emit<K extends keyof JobRunnerEvents>(event: K, ...args: Parameters<JobRunnerEvents[K]>): void {
+    this.safely(`the ${event} observer`, () => (this.options.events?.[event] as ((...a: Parameters<JobRunnerEvents[K]>) => void) | undefined)?.(...args))
   }
 
   /** Asks a job running in this process to stop at its next step boundary. */
@@ -145,6 +215,9 @@ export class JobRunner {
     this.heartbeatTimer = null
     await this.pool?.close()
     this.pool = null
+    await this.ready
+    await this.nodeHold?.release()
+    this.nodeHold = null
   }
 
   /** Gives a claimed job back to the queue; retried on every heartbeat until the database takes it. */
@@ -181,7 +254,8 @@ export class JobRunner {
     const { storage, leaseTtlMs, logger } = this.options
     try {
       for (const jobId of [...this.unreleased]) await this.release(jobId)
-      await storage.jobs.renewLeases(this.owner, leaseTtlMs, Date.now())
+      // Only the jobs training here: a row this process holds but no longer trains must lapse.
+      await storage.jobs.renewLeases(this.owner, [...this.active.keys()], leaseTtlMs, Date.now())
       // A cancel recorded by another process (or before this one noticed) still stops the job.
       for (const job of this.active.values()) {
         if (await storage.jobs.isCancelRequested(job.id)) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_CANCEL)
@@ -196,12 +270,19 @@ export class JobRunner {
   }
 
   private async reap(): Promise<void> {
-    const { storage, logger } = this.options
-    const { requeued, failed, cancelled } = await storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts)
-    const fields = (job: ReapedJob) => ({ jobId: job.id, attempt: job.attempt, epoch: job.epoch })
-    for (const job of requeued) logger.warn(fields(job), 'job lease lapsed; back in the queue to resume from its last checkpoint')
-    for (const job of failed) logger.error(fields(job), `job lease lapsed ${this.maxAttempts} times; failed as stalled`)
-    for (const job of cancelled) logger.info(fields(job), 'job lease lapsed after a cancel request; cancelled')
+    this.logReaped(await this.options.storage.jobs.reapExpiredLeases(Date.now(), this.maxAttempts), 'lapsed')
+  }
+
+  private logReaped({ requeued, failed, cancelled }: ReapResult, how: string): void {
+    const { logger } = this.options
+    for (const job of requeued) {
+      const fields = { jobId: job.id, attempt: job.attempt, epoch: job.epoch, progressed: job.progressed }
+      logger.warn(fields, job.progressed
+        ? `job lease ${how}; it saved a newer checkpoint, so no attempt is used: back in the queue to resume from it`
+        : `job lease ${how} before a newer checkpoint (attempt ${job.attempt} of ${this.maxAttempts} used); back in the queue to resume from its last checkpoint`)
+    }
+    for (const job of failed) logger.error({ jobId: job.id, attempt: job.attempt, epoch: job.epoch }, `job lease ${how} on ${job.attempt} attempts without a newer checkpoint; failed as stalled`)
+    for (const job of cancelled) logger.info({ jobId: job.id, attempt: job.attempt, epoch: job.epoch }, `job lease ${how} after a cancel request; cancelled`)
   }
 
   /** Claims jobs until every worker is busy or the queue is empty (in the background). */
@@ -223,6 +304,7 @@ export class JobRunner {
   private async claimWhileIdle(): Promise<void> {
     const { storage, leaseTtlMs, workers, logger } = this.options
     try {
+      await this.ready
       while (!this.stopping && this.pool && this.active.size < workers) {
         const job = await storage.jobs.claimNext(this.owner, leaseTtlMs, Date.now())
         if (!job) return
@@ -260,12 +342,12 @@ export class JobRunner {
     const { port1, port2 } = new MessageChannel()
     let settle!: () => void
     const active: ActiveJob = {
-      id: job.id, attempt: job.attempt, stopFlag, log, epoch: resume.progress.epoch, finalCheckpoint: null,
+      id: job.id, attempt: job.attempt, stopFlag, log, epoch: resume.progress.epoch, finalCheckpoint: null, halted: null,
       done: new Promise<void>((resolve) => { settle = resolve }),
     }
     this.active.set(job.id, active)
     log.info({ epoch: resume.progress.epoch, resumed: resume.checkpoint !== undefined }, resume.checkpoint ? 'job resumed from checkpoint' : 'job started')
-    this.options.events?.started?.(job, resume.progress.epoch)
+    this.emit('started', job, resume.progress.epoch)
 
     let finished = false
     const end = () => {
@@ -275,50 +357,50 @@ export class JobRunner {
       settle()
       this.fill()
     }
-    // Messages are persisted one after another, in the order the worker sent them.
+    // Messages are persisted one after another, in the order the worker sent them. A write
+    // that still fails after its retries stops the job, which then ends `failed` with the cause.
     let persisted = Promise.resolve()
     const enqueue = (step: () => Promise<void> | void) => {
-      persisted = persisted.then(step).catch((err: unknown) => {
-        log.error({ err, epoch: active.epoch }, 'could not record training progress')
-        Atomics.store(stopFlag, 0, STOP_CANCEL)
-      })
+      persisted = persisted.then(step).catch((err: unknown) => this.persistFailed(active, err, finished))
     }
-    port1.on('message', (message: WorkerMessage) => {
+    port1.on('message', (message: WorkerMessage) => this.safely('handling a training message', () => {
       if (message.type === 'finished') finished = true
       enqueue(() => this.handle(active, message))
       if (message.type === 'finished') enqueue(end)
-    })
+    }))
     pool.run({
       jobId: job.id, attempt: job.attempt, spec: job.spec as JobSpec,
       checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, init, stopFlag, port: port2,
     }).then(() => {
       // Messages can trail the task's completion; give them a turn before deciding it vanished.
-      setTimeout(() => {
-        if (!finished) enqueue(() => this.failJob(active, 'training_error', 'the training worker stopped without reporting an outcome'))
+      setTimeout(() => this.safely('ending a training task', () => {
+        if (!finished) enqueue(() => this.retryOrFail(active, 'training_error', 'the training worker stopped without reporting an outcome'))
         enqueue(end)
-      }, 100)
-    }, (err: Error) => {
+      }), 100)
+    }, (err: Error) => this.safely('ending a crashed training task', () => {
       log.error({ err, epoch: active.epoch }, 'training worker crashed')
-      enqueue(() => this.failJob(active, 'training_error', 'the training worker crashed; see the server log'))
+      enqueue(() => this.retryOrFail(active, 'training_error', `the training worker crashed (${err.message})`))
       enqueue(end)
-    })
+    }))
   }
 
   private async handle(job: ActiveJob, message: WorkerMessage): Promise<void> {
     const { storage } = this.options
-    const now = Date.now()
+    // A job stopped here writes nothing more until its outcome.
+    if (job.halted && message.type !== 'finished') return
     switch (message.type) {
       case 'started':
         return
       case 'epoch': {
-        const recorded = await storage.recordEpochs(job.id, this.owner, {
+        const update = {
           points: [{ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss, at: message.at, metrics: message.metrics, lr: message.lr }],
           progress: { epoch: message.epoch, loss: message.loss, bestLoss: message.bestLoss },
-        }, now)
+        }
+        const recorded = await this.persist(job, { what: `loss of epoch ${message.epoch}` }, () => storage.recordEpochs(job.id, this.owner, update, Date.now()))
         if (!recorded) return this.lostLease(job)
         job.epoch = message.epoch
         job.log.debug({ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss }, 'epoch finished')
-        this.options.events?.epoch?.(job.id, message.epoch, message.tokens)
+        this.emit('epoch', job.id, message.epoch, message.tokens)
         return
       }
       case 'checkpoint': {
@@ -327,7 +409,8 @@ export class JobRunner {
           job.finalCheckpoint = checkpoint
           return
         }
-        if (!(await storage.saveCheckpoint(job.id, this.owner, checkpoint, now))) return this.lostLease(job)
+        const context = { what: `checkpoint of epoch ${message.epoch}`, checkpointBytes: message.blob.byteLength }
+        if (!(await this.persist(job, context, () => storage.saveCheckpoint(job.id, this.owner, checkpoint, Date.now())))) return this.lostLease(job)
         job.log.info({ epoch: message.epoch, bytes: message.blob.byteLength }, 'checkpoint saved')
         return
       }
@@ -338,33 +421,90 @@ export class JobRunner {
 
   private async finish(job: ActiveJob, message: Extract<WorkerMessage, { type: 'finished' }>): Promise<void> {
     const { storage } = this.options
-    const now = Date.now()
+    if (job.halted?.reason === 'lease_lost') return
+    if (job.halted?.reason === 'persist_failed') return this.failJob(job, job.halted.failure.code, job.halted.failure.message)
     if (message.outcome === 'succeeded') {
-      const current = await storage.jobs.findById(job.id)
-      const update = job.finalCheckpoint && current
-        ? { points: [], progress: { epoch: current.progressEpoch, loss: current.loss, bestLoss: current.bestLoss }, checkpoint: job.finalCheckpoint }
+      const current = await this.persist(job, { what: 'job status' }, () => storage.jobs.findById(job.id))
+      const final = job.finalCheckpoint
+      const update = final && current
+        ? { points: [], progress: { epoch: current.progressEpoch, loss: current.loss, bestLoss: current.bestLoss }, checkpoint: final }
         : undefined
-      if (!(await storage.finishJob(job.id, this.owner, { status: 'succeeded' }, now, update))) return this.lostLease(job)
+      const context = { what: final ? `final checkpoint (epoch ${final.epoch})` : 'job status', checkpointBytes: final?.blob.byteLength }
+      if (!(await this.persist(job, context, () => storage.finishJob(job.id, this.owner, { status: 'succeeded' }, Date.now(), update)))) return this.lostLease(job)
       job.log.info({ epoch: current?.progressEpoch }, 'job succeeded')
-      this.options.events?.finished?.(job.id, 'succeeded')
+      this.emit('finished', job.id, 'succeeded')
     } else if (message.outcome === 'stopped' && message.reason === 'shutdown') {
-      if (!(await storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, now))) return this.lostLease(job)
+      if (!(await this.persist(job, { what: 'job status' }, () => storage.jobs.requeue(job.id, this.owner, { countAttempt: false }, Date.now())))) return this.lostLease(job)
       job.log.info({ epoch: job.epoch }, 'job checkpointed and returned to the queue for the next start')
-      this.options.events?.finished?.(job.id, 'requeued')
+      this.emit('finished', job.id, 'requeued')
     } else if (message.outcome === 'stopped') {
-      if (!(await storage.finishJob(job.id, this.owner, { status: 'cancelled' }, now))) return this.lostLease(job)
+      // Only a cancel request stops a job with STOP_CANCEL here: the runner's own stops are `halted`.
+      if (!(await this.persist(job, { what: 'job status' }, () => storage.finishJob(job.id, this.owner, { status: 'cancelled' }, Date.now())))) return this.lostLease(job)
       job.log.info({ epoch: job.epoch }, 'job cancelled')
-      this.options.events?.finished?.(job.id, 'cancelled')
+      this.emit('finished', job.id, 'cancelled')
+    } else if (message.code === 'training_error') {
+      await this.retryOrFail(job, message.code, message.message)
     } else {
       await this.failJob(job, message.code, message.message)
     }
   }
 
+  /**
+   * A write that fails is tried again with growing pauses (the lease is renewed meanwhile);
+   * one that cannot succeed (a value too big) or still fails at the end throws PersistError.
+   */
+  private async persist<T>(job: ActiveJob, context: PersistContext, write: () => Promise<T>): Promise<T> {
+    const { attempts, baseDelayMs } = this.persistRetries
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write()
+      } catch (err) {
+        const failure = classifyPersistError(err, context)
+        if (!failure.retryable || attempt >= attempts) throw new PersistError(failure, err)
+        const delayMs = baseDelayMs * 2 ** (attempt - 1)
+        job.log.warn({ err, epoch: job.epoch, code: failure.code, try: attempt, delayMs }, `could not save the ${context.what}; trying again`)
+        await sleep(delayMs)
+      }
+    }
+  }
+
+  /**
+   * A write gave up: the job stops training and ends `failed` with the cause (at once when
+   * its worker has already finished, else when it reports that it stopped).
+   */
+  private async persistFailed(job: ActiveJob, err: unknown, workerFinished: boolean): Promise<void> {
+    const failure = err instanceof PersistError ? err.failure : classifyPersistError(err, { what: 'training progress' })
+    job.log.error({ err: err instanceof PersistError ? err.original : err, epoch: job.epoch, code: failure.code }, `could not record training progress: ${failure.message}`)
+    if (job.halted?.reason === 'lease_lost') return
+    const first = job.halted === null
+    job.halted = { reason: 'persist_failed', failure }
+    Atomics.store(job.stopFlag, 0, STOP_CANCEL)
+    if (workerFinished || !first) await this.failJob(job, failure.code, failure.message)
+  }
+
+  /** A run whose computation threw counts as an attempt; the job runs again until the attempts are used up. */
+  private async retryOrFail(job: ActiveJob, code: string, message: string): Promise<void> {
+    if (job.halted) return this.finish(job, { type: 'finished', outcome: 'failed', code: 'training_error', message })
+    if (job.attempt >= this.maxAttempts) return this.failJob(job, code, `${message} (attempt ${job.attempt} of ${this.maxAttempts})`)
+    const requeued = await this.persist(job, { what: 'job status' }, () => this.options.storage.jobs.requeue(job.id, this.owner, { countAttempt: true }, Date.now()))
+    if (!requeued) return this.lostLease(job)
+    job.log.warn({ code, epoch: job.epoch }, `job failed on attempt ${job.attempt} of ${this.maxAttempts}: ${message}; back in the queue to resume from its last checkpoint`)
+    this.emit('finished', job.id, 'requeued')
+  }
+
+  /** Ends the job `failed`; when even that cannot be written, its lease lapses and the reaper takes it back. */
   private async failJob(job: ActiveJob, code: string, message: string): Promise<void> {
-    const done = await this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())
+    let done
+    try {
+      done = await this.persist(job, { what: 'job status' }, () =>
+        this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now()))
+    } catch (err) {
+      job.log.error({ err, code, epoch: job.epoch }, 'could not record that the job failed; its lease will lapse and it will be taken back')
+      return
+    }
     if (done) {
       job.log.warn({ code, epoch: job.epoch }, `job failed: ${message}`)
-      this.options.events?.finished?.(job.id, 'failed')
+      this.emit('finished', job.id, 'failed')
     }
   }
 
@@ -373,7 +513,7 @@ export class JobRunner {
     try {
       if (await this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())) {
         log.warn({ code }, `job failed: ${message}`)
-        this.options.events?.finished?.(job.id, 'failed')
+        this.emit('finished', job.id, 'failed')
       }
     } catch (err) {
       log.error({ err }, 'could not record that the job cannot start; returning it to the queue')
@@ -383,7 +523,8 @@ export class JobRunner {
 
   /** Another process took the job over (our lease lapsed): stop training it here. */
   private lostLease(job: ActiveJob): void {
-    job.log.warn({ epoch: job.epoch }, 'lease lost to another worker; stopping this copy of the job')
+    if (job.halted?.reason !== 'lease_lost') job.log.warn({ epoch: job.epoch }, 'lease lost to another worker; stopping this copy of the job')
+    job.halted = { reason: 'lease_lost' }
     Atomics.store(job.stopFlag, 0, STOP_CANCEL)
   }
 }

@@ -4,10 +4,11 @@ import type { DataSpec, JobSpec, ModelSpec, TrainingSpec } from '../engine/tasks
 import { BaseModelMismatchError, DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
 import { TrainingConfigError, resolveTrainingConfig } from '../engine/tasks/training-config.js'
 import { type InitSource, architectureDifferences, describeInitFrom } from './init-from.js'
+import { modelFootprint } from './model-footprint.js'
 
 /** A job request that cannot be accepted; `code` is an HTTP error code of the catalogue. */
 export class SubmissionError extends Error {
-  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded' | 'init_from_mismatch', message: string) {
+  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded' | 'init_from_mismatch' | 'model_too_large', message: string) {
     super(message)
     this.name = 'SubmissionError'
   }
@@ -39,9 +40,10 @@ export function acceptSubmission(body: { name?: string; model: ModelSpec; data: 
   if (init && init.meta.kind !== data.type) {
     throw new SubmissionError('init_from_mismatch', `training.init_from (${describeInitFrom(training.init_from!)}) is a ${init.meta.kind} model; data.type is ${JSON.stringify(data.type)}`)
   }
+  let task
   try {
+    task = prepareTask(spec, init?.meta)
     // Monitors and modes the task implies are filled in, so the stored job shows them.
-    const task = prepareTask(spec, init?.meta)
     spec = { ...spec, training: resolveTrainingConfig(training, task) }
     const differences = init ? architectureDifferences(task.model, init.config) : []
     if (differences.length > 0) {
@@ -53,6 +55,7 @@ export function acceptSubmission(body: { name?: string; model: ModelSpec; data: 
     if (err instanceof TrainingConfigError) throw new SubmissionError('validation_failed', err.message)
     throw err
   }
+  checkCheckpointSize(modelFootprint(task.model, spec.training), limits)
   const name = body.name ?? `${model.type}-${data.type}`
   // The hash is of the request as given (a replay after an alias moved is the same request);
   // the stored job holds the version the reference resolved to.
@@ -76,6 +79,18 @@ function checkDatasetSize(data: DataSpec, limits: Limits): void {
       throw new SubmissionError('limit_exceeded', `body/data/series holds ${points} numbers; the limit is ${limits.maxSeriesPoints} (MAX_SERIES_POINTS)`)
     }
   }
+}
+
+const MIB = 1024 * 1024
+
+/** A model whose checkpoint could not be stored would train for nothing and fail at its first checkpoint. */
+function checkCheckpointSize(footprint: { parameters: number; checkpointBytes: number }, limits: Limits): void {
+  if (footprint.checkpointBytes <= limits.maxCheckpointBytes) return
+  const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`
+  throw new SubmissionError('model_too_large',
+    `body/model has ${footprint.parameters} parameters: its checkpoint (weights and optimizer state, as float64) would take up to ` +
+    `${mib(footprint.checkpointBytes)}, more than the ${mib(limits.maxCheckpointBytes)} a checkpoint may take (MAX_CHECKPOINT_BYTES); ` +
+    'make the model smaller (hidden_size, num_layers, bidirectional) or use sgd/adagrad, which keep less optimizer state')
 }
 
 /** sha256 of the request with object keys sorted, so key order does not matter. */

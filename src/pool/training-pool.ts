@@ -13,8 +13,11 @@ export class TrainingPool {
   private readonly piscina: Piscina
   readonly size: number
 
-  /** `nice`: WORKER_NICE, how much lower than the event loop the training threads run. */
-  constructor(size: number, nice = 0) {
+  /**
+   * `nice`: WORKER_NICE, how much lower than the event loop the training threads run.
+   * `onError`: a worker thread failed outside any task (piscina's 'error' event, fatal if unheard).
+   */
+  constructor(size: number, nice = 0, onError: (err: unknown) => void = () => undefined) {
     this.size = size
     this.piscina = new Piscina({
       filename: workerFile(),
@@ -25,6 +28,7 @@ export class TrainingPool {
       // Training tasks are long and synchronous: a worker runs one at a time.
       concurrentTasksPerWorker: 1,
     })
+    this.piscina.on('error', onError)
   }
 
   /** Resolves when the worker function returns; its messages arrive on task.port. */

@@ -24,6 +24,7 @@ import type {
   NewLossPoint,
   ReapResult,
 } from './types.js'
+import type { NodeIdHold } from './node-id.js'
 
 export interface CreateOptions {
   /**
@@ -53,10 +54,17 @@ export interface JobsStore {
   list(query: ListJobsQuery): Promise<JobPage>
   /** What predict-by-model-name serves: the most recently created job of that name that succeeded. */
   findNewestSucceededByName(name: string): Promise<JobRecord | undefined>
-  /** Atomically takes the oldest queued job for `owner`, or undefined when none is waiting. */
+  /**
+   * Atomically takes the oldest queued job for `owner`, or undefined when none is waiting. The
+   * lease records the owner's node (see `leaseNode`) and the newest checkpoint's epoch, against
+   * which a lost lease's progress is measured.
+   */
   claimNext(owner: LeaseOwner, leaseMs: number, now: number): Promise<JobRecord | undefined>
-  /** Heartbeat: extends the lease of every running job held by `owner`. Resolves to how many. */
-  renewLeases(owner: LeaseOwner, leaseMs: number, now: number): Promise<number>
+  /**
+   * Heartbeat: extends the leases `owner` holds on `jobIds`, the jobs it is training right now
+   * (a row it holds but no longer trains lapses and is reaped). Resolves to how many.
+   */
+  renewLeases(owner: LeaseOwner, jobIds: readonly string[], leaseMs: number, now: number): Promise<number>
   isOwnedBy(id: string, owner: LeaseOwner): Promise<boolean>
   /** False (and nothing written) when `owner` no longer holds the job's lease. */
   recordProgress(id: string, owner: LeaseOwner, progress: JobProgress, now: number): Promise<boolean>
@@ -64,7 +72,8 @@ export interface JobsStore {
   finish(id: string, owner: LeaseOwner, outcome: JobOutcome, now: number): Promise<JobRecord | undefined>
   /**
    * A queued job is cancelled at once; a running job is flagged for its worker to stop at
-   * the next step. A finished job is returned unchanged; an unknown id gives undefined.
+   * the next step, or cancelled at once when its lease lapsed (no worker is left to stop).
+   * A finished job is returned unchanged; an unknown id gives undefined.
    */
   requestCancel(id: string, now: number): Promise<JobRecord | undefined>
   /** Unknown ids count as not requested. */
@@ -76,13 +85,20 @@ export interface JobsStore {
    */
   requeue(id: string, owner: LeaseOwner, options: { countAttempt: boolean }, now: number): Promise<JobRecord | undefined>
   /**
-   * Running jobs whose lease expired (their worker died) go back to the queue keeping their
-   * attempt count; after `maxAttempts` starts they fail with code `stalled`; cancel-requested
-   * ones end `cancelled`.
+   * Running jobs whose lease expired (their worker died) go back to the queue. A run that
+   * saved a newer checkpoint than the one it was claimed at gives its attempt back; one
+   * without progress keeps it, and fails with code `stalled` when that was attempt
+   * `maxAttempts`. Cancel-requested ones end `cancelled`.
    */
   reapExpiredLeases(now: number, maxAttempts?: number): Promise<ReapResult>
-  /** Removes a finished job with its checkpoints and losses. */
-  delete(id: string): Promise<DeleteResult>
+  /**
+   * A restarted node takes back at once, as reapExpiredLeases would once they lapsed, the
+   * leases that older incarnations of `owner`'s node hold (same node id, another owner).
+   * Only call it while no other live process can hold that node id.
+   */
+  reclaimLeases(owner: LeaseOwner, now: number, maxAttempts?: number): Promise<ReapResult>
+  /** Removes a finished job, or a running one whose lease lapsed, with its checkpoints and losses. */
+  delete(id: string, now?: number): Promise<DeleteResult>
   countByStatus(): Promise<Record<JobStatus, number>>
   countQueued(): Promise<number>
 }
@@ -227,6 +243,12 @@ export interface Storage {
    * Resolves to an unsubscribe function.
    */
   watchQueue(onQueued: () => void): Promise<() => Promise<void>>
+  /**
+   * Holds `preferred` as this process's node id for as long as it lives (or until released):
+   * while a live process holds it, the next free `<preferred>~2`, `~3`, ... is held instead.
+   * So a restarted process gets its previous id back, and two live ones never share one.
+   */
+  holdNodeId(preferred: string): Promise<NodeIdHold>
   /** Idempotent. */
   close(): Promise<void>
 }

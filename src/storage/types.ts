@@ -37,6 +37,20 @@ export function leaseOwner(node: string, incarnation: string): LeaseOwner {
   return `${node}:${incarnation}`
 }
 
+/**
+ * A new incarnation for this process: `pid:nonce`, exactly two parts, so the node of any
+ * owner is everything before its last two (node ids may themselves contain ':').
+ */
+export function newIncarnation(pid: number, nonce: string): string {
+  return `${pid}:${nonce}`
+}
+
+/** The node part of a lease owner built from `leaseOwner(node, newIncarnation(...))`; any other owner is its own node. */
+export function leaseNode(owner: LeaseOwner): string {
+  const parts = owner.split(':')
+  return parts.length >= 3 ? parts.slice(0, -2).join(':') : owner
+}
+
 export interface JobRow {
   seq: number
   id: string
@@ -76,7 +90,10 @@ export interface JobRecord {
   bestLoss: number | null
   errorCode: string | null
   errorMessage: string | null
-  /** Number of times a worker started the job. */
+  /**
+   * Runs that count toward the attempt limit: every start, except runs handed back by a
+   * graceful shutdown and runs lost with their process after saving a newer checkpoint.
+   */
   attempt: number
   cancelRequested: boolean
   leaseOwner: string | null
@@ -137,9 +154,12 @@ export interface JobPage {
 /** A job whose lease lapsed, as it stood when reaped (read in the same statement, for logs). */
 export interface ReapedJob {
   id: string
+  /** Attempts counted after the reap (a run that saved a newer checkpoint gave its attempt back). */
   attempt: number
   /** Last completed epoch. */
   epoch: number
+  /** The lost run saved a checkpoint newer than the one it started from. */
+  progressed: boolean
 }
 
 export interface ReapResult {

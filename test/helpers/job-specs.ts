@@ -48,6 +48,30 @@ export function gruPairsJob(name: string, options: { seed: number; epochs: numbe
   }
 }
 
+type Recurrent = ModelSpec['type']
+
+/** A sine forecast (window 8, horizon 1) on an LSTM by default. */
+export function seriesJob(name: string, options: { seed: number; epochs: number; checkpointEvery: number; type?: Recurrent }): JobRequest {
+  const { seed } = options
+  return {
+    name,
+    model: { ...MODEL_DEFAULTS, type: options.type ?? 'lstm', hidden_size: 8 },
+    data: { type: 'series', series: Array.from({ length: 48 }, (_, i) => Math.sin(i / 4 + seed)), window: 8, horizon: 1 },
+    training: { ...TRAINING_DEFAULTS, epochs: options.epochs, seed, checkpoint_every: options.checkpointEvery, batch_size: 8 },
+  }
+}
+
+/** Two-class sentiment of six short phrases, on a GRU by default. */
+export function classesJob(name: string, options: { seed: number; epochs: number; checkpointEvery: number; type?: Recurrent }): JobRequest {
+  const examples = ['good fun', 'great day', 'nice one', 'bad day', 'sad end', 'poor fit'].map((input, i) => ({ input, label: i < 3 ? 'pos' : 'neg' }))
+  return {
+    name,
+    model: { ...MODEL_DEFAULTS, type: options.type ?? 'gru', hidden_size: 8 },
+    data: { type: 'classes', examples },
+    training: { ...TRAINING_DEFAULTS, epochs: options.epochs, seed: options.seed, checkpoint_every: options.checkpointEvery, batch_size: 2 },
+  }
+}
+
 /**
  * Diverges in its first epoch: a ReLU RNN (unbounded activations) under plain SGD at the
  * largest learning rate the schema allows blows the squared error up to Infinity/NaN.

@@ -82,7 +82,8 @@ t.test('kill -9 mid-plateau: schedule, patience and metrics continue exactly', a
     const { results, trainer } = references[i]
     const label = job.name
     t.equal(job.status, 'succeeded', `${label}: succeeded`)
-    t.equal(job.attempt, 2, `${label}: resumed once`)
+    // Killed past a checkpoint it saved on that run: the lost run made progress and used no attempt.
+    t.equal(job.attempt, 1, `${label}: resumed once, on the attempt it started with`)
     t.equal(job.stopped_early, true, `${label}: stopped early`)
     t.equal(job.progress.epoch, results.length, `${label}: after epoch ${results.length}, as uninterrupted`)
     const points = await client.losses(job.id)

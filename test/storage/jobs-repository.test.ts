@@ -182,8 +182,8 @@ storageTest('delete removes only finished jobs: 409-style conflict while queued 
   await storage.jobs.finish(failed, 'w', { status: 'failed', errorCode: 'nan_loss' }, 11)
   await storage.jobs.requestCancel(cancelled, 12)
 
-  t.equal(await storage.jobs.delete(running), 'conflict', 'running')
-  t.equal(await storage.jobs.delete(queued), 'conflict', 'queued')
+  t.equal(await storage.jobs.delete(running, 20), 'conflict', 'running, its lease live')
+  t.equal(await storage.jobs.delete(queued, 20), 'conflict', 'queued')
   for (const id of [succeeded, failed, cancelled]) {
     t.equal(await storage.jobs.delete(id), 'deleted')
     t.equal(await storage.jobs.findById(id), undefined)

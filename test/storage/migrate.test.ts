@@ -24,8 +24,8 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
   t.equal(currentVersion(db), 0)
 
   const result = runMigrations(db, REPO_MIGRATIONS_DIR)
-  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql', '0004_models.sql', '0005_loss_metrics.sql'])
-  t.equal(currentVersion(db), 5)
+  t.same(result.applied, ['0001_jobs.sql', '0002_checkpoints.sql', '0003_losses.sql', '0004_models.sql', '0005_loss_metrics.sql', '0006_lease_progress.sql'])
+  t.equal(currentVersion(db), 6)
   t.same(tableNames(db), ['checkpoints', 'jobs', 'losses', 'model_aliases', 'model_versions', 'models', 'schema_migrations'])
   const applied = appliedMigrations(db)
   t.same(
@@ -36,6 +36,7 @@ t.test('a fresh database gets every migration, in order, recorded', async (t) =>
       [3, '0003_losses'],
       [4, '0004_models'],
       [5, '0005_loss_metrics'],
+      [6, '0006_lease_progress'],
     ],
   )
   for (const m of applied) t.equal(new Date(m.appliedAt).toISOString(), m.appliedAt, 'applied_at is an ISO timestamp')
@@ -142,7 +143,7 @@ t.test('a database newer than the code is refused with an upgrade hint', async (
   t.equal(err.code, 'database_newer_than_code')
   t.equal(err.databaseVersion, NEWEST_VERSION)
   t.equal(err.codeVersion, 2)
-  t.match(err.message, new RegExp(`schema version ${NEWEST_VERSION} \\(0005_loss_metrics\\)`))
+  t.match(err.message, new RegExp(`schema version ${NEWEST_VERSION} \\(0006_lease_progress\\)`))
   t.match(err.message, /upgrade seqserve/)
 
   const db = new BetterSqlite3(file)

@@ -4,6 +4,7 @@ import { DEFAULT_DTYPE } from '../../engine/backend/select.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
 import { ALIAS_PATTERN } from '../../models/registry.js'
 import { JOB_STATUSES } from '../../storage/types.js'
+import { JOB_ERROR_CATALOGUE } from '../errors.js'
 import { defaultsOf, defaultWithin, Nullable, storedShape, StrictObject, TaggedUnion } from './common.js'
 import { earlyStoppingSchema, lrSchedulerSchema } from './training-control.js'
 
@@ -151,8 +152,19 @@ export function jobResponse(limits: Limits) {
     stopped_early: Type.Boolean({ description: 'training.early_stopping ended the job (succeeded) before its epoch limit, after progress.epoch' }),
     loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
     best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
-    error: Nullable(Type.Object({ code: Type.String({ examples: ['nan_loss'] }), message: Type.String() })),
-    attempt: Type.Integer({ description: 'Times a worker started the job (resumes after a crash count)' }),
+    error: Nullable(Type.Object({
+      code: Type.String({
+        examples: ['nan_loss'],
+        description: `Why the job failed: ${Object.entries(JOB_ERROR_CATALOGUE).map(([code, meaning]) => `\`${code}\` (${meaning})`).join('; ')}.`,
+      }),
+      message: Type.String(),
+    })),
+    attempt: Type.Integer({
+      description: 'Runs that count toward the attempt limit (3): every start, except a run handed back by a graceful shutdown and ' +
+        'a run lost with its process (kill -9, crash, lapsed lease) after it saved a newer checkpoint than the one it started from. ' +
+        'So a job survives any number of restarts while it makes progress; it fails as `stalled` after 3 lost runs without progress, ' +
+        'and a run whose training throws counts each time (`training_error` after 3).',
+    }),
     checkpoint: Nullable(Type.Object({ epoch: Type.Integer(), created_at: Timestamp })),
     created_at: Timestamp,
     started_at: Nullable(Timestamp),

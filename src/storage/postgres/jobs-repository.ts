@@ -18,7 +18,9 @@ import {
   type NewJob,
   type ReapedJob,
   type ReapResult,
+  leaseNode,
 } from '../types.js'
+import { LOST_WITHOUT_PROGRESS_MESSAGE, reapResult } from '../lease-reaping.js'
 import type { Session } from './session.js'
 
 /** Channel on which a job entering the queue is announced; idle workers LISTEN on it. */
@@ -33,9 +35,9 @@ const SUMMARY_COLUMNS = `seq, id, name, status, (spec::jsonb - 'data')::text AS 
   idempotency_key, request_hash, created_at, started_at, finished_at, updated_at`
 
 const OWNED = `id = $1 AND status = 'running' AND lease_owner = $2`
-const EXPIRED = `status = 'running' AND lease_expires_at <= $1`
-const RELEASE = 'lease_owner = NULL, lease_expires_at = NULL, updated_at = $1'
-const REAPED = 'RETURNING id, attempt, progress_epoch AS epoch'
+const RELEASE = 'lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL, updated_at = $1'
+/** A running row whose lease is gone or lapsed (at `$2`): no worker is training it. */
+const LEASE_LAPSED = '(lease_expires_at IS NULL OR lease_expires_at <= $2)'
 
 function isUniqueViolation(err: unknown, constraint: string): boolean {
   const e = err as { code?: string; constraint?: string }
@@ -115,7 +117,9 @@ export class PgJobsRepository implements JobsStore {
          status = 'running',
          attempt = attempt + 1,
          lease_owner = $1,
+         lease_node = $4,
          lease_expires_at = $2::bigint + $3::bigint,
+         claim_epoch = (SELECT COALESCE(MAX(epoch), 0) FROM checkpoints WHERE job_id = jobs.id),
          started_at = COALESCE(started_at, $2),
          updated_at = $2
        WHERE seq = (
@@ -123,16 +127,24 @@ export class PgJobsRepository implements JobsStore {
          ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED
        )
        RETURNING *`,
-      [owner, now, leaseMs],
+      [owner, now, leaseMs, leaseNode(owner)],
     )
   }
 
-  async renewLeases(owner: LeaseOwner, leaseMs: number, now: number): Promise<number> {
+  async renewLeases(owner: LeaseOwner, jobIds: readonly string[], leaseMs: number, now: number): Promise<number> {
+    if (jobIds.length === 0) return 0
     const { rowCount } = await this.db.query(
-      `UPDATE jobs SET lease_expires_at = $2::bigint + $3::bigint, updated_at = $2 WHERE status = 'running' AND lease_owner = $1`,
-      [owner, now, leaseMs],
+      `UPDATE jobs SET lease_expires_at = $2::bigint + $3::bigint, updated_at = $2
+       WHERE status = 'running' AND lease_owner = $1 AND id = ANY($4::text[])`,
+      [owner, now, leaseMs, jobIds],
     )
     return rowCount ?? 0
+  }
+
+  /** Records the checkpoint epoch the current attempt starts from (see reapExpiredLeases). */
+  async setClaimEpoch(id: string, owner: LeaseOwner, epoch: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(`UPDATE jobs SET claim_epoch = $3 WHERE ${OWNED}`, [id, owner, epoch])
+    return rowCount === 1
   }
 
   async isOwnedBy(id: string, owner: LeaseOwner): Promise<boolean> {
@@ -161,7 +173,7 @@ export class PgJobsRepository implements JobsStore {
     return this.one(
       `UPDATE jobs SET
          status = $3, error_code = $4, error_message = $5,
-         lease_owner = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6
+         lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL, finished_at = $6, updated_at = $6
        WHERE ${OWNED}
        RETURNING *`,
       [id, owner, outcome.status, outcome.errorCode ?? null, outcome.errorMessage ?? null, now],
@@ -177,7 +189,17 @@ export class PgJobsRepository implements JobsStore {
            WHERE id = $1 AND status = 'queued' RETURNING *`,
           [id, now],
         )) ??
-        (await jobs.one(`UPDATE jobs SET cancel_requested = 1, updated_at = $2 WHERE id = $1 AND status = 'running' RETURNING *`, [id, now])) ??
+        // A running row whose lease lapsed has no worker left to stop: it ends here and now.
+        (await jobs.one(
+          `UPDATE jobs SET cancel_requested = 1, updated_at = $2,
+             status = CASE WHEN ${LEASE_LAPSED} THEN 'cancelled' ELSE status END,
+             finished_at = CASE WHEN ${LEASE_LAPSED} THEN $2 ELSE finished_at END,
+             lease_owner = CASE WHEN ${LEASE_LAPSED} THEN NULL ELSE lease_owner END,
+             lease_node = CASE WHEN ${LEASE_LAPSED} THEN NULL ELSE lease_node END,
+             lease_expires_at = CASE WHEN ${LEASE_LAPSED} THEN NULL ELSE lease_expires_at END
+           WHERE id = $1 AND status = 'running' RETURNING *`,
+          [id, now],
+        )) ??
         (await jobs.findById(id))
       )
     })
@@ -195,7 +217,7 @@ export class PgJobsRepository implements JobsStore {
          status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
          finished_at = CASE WHEN cancel_requested = 1 THEN $3::bigint ELSE NULL END,
          attempt = CASE WHEN $4 THEN attempt ELSE GREATEST(attempt - 1, 0) END,
-         lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
+         lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL, updated_at = $3
        WHERE ${OWNED}
        RETURNING *`,
       [id, owner, now, options.countAttempt],
@@ -205,31 +227,45 @@ export class PgJobsRepository implements JobsStore {
   }
 
   async reapExpiredLeases(now: number, maxAttempts = 3): Promise<ReapResult> {
+    return this.reapLeases(`status = 'running' AND lease_expires_at <= $1`, [now], maxAttempts)
+  }
+
+  async reclaimLeases(owner: LeaseOwner, now: number, maxAttempts = 3): Promise<ReapResult> {
+    return this.reapLeases(`status = 'running' AND lease_node = $2 AND lease_owner <> $3`, [now, leaseNode(owner), owner], maxAttempts)
+  }
+
+  /**
+   * Takes back the leases of the running rows `scope` selects (`$1` is now), in this order: a
+   * requested cancel ends the job; a run that saved a newer checkpoint than the one it
+   * started from goes back to the queue and gives its attempt back; a run without progress
+   * on the last allowed attempt fails as `stalled`; any other goes back keeping its attempt.
+   */
+  private async reapLeases(scope: string, values: unknown[], maxAttempts: number): Promise<ReapResult> {
     return this.db.transaction(async (tx) => {
-      const reap = async (sql: string, values: unknown[]) => (await tx.query<ReapedJob>(sql, values)).rows
-      const cancelled = await reap(
-        `UPDATE jobs SET status = 'cancelled', finished_at = $1, ${RELEASE} WHERE ${EXPIRED} AND cancel_requested = 1 ${REAPED}`,
-        [now],
-      )
-      const failed = await reap(
-        `UPDATE jobs SET
-           status = 'failed', error_code = 'stalled',
-           error_message = 'The job''s worker stopped heartbeating ' || attempt || ' times (its lease expired on each attempt); giving up.',
-           finished_at = $1, ${RELEASE}
-         WHERE ${EXPIRED} AND attempt >= $2 ${REAPED}`,
-        [now, maxAttempts],
-      )
-      const requeued = await reap(`UPDATE jobs SET status = 'queued', ${RELEASE} WHERE ${EXPIRED} ${REAPED}`, [now])
-      if (requeued.length > 0) await tx.query('SELECT pg_notify($1, $2)', [QUEUED_CHANNEL, requeued[0].id])
-      return { requeued, failed, cancelled }
+      const step = async (set: string, where = '', progressed = false, extra: unknown[] = []) => (await tx.query<ReapedJob>(
+        `UPDATE jobs SET ${set}, ${RELEASE} WHERE ${scope} ${where} RETURNING id, attempt, progress_epoch AS epoch, ${progressed} AS progressed`,
+        [...values, ...extra],
+      )).rows
+      const cancelled = await step(`status = 'cancelled', finished_at = $1`, 'AND cancel_requested = 1')
+      const progressed = await step(`status = 'queued', attempt = GREATEST(attempt - 1, 0)`,
+        'AND (SELECT COALESCE(MAX(c.epoch), 0) FROM checkpoints c WHERE c.job_id = jobs.id) > claim_epoch', true)
+      const failed = await step(`status = 'failed', error_code = 'stalled', error_message = ${LOST_WITHOUT_PROGRESS_MESSAGE}, finished_at = $1`,
+        `AND attempt >= $${values.length + 1}`, false, [maxAttempts])
+      const requeued = await step(`status = 'queued'`)
+      const result = reapResult({ cancelled, progressed, failed, requeued })
+      if (result.requeued.length > 0) await tx.query('SELECT pg_notify($1, $2)', [QUEUED_CHANNEL, result.requeued[0].id])
+      return result
     })
   }
 
-  async delete(id: string): Promise<DeleteResult> {
+  async delete(id: string, now = Date.now()): Promise<DeleteResult> {
     return this.db.transaction(async (tx): Promise<DeleteResult> => {
-      const { rows } = await tx.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1 FOR UPDATE', [id])
+      const { rows } = await tx.query<{ status: JobStatus; lease_expires_at: number | null }>(
+        'SELECT status, lease_expires_at FROM jobs WHERE id = $1 FOR UPDATE', [id])
       if (rows.length === 0) return 'not_found'
-      if (rows[0].status === 'queued' || rows[0].status === 'running') return 'conflict'
+      const { status, lease_expires_at: expires } = rows[0]
+      const lapsed = status === 'running' && (expires === null || Number(expires) <= now)
+      if (status === 'queued' || (status === 'running' && !lapsed)) return 'conflict'
       // Locking the version waits for an alias being set on it (its foreign-key check holds a
       // KEY SHARE lock) and keeps new ones out; the check after the lock then sees every alias.
       await tx.query('SELECT 1 FROM model_versions WHERE job_id = $1 FOR UPDATE', [id])

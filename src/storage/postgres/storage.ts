@@ -9,6 +9,8 @@ import { PgLossesRepository } from './losses-repository.js'
 import { currentPgVersion, runPgMigrations } from './migrate.js'
 import { PoolSession, numericTypes, type Session } from './session.js'
 import { QueueListener } from './queue-listener.js'
+import { holdPgNodeId } from './node-lock.js'
+import type { NodeIdHold } from '../node-id.js'
 
 export interface OpenPostgresOptions {
   /** `postgres://user:password@host:port/database` */
@@ -91,6 +93,7 @@ export class PostgresStorage implements Storage {
         bestLoss: options.bestLoss !== undefined ? options.bestLoss : await losses.bestUpTo(jobId, epoch),
       }
       await jobs.recordProgress(jobId, owner, progress, now)
+      await jobs.setClaimEpoch(jobId, owner, epoch)
       return { checkpoint, progress, droppedLossPoints, droppedCheckpoints }
     })
   }
@@ -131,6 +134,10 @@ export class PostgresStorage implements Storage {
   /** Calls `onQueued` whenever any node queues a job (LISTEN/NOTIFY). */
   async watchQueue(onQueued: () => void): Promise<() => Promise<void>> {
     return this.listener.subscribe(onQueued)
+  }
+
+  holdNodeId(preferred: string): Promise<NodeIdHold> {
+    return holdPgNodeId(this.options.url, preferred)
   }
 
   close(): Promise<void> {

@@ -15,11 +15,14 @@ import {
   type JobRow,
   type JobStatus,
   type JobSummary,
+  type LeaseOwner,
   type ListJobsQuery,
   type NewJob,
   type ReapedJob,
   type ReapResult,
+  leaseNode,
 } from '../types.js'
+import { LOST_WITHOUT_PROGRESS_MESSAGE, reapResult } from '../lease-reaping.js'
 
 type Stmt<Params = unknown, Result = unknown> = BetterSqlite3.Statement<[Params], Result>
 
@@ -54,9 +57,10 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
   private readonly cancelRunningStmt: Stmt<Record<string, unknown>, JobRow>
   private readonly cancelRequestedStmt: BetterSqlite3.Statement<[string], number>
   private readonly requeueStmt: Stmt<Record<string, unknown>, JobRow>
-  private readonly reapCancelledStmt: Stmt<Record<string, unknown>, ReapedJob>
-  private readonly reapFailedStmt: Stmt<Record<string, unknown>, ReapedJob>
-  private readonly reapRequeuedStmt: Stmt<Record<string, unknown>, ReapedJob>
+  private readonly claimEpochStmt: Stmt<Record<string, unknown>>
+  /** Lapsed leases, and leases an older incarnation of a node held. */
+  private readonly reapExpired: LeaseReap
+  private readonly reapOwnNode: LeaseReap
   private readonly deleteStmt: Stmt<string>
   private readonly aliasedStmt: Stmt<string, unknown>
   private readonly countByStatusStmt: BetterSqlite3.Statement<[], { status: JobStatus; n: number }>
@@ -88,7 +92,9 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
         status = 'running',
         attempt = attempt + 1,
         lease_owner = @owner,
+        lease_node = @node,
         lease_expires_at = @now + @leaseMs,
+        claim_epoch = (SELECT COALESCE(MAX(epoch), 0) FROM checkpoints WHERE job_id = jobs.id),
         started_at = COALESCE(started_at, @now),
         updated_at = @now
       WHERE seq = (
@@ -97,7 +103,9 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
       RETURNING *`)
     this.renewStmt = db.prepare(`
       UPDATE jobs SET lease_expires_at = @now + @leaseMs, updated_at = @now
-      WHERE status = 'running' AND lease_owner = @owner`)
+      WHERE status = 'running' AND lease_owner = @owner AND id IN (SELECT value FROM json_each(@ids))`)
+    this.claimEpochStmt = db.prepare(`
+      UPDATE jobs SET claim_epoch = @epoch WHERE id = @id AND status = 'running' AND lease_owner = @owner`)
     this.ownedStmt = db.prepare(
       `SELECT 1 AS one FROM jobs WHERE id = @id AND status = 'running' AND lease_owner = @owner`,
     )
@@ -107,15 +115,21 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
     this.finishStmt = db.prepare(`
       UPDATE jobs SET
         status = @status, error_code = @errorCode, error_message = @errorMessage,
-        lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
+        lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now
       WHERE id = @id AND status = 'running' AND lease_owner = @owner
       RETURNING *`)
     this.cancelQueuedStmt = db.prepare(`
       UPDATE jobs SET status = 'cancelled', cancel_requested = 1, finished_at = @now, updated_at = @now
       WHERE id = @id AND status = 'queued'
       RETURNING *`)
+    // A running row whose lease lapsed has no worker left to stop: it ends here and now.
     this.cancelRunningStmt = db.prepare(`
-      UPDATE jobs SET cancel_requested = 1, updated_at = @now
+      UPDATE jobs SET cancel_requested = 1, updated_at = @now,
+        status = CASE WHEN ${LEASE_LAPSED} THEN 'cancelled' ELSE status END,
+        finished_at = CASE WHEN ${LEASE_LAPSED} THEN @now ELSE finished_at END,
+        lease_owner = CASE WHEN ${LEASE_LAPSED} THEN NULL ELSE lease_owner END,
+        lease_node = CASE WHEN ${LEASE_LAPSED} THEN NULL ELSE lease_node END,
+        lease_expires_at = CASE WHEN ${LEASE_LAPSED} THEN NULL ELSE lease_expires_at END
       WHERE id = @id AND status = 'running'
       RETURNING *`)
     this.cancelRequestedStmt = db.prepare<[string], number>('SELECT cancel_requested FROM jobs WHERE id = ?').pluck()
@@ -125,27 +139,11 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
         status = CASE WHEN cancel_requested = 1 THEN 'cancelled' ELSE 'queued' END,
         finished_at = CASE WHEN cancel_requested = 1 THEN @now ELSE NULL END,
         attempt = CASE WHEN @countAttempt = 1 THEN attempt ELSE MAX(attempt - 1, 0) END,
-        lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+        lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'running' AND lease_owner = @owner
       RETURNING *`)
-    const expired = `status = 'running' AND lease_expires_at <= @now`
-    const release = 'lease_owner = NULL, lease_expires_at = NULL, updated_at = @now'
-    const reaped = 'RETURNING id, attempt, progress_epoch AS epoch'
-    this.reapCancelledStmt = db.prepare(`
-      UPDATE jobs SET status = 'cancelled', finished_at = @now, ${release}
-      WHERE ${expired} AND cancel_requested = 1
-      ${reaped}`)
-    this.reapFailedStmt = db.prepare(`
-      UPDATE jobs SET
-        status = 'failed', error_code = 'stalled',
-        error_message = 'The job''s worker stopped heartbeating ' || attempt || ' times (its lease expired on each attempt); giving up.',
-        finished_at = @now, ${release}
-      WHERE ${expired} AND attempt >= @maxAttempts
-      ${reaped}`)
-    this.reapRequeuedStmt = db.prepare(`
-      UPDATE jobs SET status = 'queued', ${release}
-      WHERE ${expired}
-      ${reaped}`)
+    this.reapExpired = prepareLeaseReap(db, `status = 'running' AND lease_expires_at <= @now`)
+    this.reapOwnNode = prepareLeaseReap(db, `status = 'running' AND lease_node = @node AND lease_owner <> @owner`)
     this.deleteStmt = db.prepare('DELETE FROM jobs WHERE id = ?')
     this.aliasedStmt = db.prepare('SELECT 1 FROM model_aliases a JOIN model_versions v ON v.name = a.name AND v.version = a.version WHERE v.job_id = ? LIMIT 1')
     this.countByStatusStmt = db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status')
@@ -219,14 +217,20 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
   }
 
   /** Atomically takes the oldest queued job for `owner`, or returns undefined when none is waiting. */
-  claimNext(owner: string, leaseMs: number, now: number): JobRecord | undefined {
-    const row = this.claimStmt.get({ owner, leaseMs, now })
+  claimNext(owner: LeaseOwner, leaseMs: number, now: number): JobRecord | undefined {
+    const row = this.claimStmt.get({ owner, node: leaseNode(owner), leaseMs, now })
     return row === undefined ? undefined : toJobRecord(row)
   }
 
-  /** Heartbeat: extends the lease of every running job held by `owner`. Returns how many. */
-  renewLeases(owner: string, leaseMs: number, now: number): number {
-    return this.renewStmt.run({ owner, leaseMs, now }).changes
+  /** Heartbeat: extends the leases `owner` holds on `jobIds` (the jobs it trains). Returns how many. */
+  renewLeases(owner: LeaseOwner, jobIds: readonly string[], leaseMs: number, now: number): number {
+    if (jobIds.length === 0) return 0
+    return this.renewStmt.run({ owner, ids: JSON.stringify(jobIds), leaseMs, now }).changes
+  }
+
+  /** Records the checkpoint epoch the current attempt starts from (see reapExpiredLeases). */
+  setClaimEpoch(id: string, owner: LeaseOwner, epoch: number): boolean {
+    return this.claimEpochStmt.run({ id, owner, epoch }).changes === 1
   }
 
   isOwnedBy(id: string, owner: string): boolean {
@@ -283,20 +287,30 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
    * starts they fail with code `stalled`; cancel-requested ones end `cancelled`.
    */
   reapExpiredLeases(now: number, maxAttempts = 3): ReapResult {
-    return this.db.transaction(() => {
-      const cancelled = this.reapCancelledStmt.all({ now })
-      const failed = this.reapFailedStmt.all({ now, maxAttempts })
-      const requeued = this.reapRequeuedStmt.all({ now })
-      return { requeued, failed, cancelled }
-    }).immediate()
+    return this.runLeaseReap(this.reapExpired, { now, maxAttempts })
   }
 
-  /** Removes a finished job with its checkpoints and losses (ON DELETE CASCADE). */
-  delete(id: string): DeleteResult {
+  /** Like reapExpiredLeases for the leases older incarnations of `owner`'s node hold, lapsed or not. */
+  reclaimLeases(owner: LeaseOwner, now: number, maxAttempts = 3): ReapResult {
+    return this.runLeaseReap(this.reapOwnNode, { now, maxAttempts, owner, node: leaseNode(owner) })
+  }
+
+  private runLeaseReap(reap: LeaseReap, params: Record<string, unknown>): ReapResult {
+    return this.db.transaction(() => reapResult({
+      cancelled: reap.cancelled.all(params),
+      progressed: reap.progressed.all(params),
+      failed: reap.failed.all(params),
+      requeued: reap.requeued.all(params),
+    })).immediate()
+  }
+
+  /** Removes a finished job, or a running one whose lease lapsed, with its checkpoints and losses (ON DELETE CASCADE). */
+  delete(id: string, now = Date.now()): DeleteResult {
     return this.db.transaction((): DeleteResult => {
       const row = this.byIdStmt.get(id)
       if (row === undefined) return 'not_found'
-      if (row.status === 'queued' || row.status === 'running') return 'conflict'
+      const lapsed = row.status === 'running' && (row.lease_expires_at === null || row.lease_expires_at <= now)
+      if (row.status === 'queued' || (row.status === 'running' && !lapsed)) return 'conflict'
       // Same transaction as the delete: an alias set since the caller looked still blocks it.
       if (this.aliasedStmt.get(id) !== undefined) return 'aliased'
       this.deleteStmt.run(id)
@@ -315,3 +329,35 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
   }
 }
 
+
+/** A running row whose lease is gone or lapsed: no worker is training it. */
+const LEASE_LAPSED = '(lease_expires_at IS NULL OR lease_expires_at <= @now)'
+
+type RawReaped = Omit<ReapedJob, 'progressed'> & { progressed: number }
+
+interface LeaseReap {
+  cancelled: Stmt<Record<string, unknown>, RawReaped>
+  progressed: Stmt<Record<string, unknown>, RawReaped>
+  failed: Stmt<Record<string, unknown>, RawReaped>
+  requeued: Stmt<Record<string, unknown>, RawReaped>
+}
+
+/**
+ * The four steps of taking leases back, over the running rows `scope` selects, in this order:
+ * a requested cancel ends the job; a run that saved a newer checkpoint than the one it
+ * started from goes back to the queue and gives its attempt back; a run without progress on
+ * the last allowed attempt fails as `stalled`; any other goes back keeping its attempt.
+ */
+function prepareLeaseReap(db: BetterSqlite3.Database, scope: string): LeaseReap {
+  const release = 'lease_owner = NULL, lease_node = NULL, lease_expires_at = NULL, updated_at = @now'
+  const returning = (progressed: 0 | 1) => `RETURNING id, attempt, progress_epoch AS epoch, ${progressed} AS progressed`
+  const progressed = '(SELECT COALESCE(MAX(c.epoch), 0) FROM checkpoints c WHERE c.job_id = jobs.id) > claim_epoch'
+  return {
+    cancelled: db.prepare(`UPDATE jobs SET status = 'cancelled', finished_at = @now, ${release} WHERE ${scope} AND cancel_requested = 1 ${returning(0)}`),
+    progressed: db.prepare(`UPDATE jobs SET status = 'queued', attempt = MAX(attempt - 1, 0), ${release} WHERE ${scope} AND ${progressed} ${returning(1)}`),
+    failed: db.prepare(`
+      UPDATE jobs SET status = 'failed', error_code = 'stalled', error_message = ${LOST_WITHOUT_PROGRESS_MESSAGE}, finished_at = @now, ${release}
+      WHERE ${scope} AND attempt >= @maxAttempts ${returning(0)}`),
+    requeued: db.prepare(`UPDATE jobs SET status = 'queued', ${release} WHERE ${scope} ${returning(0)}`),
+  }
+}

@@ -8,6 +8,8 @@ import { SqliteJobsRepository } from './jobs-repository.js'
 import { SqliteLossesRepository } from './losses-repository.js'
 import { SqliteModelsRepository } from './models-repository.js'
 import { currentVersion } from './migrate.js'
+import { holdSqliteNodeId } from './node-lock.js'
+import type { NodeIdHold } from '../node-id.js'
 
 /**
  * Storage in one SQLite file (the embedded default). better-sqlite3 is synchronous: each
@@ -70,6 +72,7 @@ export class SqliteStorage implements Storage {
         bestLoss: options.bestLoss !== undefined ? options.bestLoss : losses.bestUpTo(jobId, epoch),
       }
       jobs.recordProgress(jobId, owner, progress, now)
+      jobs.setClaimEpoch(jobId, owner, epoch)
       return { checkpoint, progress, droppedLossPoints, droppedCheckpoints }
     }).immediate()
   }
@@ -106,6 +109,10 @@ export class SqliteStorage implements Storage {
   /** SQLite cannot announce writes to other processes: they find new jobs by polling. */
   async watchQueue(): Promise<() => Promise<void>> {
     return async () => undefined
+  }
+
+  async holdNodeId(preferred: string): Promise<NodeIdHold> {
+    return holdSqliteNodeId(this.db.name, preferred)
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,56 @@
+/**
+ * Why a write of training progress (losses, a checkpoint, the final status) failed, as the
+ * `error.code` a failed job shows, and whether trying again can help.
+ */
+export interface PersistFailure {
+  code: 'checkpoint_too_large' | 'storage_full' | 'storage_error'
+  message: string
+  /** A full disk or a passing database error may clear up; a value too big for the database never does. */
+  retryable: boolean
+}
+
+/** What was being written, for the message. */
+export interface PersistContext {
+  what: string
+  /** Size of the checkpoint in the write, if any. */
+  checkpointBytes?: number
+}
+
+const MB = 1024 * 1024
+
+export function classifyPersistError(err: unknown, context: PersistContext): PersistFailure {
+  const e = err as { code?: unknown; message?: unknown } | null
+  const code = typeof e?.code === 'string' ? e.code : ''
+  const text = typeof e?.message === 'string' ? e.message : String(err)
+  // better-sqlite3 refuses a value above SQLite's length limit with a RangeError (SQLITE_TOOBIG);
+  // PostgreSQL answers 54000 program_limit_exceeded.
+  const tooBig = code === 'SQLITE_TOOBIG' || code === '54000' || (err instanceof RangeError && /too big|too large/i.test(text))
+  if (tooBig && context.checkpointBytes !== undefined) {
+    return {
+      code: 'checkpoint_too_large',
+      retryable: false,
+      message: `the ${context.what} is ${(context.checkpointBytes / MB).toFixed(1)} MiB, more than the database can store (${text}); ` +
+        'train a smaller model (hidden_size, num_layers) so its checkpoint fits',
+    }
+  }
+  if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC') {
+    return {
+      code: 'storage_full',
+      retryable: true,
+      message: `the database's disk is full: could not save the ${context.what} (${code}); free disk space, then submit the job again`,
+    }
+  }
+  return {
+    code: 'storage_error',
+    retryable: !tooBig,
+    message: `could not save the ${context.what}: ${code ? `${code}: ` : ''}${text}; check the server log and the database, then submit the job again`,
+  }
+}
+
+/** A write that kept failing after its retries. */
+export class PersistError extends Error {
+  constructor(readonly failure: PersistFailure, readonly original: unknown) {
+    super(failure.message, { cause: original })
+    this.name = 'PersistError'
+  }
+}
