@@ -64,6 +64,8 @@ export abstract class Direction {
   private whhT = EMPTY
   /** d loss / d W_ih accumulated transposed ([I x G], contiguous per id) for one-hot inputs. */
   private gwihT = EMPTY
+  /** gwihT transposed back to W_ih's layout, added into the gradient in one pass. */
+  private gwihScratch = EMPTY
 
   constructor(params: Parameters, prefix: string, suffix: string, shape: DirectionShape) {
     this.backend = params.backend
@@ -242,13 +244,17 @@ export abstract class Direction {
     if (this.whhT.length !== G * Hout) this.whhT = this.backend.floats(G * Hout)
     this.backend.transpose(this.whhT, G, this.whh, Hout, G, Hout)
     this.packStepWeights()
+    // One direction alone: each step's rows of dOut are one contiguous block (see forward).
+    const whole = outCol === 0 && outWidth === Hout && !this.lengths
     if (dHn) this.dh.set(dHn.subarray(dHnOff, dHnOff + B * Hout))
     else this.dh.fill(0, 0, B * Hout)
     this.loadFinalStateGrad(dCn, dCnOff)
 
     for (let s = 0; s < T; s++) {
       const t = this.reverse ? s : T - 1 - s
-      if (dOut) {
+      if (dOut && whole) {
+        this.backend.addVectors(this.dh, this.dh, 0, dOut, t * B * Hout, B * Hout)
+      } else if (dOut) {
         const dh = this.dh
         for (let b = 0; b < B; b++) {
           if (this.isPadded(t, b)) continue
@@ -285,8 +291,9 @@ export abstract class Direction {
       const gT = this.gwihT
       gT.fill(0)
       this.backend.scatterAddRows(gT, dG, input.ids, rows, G)
-      const gw = this.gwih
-      for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) gw[g * I + i] += gT[i * G + g]
+      if (this.gwihScratch.length !== I * G) this.gwihScratch = this.backend.floats(I * G)
+      this.backend.transpose(this.gwihScratch, I, gT, G, I, G)
+      this.backend.addVectors(this.gwih, this.gwih, 0, this.gwihScratch, 0, G * I)
     }
     this.accumulateExtraGrads()
   }
