@@ -163,8 +163,10 @@ async function main(): Promise<void> {
     await stopServer(server)
   }
 
-  // Unbatched text predictions: the same database, PREDICT_BATCH_ROWS=1.
-  const unbatched = await startServer({ DATABASE_PATH: db, PREDICT_BATCH_ROWS: '1', WORKERS: '1' })
+  // Unbatched text predictions: the same database, PREDICT_BATCH_ROWS=1. ROLE=api (same
+  // inference pool): the jobs queued by the POST /jobs scenario must not train during this
+  // run, as nothing trained during the batched one.
+  const unbatched = await startServer({ DATABASE_PATH: db, PREDICT_BATCH_ROWS: '1', WORKERS: '1', ROLE: 'api' })
   try {
     runs.push(await load('text LSTM-256 length 100 (PREDICT_BATCH_ROWS=1)', { url: `${unbatched.url}/predict?model=poet&input=the&length=100&seed=1` }))
   } finally {
