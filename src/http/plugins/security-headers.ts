@@ -63,6 +63,28 @@ export const DOCS_SECURITY_HEADERS = {
   },
 } satisfies Omit<FastifyHelmetOptions, 'global'>
 
+/**
+ * The dashboard under /ui: its own scripts and styles only (uPlot sets element styles from
+ * script, which CSP allows), API calls and event streams to this origin, and the loss
+ * charts' SVG and canvas images.
+ */
+export const UI_SECURITY_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+} satisfies Omit<FastifyHelmetOptions, 'global'>
+
 export default fp(
   async (app) => {
     await app.register(helmet, SECURITY_HEADERS)
