@@ -116,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     workers: config.workers,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
+    progressMs: config.progressIntervalMs,
     logger: app.log as Logger,
     events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
   })

@@ -170,7 +170,7 @@ export async function jobView(root, id, signal) {
         // the first checkpoint exists and the model card can be shown.
         const every = job.training?.checkpoint_every ?? 10
         if (!job.checkpoint && d.epoch > every) job.checkpoint = { epoch: every * Math.floor((d.epoch - 1) / every) }
-        const speed = d.samples_per_second != null ? `, ${fmt(d.samples_per_second)} samples/s` : ''
+        const speed = d.tokens_per_second != null ? `, ${fmt(d.tokens_per_second)} tokens/s` : ''
         liveText.textContent = `epoch ${d.epoch} done${speed}${d.eta_seconds != null ? `, about ${eta(d.eta_seconds)} left` : ''}`
         fillMetrics()
         drawLoss()
@@ -178,7 +178,9 @@ export async function jobView(root, id, signal) {
         render()
       } else if (e.event === 'progress') {
         const d = e.data
-        liveText.textContent = `epoch ${d.epoch}: batch ${d.batch} of ${d.batches}`
+        progressEl.value = d.epoch - 1 + d.batch / d.batches
+        const speed = d.tokens_per_second != null ? `, ${fmt(d.tokens_per_second)} tokens/s` : ''
+        liveText.textContent = `epoch ${d.epoch}: batch ${d.batch} of ${d.batches}${speed}`
       } else if (e.event === 'status') {
         try {
           job = await api(`/jobs/${encodeURIComponent(id)}`, { signal })

@@ -1,9 +1,10 @@
 /** The jobs table: newest first, refreshed live; pick rows to compare their loss curves. */
-import { api } from './api.js'
+import { api, follow } from './api.js'
 import { fmt } from './charts.js'
 import { age, errorBox, h, shownStatus } from './dom.js'
 
-const REFRESH_MS = 1500
+/** The table is read again this often anyway (ages, and jobs another stream might miss). */
+const REFRESH_MS = 10_000
 
 function taskOf(job) {
   return job.data?.type ?? '?'
@@ -64,17 +65,47 @@ export function jobsView(root, signal) {
     try {
       const page = await api('/jobs?limit=100', { signal })
       problem.replaceChildren()
+      // Keyboard users keep their place when the rows are rebuilt.
+      const active = document.activeElement
+      const focusedRow = body.contains(active) ? active.closest('tr')?.dataset.job : undefined
+      const focusedTag = active?.tagName.toLowerCase()
       body.replaceChildren(...(page.items.length === 0
         ? [h('tr', {}, h('td', { colspan: '8' }, 'No jobs yet: submit one from ', h('a', { href: '#/new' }, 'New job'), '.'))]
         : page.items.map((job) => row(job, selected, onSelect))))
+      if (focusedRow) body.querySelector(`tr[data-job="${CSS.escape(focusedRow)}"] ${focusedTag}`)?.focus()
     } catch (err) {
       if (!signal.aborted) problem.replaceChildren(errorBox(err))
     }
   }
+  // Live: GET /events moves progress bars and losses in place; a new job or a status change
+  // reads the table again (at most once per animation frame).
+  let pending = false
+  const refreshSoon = () => {
+    if (pending) return
+    pending = true
+    requestAnimationFrame(() => {
+      pending = false
+      void refresh()
+    })
+  }
+  const onEvent = ({ event, data }) => {
+    const tr = body.querySelector(`tr[data-job="${CSS.escape(data.job)}"]`)
+    if (!tr || event === 'status') return refreshSoon()
+    const bar = tr.querySelector('progress')
+    const text = bar.nextElementSibling
+    if (event === 'epoch') {
+      bar.value = data.epoch
+      text.textContent = ` ${data.epoch}/${data.epochs} (${Math.round((100 * data.epoch) / data.epochs)}%)`
+      tr.querySelector('td.num').textContent = fmt(data.loss)
+    } else if (event === 'progress') {
+      bar.value = data.epoch - 1 + data.batch / data.batches
+    }
+  }
+  void refresh().then(() => follow('/events', { signal, onEvent, onError: (err) => problem.replaceChildren(errorBox(err)) }))
   const loop = async () => {
     while (!signal.aborted) {
-      if (!document.hidden) await refresh()
       await new Promise((resolve) => setTimeout(resolve, REFRESH_MS))
+      if (!document.hidden && !signal.aborted) await refresh()
     }
   }
   void loop()
