@@ -12,6 +12,8 @@ export interface TrainingTask {
   spec: JobSpec
   /** Encoded checkpoint to resume from, or null for a fresh start. */
   checkpoint: Uint8Array | null
+  /** training.init_from: the encoded final checkpoint of the model version a fresh start begins from. */
+  init?: Uint8Array | null
   /** Report `progress` at most this often (ms); default 2000. */
   progressMs?: number
   /** Int32Array(1) over a SharedArrayBuffer: STOP_* requested by the main thread. */
