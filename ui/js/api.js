@@ -68,10 +68,12 @@ async function* readEvents(body, signal) {
       const { value, done } = await reader.read()
       if (done) return
       buffer += value.replace(/\r\n?/g, '\n')
+      // A catch-up chunk can hold thousands of events: walk it, cut it once at the end.
+      let start = 0
       let end
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end)
-        buffer = buffer.slice(end + 2)
+      while ((end = buffer.indexOf('\n\n', start)) >= 0) {
+        const block = buffer.slice(start, end)
+        start = end + 2
         const record = { id: null, event: 'message', data: '' }
         const data = []
         for (const line of block.split('\n')) {
@@ -87,6 +89,7 @@ async function* readEvents(body, signal) {
         record.data = JSON.parse(data.join('\n'))
         yield record
       }
+      buffer = buffer.slice(start)
     }
   } finally {
     signal.removeEventListener('abort', abort)

@@ -153,6 +153,20 @@ export async function jobView(root, id, signal) {
   render()
   if (FINISHED.has(job.status)) return
 
+  // A small job trains thousands of epochs a second: draw at most once per frame.
+  let drawing = false
+  const drawSoon = () => {
+    if (drawing) return
+    drawing = true
+    requestAnimationFrame(() => {
+      drawing = false
+      fillMetrics()
+      drawLoss()
+      drawLr()
+      render()
+    })
+  }
+
   const last = points.at(-1)?.epoch ?? 0
   await follow(`/jobs/${encodeURIComponent(id)}/events`, {
     lastEventId: `${last}.${job.status}`,
@@ -172,10 +186,7 @@ export async function jobView(root, id, signal) {
         if (!job.checkpoint && d.epoch > every) job.checkpoint = { epoch: every * Math.floor((d.epoch - 1) / every) }
         const speed = d.tokens_per_second != null ? `, ${fmt(d.tokens_per_second)} tokens/s` : ''
         liveText.textContent = `epoch ${d.epoch} done${speed}${d.eta_seconds != null ? `, about ${eta(d.eta_seconds)} left` : ''}`
-        fillMetrics()
-        drawLoss()
-        drawLr()
-        render()
+        drawSoon()
       } else if (e.event === 'progress') {
         const d = e.data
         progressEl.value = d.epoch - 1 + d.batch / d.batches
@@ -187,7 +198,11 @@ export async function jobView(root, id, signal) {
         } catch {
           job = { ...job, status: e.data.status }
         }
+        // The epochs streamed so far are the job's progress (the job read may be older).
+        const newest = points.at(-1)
+        if (newest && newest.epoch > job.progress.epoch) job.progress = { ...job.progress, epoch: newest.epoch }
         render()
+        drawSoon()
         if (FINISHED.has(job.status)) announce(`Job ${job.status}`)
       }
     },

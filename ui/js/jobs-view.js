@@ -88,9 +88,25 @@ export function jobsView(root, signal) {
       void refresh()
     })
   }
-  const onEvent = ({ event, data }) => {
-    const tr = body.querySelector(`tr[data-job="${CSS.escape(data.job)}"]`)
-    if (!tr || event === 'status') return refreshSoon()
+  // The latest epoch or progress event of each job, applied once per frame.
+  const latest = new Map()
+  let applying = false
+  const apply = () => {
+    applying = false
+    for (const [job, e] of latest) update(job, e)
+    latest.clear()
+  }
+  const onEvent = (e) => {
+    if (e.event === 'status') return refreshSoon()
+    latest.set(e.data.job, e)
+    if (!applying) {
+      applying = true
+      requestAnimationFrame(apply)
+    }
+  }
+  const update = (job, { event, data }) => {
+    const tr = body.querySelector(`tr[data-job="${CSS.escape(job)}"]`)
+    if (!tr) return refreshSoon()
     const bar = tr.querySelector('progress')
     const text = bar.nextElementSibling
     if (event === 'epoch') {
