@@ -46,7 +46,8 @@ async function* pages(storage: Storage, query: Omit<ListJobsQuery, 'limit' | 'cu
   } while (cursor !== undefined)
 }
 
-export async function* allJobEvents(name: string | undefined, lastEventId: string | undefined, options: JobEventOptions): AsyncGenerator<JobEvent> {
+/** `catchUp`: end once everything pending is sent, instead of following (polling with Last-Event-ID). */
+export async function* allJobEvents(name: string | undefined, lastEventId: string | undefined, options: JobEventOptions & { catchUp?: boolean }): AsyncGenerator<JobEvent> {
   const { storage, wakeups, pollMs, signal } = options
   const followed = new Map<string, Followed>()
   // Each followed job's cursor as of the last event sent: what an event id hands back.
@@ -102,6 +103,8 @@ export async function* allJobEvents(name: string | undefined, lastEventId: strin
         sent.delete(jobId)
       }
     }
-    if (![...followed.values()].some((f) => f.follower.behind)) await wakeups.wait(ANY_JOB, pollMs, signal)
+    if ([...followed.values()].some((f) => f.follower.behind)) continue
+    if (options.catchUp) return
+    await wakeups.wait(ANY_JOB, pollMs, signal)
   }
 }

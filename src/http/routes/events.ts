@@ -85,10 +85,13 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'streamEvents',
       summary: 'Follow every job (or the jobs of one name) as Server-Sent Events',
       description: `The events of GET /jobs/{id}/events for every job, each with \`job\` (its id) and \`name\`: ${EVENT_FIELDS}. ` +
-        'A new stream starts at the present (queued and running jobs from their current status, jobs queued later from their start) and never ends on its own. ' +
+        'A new stream starts at the present (queued and running jobs from their current status, jobs queued later from their start) and never ends on its own (unless `catch_up`). ' +
         'Each id is the position of the whole stream: send the last one as `Last-Event-ID` to continue every job without gaps or repeats.',
       tags: ['jobs'],
-      querystring: StrictObject({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Only jobs of this name' })) }),
+      querystring: StrictObject({
+        name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Only jobs of this name' })),
+        catch_up: Type.Boolean({ default: false, description: 'End the stream once every pending event is sent instead of following (to poll with Last-Event-ID)' }),
+      }),
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 16384, description: 'The id of the last event received' })) }),
       response: {
         200: contentResponse('The event stream', {
@@ -98,7 +101,7 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    await stream(request, reply, (signal) => allJobEvents(request.query.name, request.headers['last-event-id'], options(signal)))
+    await stream(request, reply, (signal) => allJobEvents(request.query.name, request.headers['last-event-id'], { ...options(signal), catchUp: request.query.catch_up }))
   })
 }
 
