@@ -7,9 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { PredictionStoppedError } from '../engine/tasks/batch-predictor.js'
 import { ModelCache } from '../serving/model-cache.js'
 import { runRows } from '../serving/run-rows.js'
+import { lowerThreadPriority } from './thread-priority.js'
 import type { FromInferenceWorker, InferenceTask, InferenceWorkerOptions, ToInferenceWorker } from './inference-protocol.js'
 
 const options = workerData as InferenceWorkerOptions
+lowerThreadPriority(options.nice ?? 0)
 const cache = new ModelCache(options.cacheBytes, options.cacheModels)
 const port = parentPort!
 

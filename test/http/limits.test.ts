@@ -146,8 +146,10 @@ async function pollStatus(server: TestServer, path: string, wanted: number, dead
 
 t.test('under event loop pressure requests are shed with 503 and Retry-After; liveness still answers', async (t) => {
   const server = await startServer(t, { config: configWith({ MAX_EVENT_LOOP_DELAY_MS: '20' }) })
-  t.equal((await server.fetch('/jobs')).status, 200, 'served while the loop is idle')
-  t.equal(server.app.isUnderPressure(), false)
+  // A loaded machine can delay a fresh server's loop past 20 ms on its own: wait until it is idle.
+  const idle = await pollStatus(server, '/jobs', 200)
+  t.equal(idle.status, 200, 'served while the loop is idle')
+  await idle.arrayBuffer()
 
   const stop = saturateEventLoop()
   t.teardown(stop)
