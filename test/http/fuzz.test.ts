@@ -420,7 +420,8 @@ async function fuzzAuthorization(fuzzer: Fuzzer): Promise<void> {
   for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { 'x-required-scope'?: string }>>)) {
     for (const [method, operation] of Object.entries(item)) {
       const required = operation['x-required-scope']
-      routes.push({ method: method.toUpperCase(), path, scope: required ?? null })
+      // GET /events follows until the client leaves; catch_up makes an authorized request end.
+      routes.push({ method: method.toUpperCase(), path: path === '/events' ? '/events?catch_up=true' : path, scope: required ?? null })
     }
   }
   routes.push({ method: 'GET', path: '/openapi.json', scope: null }, { method: 'GET', path: '/docs/', scope: null }, { method: 'GET', path: '/nope', scope: 'any' }, { method: 'POST', path: '/jobs/{id}/nope', scope: 'any' })
