@@ -108,7 +108,7 @@ export const UI_SECURITY_HEADERS = {
       objectSrc: ["'none'"],
     },
   },
-} satisfies Omit<FastifyHelmetOptions, 'global'>
+} satisfies HelmetOptions
 
 export default fp(
   async (app) => {
