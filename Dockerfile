@@ -9,7 +9,7 @@
 # Node ABI that runs it:
 #   deps     production node_modules; better-sqlite3 compiled from source (toolchain here only)
 #   build    dev dependencies + tsc -> dist/ (no native build needed: tsc only reads types)
-#   runtime  slim base + production node_modules + dist/ + migrations/, non-root, no compilers
+#   runtime  slim base + production node_modules + dist/ + migrations/ + ui/, non-root, no compilers
 
 # Node 26 is the Active LTS line (LTS since 2026-10-28); better-sqlite3 12 supports it.
 ARG NODE_IMAGE=node:26-bookworm-slim
@@ -61,10 +61,12 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 
-# The app reads migrations/ next to package.json at runtime, and package.json carries
+# The app reads migrations/ and the dashboard's files (ui/: plain ES modules and CSS, no
+# build step) next to package.json at runtime, and package.json carries
 # "type": "module". Files stay root-owned so the server cannot rewrite its own code.
 COPY package.json package-lock.json ./
 COPY migrations ./migrations
+COPY ui ./ui
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 

@@ -101,6 +101,8 @@ export interface Config {
   shutdownTimeoutMs: number
   /** Comment lines on open GET /jobs/{id}/events streams, so proxies keep them open. */
   eventsHeartbeatMs: number
+  /** How often a training worker reports where it stands inside an epoch (`progress` events). */
+  progressIntervalMs: number
   /** CORS_ORIGINS: browser origins allowed to call the API (`*` for any); empty = CORS off. */
   corsOrigins: string[]
   /**
@@ -397,6 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
     // Below Docker's default 10 s stop grace period, so we finish before SIGKILL.
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', { default: 8000, min: 100 }),
     eventsHeartbeatMs: read.integer('EVENTS_HEARTBEAT_MS', { default: 15_000, min: 100 }),
+    progressIntervalMs: read.integer('PROGRESS_INTERVAL_MS', { default: 2000, min: 0 }),
     corsOrigins: readCorsOrigins(read),
     kernels: env.KERNELS ? read.oneOf('KERNELS', KERNEL_SETS, 'wasm') : null,
   }

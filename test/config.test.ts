@@ -68,6 +68,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     maxEventLoopDelayMs: 1000,
     shutdownTimeoutMs: 8000,
     eventsHeartbeatMs: 15000,
+    progressIntervalMs: 2000,
     corsOrigins: [],
     kernels: null,
   })
@@ -117,6 +118,7 @@ t.test('every variable is read', async (t) => {
     PREDICT_MAX_MEMORY_BYTES: '65536',
     TRUST_PROXY: '10.0.0.0/8',
     EVENTS_HEARTBEAT_MS: '500',
+    PROGRESS_INTERVAL_MS: '0',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.same(config.serving, {
@@ -141,6 +143,7 @@ t.test('every variable is read', async (t) => {
     maxEventLoopDelayMs: 250,
     shutdownTimeoutMs: 20000,
     eventsHeartbeatMs: 500,
+    progressIntervalMs: 0,
   })
   t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(

@@ -34,6 +34,8 @@ export interface JobRunnerOptions {
   logger: Logger
   /** Observes lifecycle events (metrics). */
   events?: Partial<JobRunnerEvents>
+  /** Workers report progress inside an epoch at most this often (ms); default 2000. */
+  progressMs?: number
 }
 
 /** Several observers as one (metrics, event-stream wake-ups). */
@@ -41,6 +43,7 @@ export function combineRunnerEvents(...observers: Partial<JobRunnerEvents>[]): P
   return {
     started: (job, epoch) => observers.forEach((o) => o.started?.(job, epoch)),
     epoch: (jobId, epoch, tokens) => observers.forEach((o) => o.epoch?.(jobId, epoch, tokens)),
+    progress: (jobId) => observers.forEach((o) => o.progress?.(jobId)),
     finished: (jobId, outcome) => observers.forEach((o) => o.finished?.(jobId, outcome)),
   }
 }
@@ -49,6 +52,8 @@ export interface JobRunnerEvents {
   started(job: JobRecord, resumedFromEpoch: number): void
   /** `tokens`: target values trained on in the epoch (characters, series values or labels). */
   epoch(jobId: string, epoch: number, tokens: number): void
+  /** Progress inside an epoch was stored. */
+  progress?(jobId: string): void
   finished(jobId: string, status: 'succeeded' | 'failed' | 'cancelled' | 'requeued'): void
 }
 
@@ -370,7 +375,7 @@ export class JobRunner {
     }))
     pool.run({
       jobId: job.id, attempt: job.attempt, spec: job.spec as JobSpec,
-      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, init, stopFlag, port: port2,
+      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, init, stopFlag, port: port2, progressMs: this.options.progressMs,
     }).then(() => {
       // Messages can trail the task's completion; give them a turn before deciding it vanished.
       setTimeout(() => this.safely('ending a training task', () => {
@@ -401,6 +406,11 @@ export class JobRunner {
         job.epoch = message.epoch
         job.log.debug({ epoch: message.epoch, loss: message.loss, valLoss: message.valLoss }, 'epoch finished')
         this.emit('epoch', job.id, message.epoch, message.tokens)
+        return
+      }
+      case 'progress': {
+        const { epoch, batch, batches, tokensPerSecond, at } = message
+        if (await storage.progress.record(job.id, this.owner, { epoch, batch, batches, tokensPerSecond, at })) this.options.events?.progress?.(job.id)
         return
       }
       case 'checkpoint': {

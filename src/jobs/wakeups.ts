@@ -1,5 +1,8 @@
 import type { JobRunnerEvents } from './runner.js'
 
+/** Waiting on this wakes on a change to any job (the all-jobs stream). */
+export const ANY_JOB = '*'
+
 /**
  * Wake-ups for event streams. Streams read everything from storage; this only tells them
  * when to look again: at once when this process's runner persisted an epoch or a status,
@@ -9,6 +12,7 @@ export class JobWakeups {
   private readonly waiting = new Map<string, Set<() => void>>()
 
   notify(jobId: string): void {
+    if (jobId !== ANY_JOB) this.notify(ANY_JOB)
     const set = this.waiting.get(jobId)
     if (!set) return
     this.waiting.delete(jobId)
@@ -37,6 +41,7 @@ export class JobWakeups {
   readonly runnerEvents: Partial<JobRunnerEvents> = {
     started: (job) => this.notify(job.id),
     epoch: (jobId) => this.notify(jobId),
+    progress: (jobId) => this.notify(jobId),
     finished: (jobId) => this.notify(jobId),
   }
 }

@@ -20,6 +20,8 @@ export interface TrainingTask {
   checkpoint: Uint8Array | null
   /** training.init_from: the encoded final checkpoint of the model version a fresh start begins from. */
   init?: Uint8Array | null
+  /** Report `progress` at most this often (ms); default 2000. */
+  progressMs?: number
   /** Int32Array(1) over a SharedArrayBuffer: STOP_* requested by the main thread. */
   stopFlag: Int32Array
   port: MessagePort
@@ -33,6 +35,8 @@ export type WorkerMessage =
     metrics: Record<string, number>; lr: number; stoppedEarly: boolean
   }
   | { type: 'checkpoint'; epoch: number; final: boolean; blob: Uint8Array }
+  /** Batch `batch` of `batches` of `epoch` done (batch = batches: the epoch just reported); tokens per second so far in it. */
+  | { type: 'progress'; epoch: number; batch: number; batches: number; tokensPerSecond: number | null; at: number }
   | { type: 'finished'; outcome: 'succeeded' }
   | { type: 'finished'; outcome: 'stopped'; reason: 'cancel' | 'shutdown' }
   | { type: 'finished'; outcome: 'failed'; code: 'nan_loss' | 'max_runtime_exceeded' | 'training_error' | 'invalid_data'; message: string }

@@ -35,13 +35,30 @@ export default function train(task: TrainingTask): void {
     const deadline = performance.now() + maxRuntime * 1000 - trainer.elapsedMs
     const overtime = () => performance.now() > deadline
     const stopRequested = () => Atomics.load(task.stopFlag, 0) !== STOP_NONE
+    // Where training stands inside long epochs, and its speed, at most every progressMs.
+    const progressMs = task.progressMs ?? 2000
+    let reported = performance.now()
+    const progress = (epoch: number, batch: number, batches: number, tokens: number, since: number) => {
+      const now = performance.now()
+      if (now - reported < progressMs) return
+      reported = now
+      const tokensPerSecond = now > since ? tokens / ((now - since) / 1000) : null
+      post({ type: 'progress', epoch, batch, batches, tokensPerSecond, at: Date.now() })
+    }
     while (!trainer.done) {
-      const result = trainer.runEpoch(() => stopRequested() || overtime())
+      const started = performance.now()
+      const epoch = trainer.epoch + 1
+      let batches = 0
+      const result = trainer.runEpoch(() => stopRequested() || overtime(), (batch, count, tokens) => {
+        batches = count
+        if (batch < count) progress(epoch, batch, count, tokens, started)
+      })
       if (result === null) break
       post({
         type: 'epoch', epoch: result.epoch, loss: result.loss, valLoss: result.valLoss, bestLoss: trainer.bestLoss, tokens: result.tokens,
         at: Date.now(), elapsedMs: trainer.elapsedMs, metrics: result.metrics, lr: result.lr, stoppedEarly: result.stoppedEarly,
       })
+      progress(result.epoch, batches, batches, result.tokens, started)
       if (!trainer.done && result.epoch % every === 0) postCheckpoint(trainer, false)
       if (stopRequested() || overtime()) break
     }

@@ -1,5 +1,5 @@
 export type {
-  Storage, StorageDialect, StorageHealth, JobsStore, CheckpointsStore, LossesStore, CreateOptions, EpochUpdate, ResumeOptions, ResumePoint,
+  Storage, StorageDialect, StorageHealth, JobsStore, CheckpointsStore, LossesStore, ProgressStore, CreateOptions, EpochUpdate, ResumeOptions, ResumePoint,
 } from './storage.js'
 export { openStorage, type StorageTarget } from './open.js'
 export { encodeCursor, decodeCursor } from './cursor.js'

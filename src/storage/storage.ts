@@ -6,6 +6,7 @@
  */
 import type {
   AliasRecord,
+  BatchProgress,
   CheckpointMeta,
   CheckpointRecord,
   DeleteResult,
@@ -125,6 +126,13 @@ export interface CheckpointsStore {
   deleteAfter(jobId: string, epoch: number): Promise<number>
 }
 
+/** Progress inside an epoch: one row per job, replaced as it trains (event streams read it). */
+export interface ProgressStore {
+  /** Replaces the job's progress while `owner` holds its lease; false (nothing written) otherwise. */
+  record(jobId: string, owner: LeaseOwner, progress: BatchProgress): Promise<boolean>
+  get(jobId: string): Promise<BatchProgress | undefined>
+}
+
 /** Loss history: one point per job and epoch, never two. */
 export interface LossesStore {
   /** Writes the points together; an epoch already present is replaced. Non-finite losses are refused. */
@@ -217,6 +225,8 @@ export interface Storage {
   readonly jobs: JobsStore
   readonly checkpoints: CheckpointsStore
   readonly losses: LossesStore
+  /** Progress inside the epoch of running jobs (batch k of n, throughput). */
+  readonly progress: ProgressStore
   /** The model registry: versions (numbered by the database as jobs succeed) and aliases. */
   readonly models: ModelsStore
   /** Loss points + progress (+ optional checkpoint) atomically. False, with nothing written, if `owner` lost the lease. */

@@ -76,6 +76,32 @@ export interface JobRow {
   updated_at: number
 }
 
+/** Where a running job stands inside an epoch (table job_progress). */
+export interface BatchProgress {
+  /** The epoch being trained (progressEpoch + 1 while it runs), or the one just finished when batch = batches. */
+  epoch: number
+  /** Batches done in that epoch, of `batches`. */
+  batch: number
+  batches: number
+  /** Target values trained on per second, measured by the worker; null before it knows. */
+  tokensPerSecond: number | null
+  /** ms since epoch */
+  at: number
+}
+
+export interface BatchProgressRow {
+  job_id: string
+  epoch: number
+  batch: number
+  batches: number
+  tokens_per_second: number | null
+  at: number
+}
+
+export function toBatchProgress(row: BatchProgressRow): BatchProgress {
+  return { epoch: row.epoch, batch: row.batch, batches: row.batches, tokensPerSecond: row.tokens_per_second, at: row.at }
+}
+
 export interface JobRecord {
   seq: number
   id: string

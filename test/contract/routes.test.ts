@@ -168,6 +168,8 @@ t.test('open server: every route through the validating proxy', async (t) => {
   await api.call(t, 'GET', `/jobs/${greeter.id}/losses?format=svg`, { expect: 200 })
   await api.call(t, 'GET', `/jobs/${greeter.id}/events`, { expect: 200 })
   await api.call(t, 'GET', '/jobs/no-such-job/events', { expect: 404 })
+  await api.call(t, 'GET', '/events?catch_up=true', { expect: 200 })
+  await api.call(t, 'GET', '/events?catch_up=maybe', { expect: 400, invalidRequest: true })
 
   // Predict: the README's requests, then the errors.
   await api.call(t, 'GET', '/predict?model=greeter&input=hello', { expect: 200 })

@@ -152,7 +152,7 @@ t.test('runtime stage carries what the server reads at runtime', async (t) => {
     const parts = words(args).filter((w) => !w.startsWith('--'))
     return parts.slice(0, -1).map((source) => source.replace(/^\/app\//, '').replace(/^\.\//, ''))
   })
-  for (const needed of ['package.json', 'package-lock.json', 'migrations', 'node_modules', 'dist']) {
+  for (const needed of ['package.json', 'package-lock.json', 'migrations', 'ui', 'node_modules', 'dist']) {
     t.ok(copied.includes(needed), `copies ${needed}`)
   }
 })

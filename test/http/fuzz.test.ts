@@ -305,15 +305,16 @@ async function fuzzJobPaths(fuzzer: Fuzzer, world: World): Promise<void> {
 }
 
 /** Routes the OpenAPI document hides or never lists: docs, the spec itself, near-misses. */
-const UNDOCUMENTED = ['/openapi.json', '/docs', '/docs/', '/docs/static/index.html', '/docs/json', '/docs/yaml', '/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/nope', '//jobs', '/jobs/', '/JOBS', '/predict/', '/healthz/', '/metrics?x=1', '/jobs?', '/?', '/%']
+const UNDOCUMENTED = ['/openapi.json', '/ui/', '/ui/vendor/uplot/../../package.json', '/ui/%2e%2e/package.json', '/docs', '/docs/', '/docs/static/index.html', '/docs/json', '/docs/yaml', '/docs/static/../../package.json', '/docs/static/%2e%2e/%2e%2e/package.json', '/nope', '//jobs', '/jobs/', '/JOBS', '/predict/', '/healthz/', '/metrics?x=1', '/jobs?', '/?', '/%']
 
 async function fuzzEveryRoute(fuzzer: Fuzzer, world: World): Promise<number> {
   const { body: document } = await fuzzer.json({ method: 'GET', target: '/openapi.json' })
   const operations: { method: string; path: string; query: string[] }[] = []
   for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>)) {
-    // An event stream of a real job stays open until the job ends (test/http/events.test.ts covers
-    // it); a request here must end. Unknown ids still reach it through the authorization fuzz.
-    if (path === '/jobs/{id}/events') continue
+    // An event stream of a real job stays open until the job ends, and GET /events until the
+    // client leaves (test/http/events.test.ts covers them); a request here must end. Unknown ids
+    // still reach the first through the authorization fuzz.
+    if (path === '/jobs/{id}/events' || path === '/events') continue
     for (const [method, operation] of Object.entries(item)) {
       operations.push({ method: method.toUpperCase(), path, query: (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name) })
     }
@@ -419,7 +420,8 @@ async function fuzzAuthorization(fuzzer: Fuzzer): Promise<void> {
   for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, { 'x-required-scope'?: string }>>)) {
     for (const [method, operation] of Object.entries(item)) {
       const required = operation['x-required-scope']
-      routes.push({ method: method.toUpperCase(), path, scope: required ?? null })
+      // GET /events follows until the client leaves; catch_up makes an authorized request end.
+      routes.push({ method: method.toUpperCase(), path: path === '/events' ? '/events?catch_up=true' : path, scope: required ?? null })
     }
   }
   routes.push({ method: 'GET', path: '/openapi.json', scope: null }, { method: 'GET', path: '/docs/', scope: null }, { method: 'GET', path: '/nope', scope: 'any' }, { method: 'POST', path: '/jobs/{id}/nope', scope: 'any' })

@@ -22,7 +22,7 @@ const queuedService = (t: TapTest, limits = {}) => startService(t, { dir, traini
 const trainingService = (t: TapTest, workers = 2) => startService(t, { dir, workers })
 
 const JOB_FIELDS = [
-  'attempt', 'best_loss', 'checkpoint', 'created_at', 'data', 'error', 'finished_at', 'id', 'loss', 'model', 'name',
+  'attempt', 'best_loss', 'cancel_requested', 'checkpoint', 'created_at', 'data', 'error', 'finished_at', 'id', 'loss', 'model', 'name',
   'progress', 'started_at', 'status', 'stopped_early', 'training',
 ]
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/

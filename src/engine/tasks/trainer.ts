@@ -127,9 +127,10 @@ export class Trainer {
   /**
    * One pass over the training data. `shouldStop` is polled before every step; when it
    * returns true the partial epoch is abandoned and null returned (the last completed epoch's
-   * state stays available through `checkpoint()`).
+   * state stays available through `checkpoint()`). `onBatch` hears after every step how
+   * many of the epoch's batches are done and how many target values they held.
    */
-  runEpoch(shouldStop: () => boolean = () => false): EpochResult | null {
+  runEpoch(shouldStop: () => boolean = () => false, onBatch?: (batch: number, batches: number, tokens: number) => void): EpochResult | null {
     const started = performance.now()
     const t = this.training
     const plan = this.task.train
@@ -158,6 +159,7 @@ export class Trainer {
       this.schedule?.afterBatch()
       total += loss * filled.weight
       weight += filled.weight
+      onBatch?.(k + 1, plan.batchCount, weight)
       if (plan.stateful) {
         this.streamState = this.saveState(this.streamState, filled.batch.B)
         streaming = true

@@ -88,6 +88,28 @@ export function securityHeaders(options: Readonly<HelmetOptions>): Record<string
   return headers
 }
 
+/**
+ * The dashboard under /ui: its own scripts and styles only (uPlot sets element styles from
+ * script, which CSP allows), API calls and event streams to this origin, and the loss
+ * charts' SVG and canvas images.
+ */
+export const UI_SECURITY_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+} satisfies HelmetOptions
+
 export default fp(
   async (app) => {
     // Per route configuration object: the API's headers, or a route's own (the docs pages).

@@ -24,6 +24,7 @@ export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMe
     data: job.dataSummary as JobBody['data'],
     progress: { epoch: job.progressEpoch, epochs: job.epochs },
     stopped_early: stoppedEarly(job),
+    cancel_requested: job.cancelRequested,
     loss: job.loss,
     best_loss: job.bestLoss,
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,

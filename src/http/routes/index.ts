@@ -6,6 +6,7 @@ import jobRoutes from './jobs.js'
 import modelRoutes from './models.js'
 import operationsRoutes from './operations.js'
 import predictRoutes from './predict.js'
+import uiRoutes from './ui.js'
 import v2Routes from '../v2/routes.js'
 
 /**
@@ -24,6 +25,8 @@ const routes: FastifyPluginAsyncTypebox = async (app) => {
     await app.register(predictRoutes)
     // Open Inference Protocol: its own error shape and not-found handler under /v2.
     await app.register(v2Routes, { prefix: '/v2' })
+    // The web dashboard (/ui) and the / redirect to it.
+    await app.register(uiRoutes)
   }
   await app.register(operationsRoutes)
 }

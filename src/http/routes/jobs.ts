@@ -104,6 +104,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     if (created) {
       request.log.info({ jobId: job.id, name: job.name }, 'job queued')
       app.runner?.wake()
+      app.wakeups.notify(job.id)
     } else {
       reply.header('idempotent-replayed', 'true')
     }

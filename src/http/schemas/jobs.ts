@@ -150,6 +150,7 @@ export function jobResponse(limits: Limits) {
     data: DataSummarySchema,
     progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
     stopped_early: Type.Boolean({ description: 'training.early_stopping ended the job (succeeded) before its epoch limit, after progress.epoch' }),
+    cancel_requested: Type.Boolean({ description: 'A cancel was asked for: a running job stops at its next step, then ends `cancelled`' }),
     loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
     best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
     error: Nullable(Type.Object({
@@ -176,7 +177,7 @@ export function jobResponse(limits: Limits) {
       id: '4f6c1c8e-5c1b-4b55-9a55-5a6c1f0f2b7a', name: 'greeter', status: 'succeeded',
       model: { ...TUTORIAL_JOB.model, proj_size: 0, dtype: DEFAULT_DTYPE },
       training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
-      data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, stopped_early: false, loss: 0.0012, best_loss: 0.0012,
+      data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, stopped_early: false, cancel_requested: false, loss: 0.0012, best_loss: 0.0012,
       error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
       created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
     }],

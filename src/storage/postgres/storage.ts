@@ -6,6 +6,7 @@ import { PgCheckpointsRepository } from './checkpoints-repository.js'
 import { PgJobsRepository, QUEUED_CHANNEL } from './jobs-repository.js'
 import { PgModelsRepository } from './models-repository.js'
 import { PgLossesRepository } from './losses-repository.js'
+import { PgProgressRepository } from './progress-repository.js'
 import { currentPgVersion, runPgMigrations } from './migrate.js'
 import { PoolSession, numericTypes, type Session } from './session.js'
 import { QueueListener } from './queue-listener.js'
@@ -44,6 +45,7 @@ export class PostgresStorage implements Storage {
   readonly jobs: PgJobsRepository
   readonly checkpoints: PgCheckpointsRepository
   readonly losses: PgLossesRepository
+  readonly progress: PgProgressRepository
   readonly models: PgModelsRepository
   private readonly session: PoolSession
   private readonly listener: QueueListener
@@ -56,6 +58,7 @@ export class PostgresStorage implements Storage {
     this.checkpoints = new PgCheckpointsRepository(this.session)
     this.models = new PgModelsRepository(this.session)
     this.losses = new PgLossesRepository(this.session)
+    this.progress = new PgProgressRepository(this.session)
     this.listener = new QueueListener(options.url, QUEUED_CHANNEL)
   }
 

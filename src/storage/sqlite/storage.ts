@@ -1,4 +1,4 @@
-import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ModelsStore, ResumeOptions, ResumePoint, Storage, StorageHealth } from '../storage.js'
+import type { CheckpointsStore, EpochUpdate, JobsStore, LossesStore, ModelsStore, ProgressStore, ResumeOptions, ResumePoint, Storage, StorageHealth } from '../storage.js'
 import { promised } from '../synchronous.js'
 import type { CheckpointMeta, JobOutcome, JobProgress, JobRecord, LeaseOwner, NewCheckpoint } from '../types.js'
 import { SqliteCheckpointsRepository } from './checkpoints-repository.js'
@@ -7,6 +7,7 @@ import { openDatabase, type Database, type OpenDatabaseOptions } from './databas
 import { SqliteJobsRepository } from './jobs-repository.js'
 import { SqliteLossesRepository } from './losses-repository.js'
 import { SqliteModelsRepository } from './models-repository.js'
+import { SqliteProgressRepository } from './progress-repository.js'
 import { currentVersion } from './migrate.js'
 import { holdSqliteNodeId } from './node-lock.js'
 import type { NodeIdHold } from '../node-id.js'
@@ -23,6 +24,7 @@ export class SqliteStorage implements Storage {
   readonly jobs: JobsStore
   readonly checkpoints: CheckpointsStore
   readonly losses: LossesStore
+  readonly progress: ProgressStore
   readonly models: ModelsStore
   /** The synchronous repositories, for use inside this class's transactions. */
   private readonly sync: { jobs: SqliteJobsRepository; checkpoints: SqliteCheckpointsRepository; losses: SqliteLossesRepository }
@@ -36,6 +38,7 @@ export class SqliteStorage implements Storage {
     this.jobs = promised<JobsStore>(this.sync.jobs)
     this.checkpoints = promised<CheckpointsStore>(this.sync.checkpoints)
     this.losses = promised<LossesStore>(this.sync.losses)
+    this.progress = promised<ProgressStore>(new SqliteProgressRepository(db))
     this.models = promised<ModelsStore>(new SqliteModelsRepository(db))
     this.expectedVersion = newestVersion(listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir('sqlite')))
   }
