@@ -187,8 +187,8 @@ export class JobRunner {
   }
 
   /** Tells the observers; a throwing observer (metrics) never touches the job. */
-  private emit<K extends keyof JobRunnerEvents>(event: K, ...args: Parameters<JobRunnerEvents[K]>): void {
-    this.safely(`the ${event} observer`, () => (this.options.events?.[event] as ((...a: Parameters<JobRunnerEvents[K]>) => void) | undefined)?.(...args))
+  private emit<K extends keyof JobRunnerEvents>(event: K, ...args: Parameters<NonNullable<JobRunnerEvents[K]>>): void {
+    this.safely(`the ${event} observer`, () => (this.options.events?.[event] as ((...a: Parameters<NonNullable<JobRunnerEvents[K]>>) => void) | undefined)?.(...args))
   }
 
   /** Asks a job running in this process to stop at its next step boundary. */
