@@ -99,7 +99,7 @@ function quickCheck(db: Database): string | null {
   try {
     const rows = db.pragma('quick_check(3)') as { quick_check: string }[]
     const problems = rows.map((row) => row.quick_check).filter((result) => result !== 'ok')
-    return problems.length === 0 ? null : `PRAGMA quick_check reports ${problems.join('; ')}`
+    return problems.length === 0 ? null : `PRAGMA quick_check reports ${problems.join('; ').replace(/\s*\n\s*/g, '; ')}`
   } catch (err) {
     const fault = sqliteFault(err)
     return `PRAGMA quick_check failed${isStorageFault(fault) ? ` (${fault.nativeCode})` : ''}: ${(err as Error).message}`
