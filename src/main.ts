@@ -63,6 +63,9 @@ async function main(): Promise<void> {
   exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
+  if (config.modelCacheSize !== undefined) {
+    app.log.warn({ MODEL_CACHE_SIZE: config.modelCacheSize, MODEL_CACHE_BYTES: config.serving.modelCacheBytes }, 'MODEL_CACHE_SIZE is deprecated: the model cache is bounded by MODEL_CACHE_BYTES (bytes); the count is still honoured on top of it')
+  }
   if (config.databasePathIgnored) {
     app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
   }

@@ -79,7 +79,9 @@ t.test('damaged pages mid-file: the service starts, /readyz is red with the reas
   fs.closeSync(fd)
 
   const service = await startMain(t, { env: { DATABASE_PATH: file }, startTimeoutMs: 120_000 })
-  const ready = await fetch(`${service.url}/readyz`)
+  const ready = await fetch(`${service.url}/readyz`).catch((err: unknown) => {
+    throw new Error(`GET /readyz failed (${String(err)}); the service exited ${service.child.exitCode ?? service.child.signalCode}; stderr: ${service.stderr()}`)
+  })
   t.equal(ready.status, 503, '/readyz is red')
   const readiness = (await ready.json()) as Readiness
   t.equal(readiness.checks.database, false)

@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { StorageUnavailableError, isStorageFault, type StorageFaultError } from '../errors.js'
-import type { Database } from './database.js'
+import { withBusyTimeout, type Database } from './database.js'
 import { sqliteFault } from './faults.js'
 
 /** Below this much free space where the database lives, readiness reports the disk full: a job's next save would not fit. */
@@ -64,11 +64,10 @@ export class SqliteHealth {
   /** Rewrites the probe row with a short busy timeout; the reason it failed, or null. */
   private probeWrite(): string | null {
     if (this.db.readonly) return 'the database is not writable: it is open read-only'
-    const busyTimeout = this.db.pragma('busy_timeout', { simple: true }) as number
-    this.db.pragma(`busy_timeout = ${PROBE_BUSY_TIMEOUT_MS}`)
     try {
       this.probe ??= this.db.prepare('UPDATE storage_probe SET written_at = ? WHERE id = 1')
-      this.probe.run(Date.now())
+      const probe = this.probe
+      withBusyTimeout(this.db, PROBE_BUSY_TIMEOUT_MS, () => probe.run(Date.now()))
       return null
     } catch (err) {
       const fault = sqliteFault(err)
@@ -78,8 +77,6 @@ export class SqliteHealth {
       if (fault === undefined) return `the database is not writable: ${(err as Error).message}`
       this.note(fault)
       return `the database is not writable: ${fault.problem}. ${fault.advice}`
-    } finally {
-      this.db.pragma(`busy_timeout = ${busyTimeout}`)
     }
   }
 }

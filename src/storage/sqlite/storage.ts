@@ -10,6 +10,7 @@ import { SqliteModelsRepository } from './models-repository.js'
 import { currentVersion } from './migrate.js'
 import { translateSqliteError } from './faults.js'
 import { SqliteHealth } from './health.js'
+import { WalKeeper } from './wal.js'
 import { isStorageFault } from '../errors.js'
 import { sqliteOpenError } from '../open-errors.js'
 
@@ -32,11 +33,14 @@ export class SqliteStorage implements Storage {
   private readonly expectedVersion: number
   /** Readiness state: probe writes, free space, known damage. */
   readonly health: SqliteHealth
+  /** Keeps a file database's WAL bounded; undefined for `:memory:`. */
+  readonly wal: WalKeeper | undefined
 
   constructor(db: Database, options: { location: string; migrationsDir?: string }) {
     this.db = db
     this.location = options.location
     this.health = new SqliteHealth(db, db.memory ? null : options.location)
+    this.wal = db.memory ? undefined : new WalKeeper(db, `${db.name}-wal`)
     this.sync = { jobs: new SqliteJobsRepository(db), checkpoints: new SqliteCheckpointsRepository(db), losses: new SqliteLossesRepository(db) }
     const translate = (err: unknown) => this.fault(err)
     this.jobs = promised<JobsStore>(this.sync.jobs, translate)
@@ -108,6 +112,7 @@ export class SqliteStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    this.wal?.stop()
     if (this.db.open) this.db.close()
   }
 
@@ -146,6 +151,7 @@ export function openSqliteStorage(options: OpenDatabaseOptions): SqliteStorage {
     db = openDatabase(options)
     const storage = new SqliteStorage(db, { location: options.path, migrationsDir: options.migrationsDir })
     refuseReadOnly(db)
+    storage.wal?.start()
     return storage
   } catch (err) {
     db?.close()
