@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   predict_too_costly: { statusCode: 400, message: 'The prediction would cost more than the configured budget' },
   bad_request: { statusCode: 400, message: 'The request is malformed' },
   invalid_model: { statusCode: 400, message: 'The imported card or weights do not define a model seqserve can serve' },
+  init_from_mismatch: { statusCode: 400, message: 'The model of training.init_from does not match the job (architecture, task, vocabulary, labels or features)' },
   unauthorized: { statusCode: 401, message: 'A valid API key is required' },
   forbidden: { statusCode: 403, message: 'The API key lacks the scope for this operation' },
   not_found: { statusCode: 404, message: 'No such route' },

@@ -6,6 +6,7 @@ import type { JobSpec } from '../engine/tasks/spec.js'
 import { CHECKPOINT_FORMAT } from '../engine/tasks/checkpoint.js'
 import { STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../pool/protocol.js'
 import { TrainingPool } from '../pool/training-pool.js'
+import { InitFromMissingError, loadInitWeights } from './init-from.js'
 import type { Storage } from '../storage/storage.js'
 import { leaseOwner, type JobRecord, type NewCheckpoint, type ReapedJob } from '../storage/types.js'
 
@@ -234,9 +235,13 @@ export class JobRunner {
     const { storage } = this.options
     const log = this.options.logger.child({ jobId: job.id, attempt: job.attempt })
     let resume
+    let init: Uint8Array | null = null
     try {
       resume = await storage.resumeFromCheckpoint(job.id, this.owner, Date.now())
+      // A fresh start of a fine-tuning job begins from the version it names (init-from.ts).
+      if (resume && !resume.checkpoint) init = await loadInitWeights(storage, (job.spec as JobSpec).training)
     } catch (err) {
+      if (err instanceof InitFromMissingError) return this.failUnstarted(job, log, 'init_from_missing', err.message)
       // Claimed but not started: hand it back, or the heartbeat would keep its lease forever.
       log.error({ err, epoch: job.progressEpoch }, 'could not prepare the job to run; returning it to the queue')
       await this.release(job.id)
@@ -283,7 +288,7 @@ export class JobRunner {
     })
     pool.run({
       jobId: job.id, attempt: job.attempt, spec: job.spec as JobSpec,
-      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, stopFlag, port: port2,
+      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, init, stopFlag, port: port2,
     }).then(() => {
       // Messages can trail the task's completion; give them a turn before deciding it vanished.
       setTimeout(() => {
@@ -358,6 +363,19 @@ export class JobRunner {
     if (done) {
       job.log.warn({ code, epoch: job.epoch }, `job failed: ${message}`)
       this.options.events?.finished?.(job.id, 'failed')
+    }
+  }
+
+  /** A claimed job that cannot start at all fails at once (no worker ever ran it). */
+  private async failUnstarted(job: JobRecord, log: Logger, code: string, message: string): Promise<void> {
+    try {
+      if (await this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now())) {
+        log.warn({ code }, `job failed: ${message}`)
+        this.options.events?.finished?.(job.id, 'failed')
+      }
+    } catch (err) {
+      log.error({ err }, 'could not record that the job cannot start; returning it to the queue')
+      await this.release(job.id)
     }
   }
 

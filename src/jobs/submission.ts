@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto'
 import type { Limits } from '../config.js'
 import type { DataSpec, JobSpec, ModelSpec, TrainingSpec } from '../engine/tasks/spec.js'
-import { DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
+import { BaseModelMismatchError, DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
 import { TrainingConfigError, resolveTrainingConfig } from '../engine/tasks/training-config.js'
+import { type InitSource, architectureDifferences, describeInitFrom } from './init-from.js'
 
 /** A job request that cannot be accepted; `code` is an HTTP error code of the catalogue. */
 export class SubmissionError extends Error {
-  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded', message: string) {
+  constructor(readonly code: 'validation_failed' | 'invalid_data' | 'limit_exceeded' | 'init_from_mismatch', message: string) {
     super(message)
     this.name = 'SubmissionError'
   }
@@ -23,8 +24,10 @@ export interface Submission {
 /**
  * Turns a schema-validated (defaults filled) POST /jobs body into a job: checks what a
  * schema cannot (cross-field rules, dataset totals) and that the data can train the model.
+ * `init` is training.init_from resolved (init-from.ts): the job must have its architecture
+ * and its data fit the model's vocabulary, labels or features; the job stores the version.
  */
-export function acceptSubmission(body: { name?: string; model: ModelSpec; data: DataSpec; training?: TrainingSpec }, limits: Limits): Submission {
+export function acceptSubmission(body: { name?: string; model: ModelSpec; data: DataSpec; training?: TrainingSpec }, limits: Limits, init?: InitSource): Submission {
   const { model, data } = body
   const training = body.training!
   if (model.proj_size > 0 && model.type !== 'lstm') throw new SubmissionError('validation_failed', 'body/model/proj_size is only supported when model.type is "lstm"')
@@ -33,16 +36,29 @@ export function acceptSubmission(body: { name?: string; model: ModelSpec; data: 
   }
   checkDatasetSize(data, limits)
   let spec: JobSpec = { model, data, training }
+  if (init && init.meta.kind !== data.type) {
+    throw new SubmissionError('init_from_mismatch', `training.init_from (${describeInitFrom(training.init_from!)}) is a ${init.meta.kind} model; data.type is ${JSON.stringify(data.type)}`)
+  }
   try {
     // Monitors and modes the task implies are filled in, so the stored job shows them.
-    spec = { ...spec, training: resolveTrainingConfig(training, prepareTask(spec)) }
+    const task = prepareTask(spec, init?.meta)
+    spec = { ...spec, training: resolveTrainingConfig(training, task) }
+    const differences = init ? architectureDifferences(task.model, init.config) : []
+    if (differences.length > 0) {
+      throw new SubmissionError('init_from_mismatch', `training.init_from (${describeInitFrom(training.init_from!)}, version ${init!.version}) has another architecture: ${differences.join('; ')}`)
+    }
   } catch (err) {
+    if (err instanceof BaseModelMismatchError) throw new SubmissionError('init_from_mismatch', err.message)
     if (err instanceof DataError) throw new SubmissionError('invalid_data', err.message)
     if (err instanceof TrainingConfigError) throw new SubmissionError('validation_failed', err.message)
     throw err
   }
   const name = body.name ?? `${model.type}-${data.type}`
-  return { name, spec, dataSummary: summarizeData(data), requestHash: hashRequest({ name, spec }) }
+  // The hash is of the request as given (a replay after an alias moved is the same request);
+  // the stored job holds the version the reference resolved to.
+  const requestHash = hashRequest({ name, spec })
+  if (init) spec = { ...spec, training: { ...spec.training, init_from: { model: init.model, version: init.version } } }
+  return { name, spec, dataSummary: summarizeData(data), requestHash }
 }
 
 function checkDatasetSize(data: DataSpec, limits: Limits): void {

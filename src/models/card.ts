@@ -21,7 +21,8 @@ export interface ModelCard {
   card_version: number
   name: string
   task: TaskMeta['kind']
-  source: { kind: 'job' | 'import'; job: string; status: string; epoch: number; created_at: string | null; finished_at: string | null }
+  /** `init_from`: the model version a fine-tuned job started from. */
+  source: { kind: 'job' | 'import'; job: string; status: string; epoch: number; created_at: string | null; finished_at: string | null; init_from?: { model: string; version: number } }
   architecture: {
     framework: 'pytorch'
     rnn: { class: 'RNN' | 'LSTM' | 'GRU'; kwargs: Record<string, number | boolean | string> }
@@ -56,7 +57,11 @@ export interface ModelCard {
 
 export interface CardSource {
   name: string
-  job: { kind: 'job' | 'import'; id: string; status: string; createdAt: string | null; finishedAt: string | null; training: Record<string, unknown> | null; dataSummary: Record<string, unknown> | null }
+  job: {
+    kind: 'job' | 'import'; id: string; status: string; createdAt: string | null; finishedAt: string | null; training: Record<string, unknown> | null; dataSummary: Record<string, unknown> | null
+    /** The version a fine-tuned job started from (training.init_from). */
+    initFrom?: { model: string; version: number }
+  }
   meta: TaskMeta
   model: SequenceModelConfig
   /** The precision the engine computed in (checkpoint dtype). */
@@ -141,7 +146,10 @@ export function buildModelCard(src: CardSource): ModelCard {
     card_version: CARD_VERSION,
     name: src.name,
     task: meta.kind,
-    source: { kind: src.job.kind, job: src.job.id, status: src.job.status, epoch: src.epoch, created_at: src.job.createdAt, finished_at: src.job.finishedAt },
+    source: {
+      kind: src.job.kind, job: src.job.id, status: src.job.status, epoch: src.epoch, created_at: src.job.createdAt, finished_at: src.job.finishedAt,
+      ...(src.job.initFrom ? { init_from: { model: src.job.initFrom.model, version: src.job.initFrom.version } } : {}),
+    },
     architecture: {
       framework: 'pytorch',
       rnn: { class: TORCH_CLASS[model.mode], kwargs: torchRecurrentKwargs(model) },

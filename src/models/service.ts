@@ -23,6 +23,14 @@ export class NoCheckpointError extends Error {
   }
 }
 
+/** Where a fine-tuned job started (its stored, resolved training.init_from). */
+function initFromOf(job: JobRecord): { initFrom?: { model: string; version: number } } {
+  const ref = (job.spec as { training?: { init_from?: unknown } }).training?.init_from
+  if (typeof ref !== 'object' || ref === null) return {}
+  const { model, version } = ref as { model: unknown; version: unknown }
+  return typeof model === 'string' && typeof version === 'number' ? { initFrom: { model, version } } : {}
+}
+
 export class ModelsService {
   constructor(private readonly storage: Storage, private readonly producerVersion: string) {}
 
@@ -40,6 +48,7 @@ export class ModelsService {
         kind: job.dataSummary.type === 'import' ? 'import' : 'job',
         id: job.id, status: job.status, createdAt: msToIso(job.createdAt), finishedAt: msToIso(job.finishedAt),
         training: job.spec.training as Record<string, unknown>, dataSummary: job.dataSummary,
+        ...initFromOf(job),
       },
       meta: c.meta, model: c.model, dtype: c.dtype, params: Float64Array.from(c.params),
       epoch: c.epoch, loss: c.loss, bestLoss: c.bestLoss, valLosses: losses.map((p) => p.valLoss),

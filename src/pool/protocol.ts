@@ -12,6 +12,8 @@ export interface TrainingTask {
   spec: JobSpec
   /** Encoded checkpoint to resume from, or null for a fresh start. */
   checkpoint: Uint8Array | null
+  /** training.init_from: the encoded final checkpoint of the model version a fresh start begins from. */
+  init?: Uint8Array | null
   /** Int32Array(1) over a SharedArrayBuffer: STOP_* requested by the main thread. */
   stopFlag: Int32Array
   port: MessagePort

@@ -16,7 +16,8 @@ export default function train(task: TrainingTask): void {
   try {
     let trainer: Trainer
     try {
-      trainer = new Trainer(task.spec, task.checkpoint ? decodeCheckpoint(task.checkpoint) : undefined)
+      const init = task.init ? decodeCheckpoint(task.init) : undefined
+      trainer = new Trainer(task.spec, task.checkpoint ? decodeCheckpoint(task.checkpoint) : undefined, undefined, init)
     } catch (err) {
       if (err instanceof DataError) {
         post({ type: 'finished', outcome: 'failed', code: 'invalid_data', message: err.message })

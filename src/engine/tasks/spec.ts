@@ -52,6 +52,20 @@ export interface TrainingSpec {
   lr_scheduler?: LrSchedulerSpec
   /** Keras-style early stopping; monitor and mode are filled from the task when omitted. */
   early_stopping?: Omit<EarlyStoppingSpec, 'monitor' | 'mode'> & Partial<Pick<EarlyStoppingSpec, 'monitor' | 'mode'>>
+  /**
+   * Fine-tuning: start from the weights of a model version instead of the seeded init. A
+   * request may name it `"name"`, `"name@alias"` or `{model, version}`; a stored job always
+   * holds the resolved `{model, version}` (versions never change, so a resume starts alike).
+   */
+  init_from?: InitFrom
+}
+
+/** A model version to start from: `"name"` (its highest version), `"name@alias"` or a pinned version. */
+export type InitFrom = string | ResolvedInitFrom
+
+export interface ResolvedInitFrom {
+  model: string
+  version: number
 }
 
 export interface JobSpec {

@@ -29,6 +29,14 @@ export class DataError extends Error {
   }
 }
 
+/** The data does not fit the model training.init_from starts from (its task, vocabulary, labels or features). */
+export class BaseModelMismatchError extends DataError {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BaseModelMismatchError'
+  }
+}
+
 export function recurrentMode(model: ModelSpec): RecurrentMode {
   if (model.type === 'rnn') return model.nonlinearity === 'relu' ? 'rnn_relu' : 'rnn_tanh'
   return model.type
@@ -54,16 +62,34 @@ export function modelConfigFor(meta: TaskMeta, model: ModelSpec): SequenceModelC
   }
 }
 
-/** Checks the data and turns it into samples, a batcher and the metadata prediction needs. */
-export function prepareTask(spec: JobSpec): PreparedTask {
+/**
+ * Checks the data and turns it into samples, a batcher and the metadata prediction needs.
+ * `base` (fine-tuning, training.init_from) is the task metadata of the model training starts
+ * from: its vocabulary, labels and series normalisation are kept (the weights were trained
+ * on them), and the data must fit them.
+ */
+export function prepareTask(spec: JobSpec, base?: TaskMeta): PreparedTask {
   const data = spec.data
+  if (base && base.kind !== data.type) throw new BaseModelMismatchError(`data.type is ${JSON.stringify(data.type)} but the model of training.init_from is a ${base.kind} model`)
   switch (data.type) {
-    case 'pairs': return preparePairs(data, spec.model, spec.training)
-    case 'text': return prepareText(data, spec.model, spec.training)
-    case 'series': return prepareSeries(data, spec.model, spec.training)
-    case 'classes': return prepareClasses(data, spec.model, spec.training)
+    case 'pairs': return preparePairs(data, spec.model, spec.training, base as Extract<TaskMeta, { kind: 'pairs' }> | undefined)
+    case 'text': return prepareText(data, spec.model, spec.training, base as Extract<TaskMeta, { kind: 'text' }> | undefined)
+    case 'series': return prepareSeries(data, spec.model, spec.training, base as Extract<TaskMeta, { kind: 'series' }> | undefined)
+    case 'classes': return prepareClasses(data, spec.model, spec.training, base as Extract<TaskMeta, { kind: 'classes' }> | undefined)
     default: throw new DataError(`unknown data.type ${JSON.stringify((data as { type: unknown }).type)}`)
   }
+}
+
+/** The data's vocabulary, or the base model's when fine-tuning (every character must be in it). */
+function vocabularyFor(texts: string[], field: string, base: { vocab: string[] } | undefined): Vocabulary {
+  if (!base) return Vocabulary.fromTexts(texts)
+  const vocab = new Vocabulary(base.vocab)
+  const missing = new Set<string>()
+  for (const text of texts) for (const c of vocab.unknown(text)) missing.add(c)
+  if (missing.size > 0) {
+    throw new BaseModelMismatchError(`${field} use characters the model of training.init_from has no input for: ${[...missing].slice(0, 20).map((c) => JSON.stringify(c)).join(', ')}${missing.size > 20 ? ` and ${missing.size - 20} more` : ''}; its vocabulary (card vocabulary.tokens) is fixed by its weights`)
+  }
+  return vocab
 }
 
 /** Independent samples: a seeded split, then shuffled batches. */
@@ -86,7 +112,7 @@ export function splitIndices(count: number, fraction: number, rng: Rng): { train
   return { train: all.slice(0, count - held).sort(), validation: all.slice(count - held).sort() }
 }
 
-function preparePairs(data: PairsData, model: ModelSpec, training: TrainingSpec): PreparedTask {
+function preparePairs(data: PairsData, model: ModelSpec, training: TrainingSpec, base?: { vocab: string[] }): PreparedTask {
   if (data.pairs.length === 0) throw new DataError('data.pairs is empty: give at least one {input, target} pair')
   data.pairs.forEach((p, i) => {
     const inLen = [...p.input].length
@@ -96,14 +122,14 @@ function preparePairs(data: PairsData, model: ModelSpec, training: TrainingSpec)
       throw new DataError(`data.pairs[${i}]: input has ${inLen} characters but target has ${outLen}; pairs map each input character to one target character, so both must have the same length`)
     }
   })
-  const vocab = Vocabulary.fromTexts(data.pairs.flatMap((p) => [p.input, p.target]))
+  const vocab = vocabularyFor(data.pairs.flatMap((p) => [p.input, p.target]), 'data.pairs', base)
   const inputs = data.pairs.map((p) => vocab.encode(p.input))
   const targets = data.pairs.map((p) => vocab.encode(p.target))
   return finish({ kind: 'pairs', vocab: [...vocab.chars] }, model, training, inputs.length, new IdSequenceBatcher(inputs, targets, null))
 }
 
-function prepareText(data: TextData, model: ModelSpec, training: TrainingSpec): PreparedTask {
-  const vocab = Vocabulary.fromTexts([data.text])
+function prepareText(data: TextData, model: ModelSpec, training: TrainingSpec, base?: { vocab: string[] }): PreparedTask {
+  const vocab = vocabularyFor([data.text], 'data.text', base)
   const ids = vocab.encode(data.text)
   const T = data.seq_len
   // The tail of the text is held out for validation, so both parts stay contiguous streams.
@@ -122,7 +148,7 @@ function prepareText(data: TextData, model: ModelSpec, training: TrainingSpec): 
   }
 }
 
-function prepareSeries(data: SeriesData, model: ModelSpec, training: TrainingSpec): PreparedTask {
+function prepareSeries(data: SeriesData, model: ModelSpec, training: TrainingSpec, base?: { features: number; mean: number[]; std: number[] }): PreparedTask {
   const rows = data.series
   const multivariate = rows.length > 0 && Array.isArray(rows[0])
   const F = multivariate ? (rows[0] as number[]).length : 1
@@ -141,7 +167,9 @@ function prepareSeries(data: SeriesData, model: ModelSpec, training: TrainingSpe
   if (samples < 1) {
     throw new DataError(`data.series has ${N} points; it needs at least window + 1 = ${data.window + 1} (lower data.window or give more points)`)
   }
-  const { mean, std } = standardize(values, N, F)
+  if (base && base.features !== F) throw new BaseModelMismatchError(`data.series has ${F} feature${F === 1 ? '' : 's'} per row but the model of training.init_from reads ${base.features}`)
+  // Fine-tuning keeps the normalisation the weights were trained with.
+  const { mean, std } = base ? standardizeWith(values, N, F, base.mean, base.std) : standardize(values, N, F)
   const meta: TaskMeta = { kind: 'series', features: F, multivariate, window: data.window, horizon: data.horizon, mean, std }
   return finish(meta, model, training, samples, new WindowBatcher(values, F, data.window))
 }
@@ -170,18 +198,29 @@ function standardize(values: Float64Array, N: number, F: number): { mean: number
   return { mean, std }
 }
 
-function prepareClasses(data: ClassesData, model: ModelSpec, training: TrainingSpec): PreparedTask {
+/** z-scores every feature in place with a given mean and (population) std. */
+function standardizeWith(values: Float64Array, N: number, F: number, mean: number[], std: number[]): { mean: number[]; std: number[] } {
+  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) values[i * F + f] = (values[i * F + f] - mean[f]) / std[f]
+  return { mean: [...mean], std: [...std] }
+}
+
+function prepareClasses(data: ClassesData, model: ModelSpec, training: TrainingSpec, base?: { vocab: string[]; labels: string[] }): PreparedTask {
   if (data.examples.length === 0) throw new DataError('data.examples is empty: give at least two examples with different labels')
   data.examples.forEach((e, i) => {
     if (e.input.length === 0) throw new DataError(`data.examples[${i}].input is empty`)
   })
-  const labels = [...new Set(data.examples.map((e) => e.label))].sort()
-  if (labels.length < 2) throw new DataError(`data.examples have only the label ${JSON.stringify(labels[0])}; classification needs at least two labels`)
+  const found = [...new Set(data.examples.map((e) => e.label))].sort()
+  if (!base && found.length < 2) throw new DataError(`data.examples have only the label ${JSON.stringify(found[0])}; classification needs at least two labels`)
+  const unknownLabels = base ? found.filter((l) => !base.labels.includes(l)) : []
+  if (unknownLabels.length > 0) {
+    throw new BaseModelMismatchError(`data.examples have labels the model of training.init_from does not predict: ${unknownLabels.slice(0, 20).map((l) => JSON.stringify(l)).join(', ')}; its labels (card labels.names) are ${base!.labels.map((l) => JSON.stringify(l)).join(', ')}`)
+  }
+  const labels = base ? base.labels : found
   const labelIds = new Map(labels.map((l, i) => [l, i]))
-  const vocab = Vocabulary.fromTexts(data.examples.map((e) => e.input))
+  const vocab = vocabularyFor(data.examples.map((e) => e.input), 'data.examples', base)
   const inputs = data.examples.map((e) => vocab.encode(e.input))
   const y = Int32Array.from(data.examples, (e) => labelIds.get(e.label)!)
-  return finish({ kind: 'classes', vocab: [...vocab.chars], labels }, model, training, inputs.length, new IdSequenceBatcher(inputs, null, y))
+  return finish({ kind: 'classes', vocab: [...vocab.chars], labels: [...labels] }, model, training, inputs.length, new IdSequenceBatcher(inputs, null, y))
 }
 
 /** A short description of the dataset for job listings (never the data itself). */

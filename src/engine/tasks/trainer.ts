@@ -9,7 +9,7 @@ import type { Checkpoint } from './checkpoint.js'
 import { EarlyStopping, type EarlyStoppingSpec } from './early-stopping.js'
 import { MetricAccumulator, type Metrics } from './metrics.js'
 import type { JobSpec, TrainingSpec } from './spec.js'
-import { type PreparedTask, prepareTask } from './task.js'
+import { DataError, type PreparedTask, type TaskMeta, prepareTask } from './task.js'
 import { resolveTrainingConfig } from './training-config.js'
 
 export interface EpochResult {
@@ -25,6 +25,12 @@ export interface EpochResult {
   lr: number
   /** Early stopping ended training after this epoch. */
   stoppedEarly: boolean
+}
+
+/** Weights (and the task metadata they were trained on) a fine-tuning job starts from. */
+export interface InitialModel {
+  meta: TaskMeta
+  params: ArrayLike<number>
 }
 
 /** The loss became NaN or infinite: training diverged (lower the learning rate or clip gradients). */
@@ -70,16 +76,28 @@ export class Trainer {
 
   /**
    * `kernels` applies to a fresh run only (default: the process's default kernel set); a resume
-   * keeps the precision and kernel set recorded in its checkpoint.
+   * keeps the precision and kernel set recorded in its checkpoint. `init` (training.init_from)
+   * is the model a fresh run starts from instead of the seeded weights: its parameters, and its
+   * task metadata, whose vocabulary, labels and normalisation the job keeps.
    */
-  constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet()) {
-    this.task = prepareTask(spec)
+  constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet(), init?: InitialModel) {
+    // A resumed fine-tuning run reads the contract it adopted from its own checkpoint.
+    const base = spec.training.init_from === undefined ? undefined : resume?.meta ?? init?.meta
+    this.task = prepareTask(spec, base)
     const t = resolveTrainingConfig(spec.training, this.task)
     this.training = t
     const dtype: Dtype = resume?.dtype ?? spec.model.dtype ?? 'float64'
     this.model = new SequenceModel(this.task.model, createBackend(dtype, resume?.kernels ?? kernels))
     this.rng = new Rng(t.seed)
+    // The seeded init runs even when init_from replaces its weights, so the RNG (shuffling,
+    // dropout) is where a fresh job of the same seed has it.
     this.model.init(this.rng)
+    if (init && !resume) {
+      if (init.params.length !== this.model.params.size) {
+        throw new DataError(`the model of training.init_from has ${init.params.length} parameters; this job's model has ${this.model.params.size}`)
+      }
+      this.model.params.data.set(init.params)
+    }
     this.schedule = t.lr_scheduler
       ? new TrainingSchedule(t.lr_scheduler, optimizerHandle(t.optimizer, t.learning_rate, t.momentum), this.task.train.batchCount, t.epochs)
       : null

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { resolveInitFrom } from '../../jobs/init-from.js'
 import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
 import { InvalidCursorError, QueueFullError } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
@@ -69,16 +70,18 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         202: jsonResponse('Queued (or, for a replayed Idempotency-Key, the existing job)', JobRef, {
           headers: { Location: RESPONSE_HEADERS.Location, 'Idempotent-Replayed': RESPONSE_HEADERS['Idempotent-Replayed'] },
         }),
-        ...errorResponses(400, 413, 415, 422, 503, 507),
+        ...errorResponses(400, 404, 413, 415, 422, 503, 507),
       },
     },
   }, async (request, reply) => {
     // Checked before the submission is digested (a full queue is the cheapest answer), and
     // again atomically with the insert, so concurrent requests cannot overshoot the cap.
     await assertQueueHasRoom(request.headers['idempotency-key'], reply)
+    const initFrom = request.body.training?.init_from
+    const init = initFrom === undefined ? undefined : await withRegistryErrors(() => resolveInitFrom(initFrom, app.registry, storage))
     let submission
     try {
-      submission = acceptSubmission(request.body as Parameters<typeof acceptSubmission>[0], limits)
+      submission = acceptSubmission(request.body as Parameters<typeof acceptSubmission>[0], limits, init)
     } catch (err) {
       if (err instanceof SubmissionError) throw httpError(err.code, err.message)
       throw err

@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox'
 import type { Limits } from '../../config.js'
 import { DEFAULT_DTYPE } from '../../engine/backend/select.js'
 import { OPTIMIZER_NAMES } from '../../engine/optimizers.js'
+import { ALIAS_PATTERN } from '../../models/registry.js'
 import { JOB_STATUSES } from '../../storage/types.js'
 import { defaultsOf, defaultWithin, Nullable, storedShape, StrictObject, TaggedUnion } from './common.js'
 import { earlyStoppingSchema, lrSchedulerSchema } from './training-control.js'
@@ -70,6 +71,20 @@ export function dataSchema(limits: Limits) {
   return TaggedUnion('type', [pairs, text, series, classes], { examples: [TUTORIAL_JOB.data] })
 }
 
+const MODEL_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]*'
+
+/** training.init_from: a model reference in either form; stored jobs show the resolved object. */
+const initFromSchema = Type.Union([
+  Type.String({ minLength: 1, maxLength: 165, pattern: `^${MODEL_NAME_PATTERN}(@${ALIAS_PATTERN.slice(1, -1)})?$`, description: '`name` (its highest version) or `name@alias`' }),
+  StrictObject({
+    model: Type.String({ minLength: 1, maxLength: 100, pattern: `^${MODEL_NAME_PATTERN}$` }),
+    version: Type.Integer({ minimum: 1, maximum: 2147483647 }),
+  }, { description: 'A pinned version' }),
+], {
+  description: 'Fine-tune: start from the weights of a model version instead of the seeded init. The architecture (model.type, hidden_size, num_layers, bidirectional, proj_size, nonlinearity) and the task must match it, and the data must fit its vocabulary, labels or series features (the job keeps them, and the series normalisation). Resolved when the job is submitted: the job shows `{model, version}`.',
+  examples: ['greeter@production', { model: 'greeter', version: 2 }],
+})
+
 export function trainingSchema(limits: Limits) {
   return StrictObject({
     epochs: Type.Integer({ minimum: 1, maximum: limits.maxEpochs, default: defaultWithin(100, limits.maxEpochs) }),
@@ -87,6 +102,7 @@ export function trainingSchema(limits: Limits) {
     momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1, default: 0, description: 'sgd and rmsprop' }),
     lr_scheduler: Type.Optional(lrSchedulerSchema(1e9)),
     early_stopping: Type.Optional(earlyStoppingSchema(limits.maxEpochs)),
+    init_from: Type.Optional(initFromSchema),
   }, { default: {}, examples: [TUTORIAL_JOB.training] })
 }
 

@@ -10,7 +10,7 @@ export const ModelCardResponse = Type.Object({
   card_version: Type.Integer({ examples: [1] }),
   name: Type.String({ examples: ['greeter'] }),
   task: Type.Enum(['pairs', 'text', 'series', 'classes']),
-  source: Loose('Where the weights come from: the job (id, status, epoch of the checkpoint, times)'),
+  source: Loose('Where the weights come from: the job (id, status, epoch of the checkpoint, times), and for a fine-tuned job `init_from` {model, version}, the version it started from'),
   architecture: Loose('The PyTorch modules: `rnn` (torch.nn.RNN/LSTM/GRU and its constructor kwargs, batch_first) and `fc` (torch.nn.Linear), the input encoding, which state feeds the head, the output, and every state_dict name with its shape'),
   vocabulary: Type.Optional(Loose('Character models: `tokens` in id order and how that order was made')),
   labels: Type.Optional(Loose('Classifiers: label names in logit order')),
