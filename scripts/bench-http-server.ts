@@ -2,7 +2,10 @@
  * The server side of `npm run bench:http`: seqserve (configured from the environment, as
  * main.ts does) and a bare fastify route in the same process, so the two are measured under
  * the same conditions. Prints one JSON line with both URLs when ready; exits on SIGTERM.
+ * `GET <bare>/loop` answers the event loop's delay and the longest GC pause since the last
+ * call, so the bench can tell a blocked event loop from a descheduled process.
  */
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
 import Fastify from 'fastify'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
@@ -14,14 +17,27 @@ async function main(): Promise<void> {
   app.runner?.start()
   await app.serving.pool.start()
 
+  const loop = monitorEventLoopDelay({ resolution: 1 })
+  loop.enable()
+  let gcMaxMs = 0
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMaxMs = Math.max(gcMaxMs, entry.duration)
+  }).observe({ entryTypes: ['gc'] })
+
   const bare = Fastify({ logger: false })
   bare.get('/bare', async () => ({ ok: true }))
+  bare.get('/loop', async () => {
+    const stats = { loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, gcMaxMs }
+    loop.reset()
+    gcMaxMs = 0
+    return stats
+  })
   const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 })
 
   process.on('SIGTERM', () => {
     void Promise.all([app.close(), bare.close()]).then(() => process.exit(0))
   })
-  process.stdout.write(`${JSON.stringify({ url, bare: `${bareUrl}/bare`, workers: config.workers, predictWorkers: config.serving.workers })}\n`)
+  process.stdout.write(`${JSON.stringify({ url, bare: `${bareUrl}/bare`, loop: `${bareUrl}/loop`, workers: config.workers, predictWorkers: config.serving.workers })}\n`)
 }
 
 main().catch((err: unknown) => {

@@ -25,7 +25,7 @@ const DURATION = Number(arg('duration', '10'))
 const CONNECTIONS = Number(arg('connections', '32'))
 const JSON_OUT = arg('json', '')
 
-interface Server { url: string; bare: string; workers: number; predictWorkers: number; child: ChildProcess }
+interface Server { url: string; bare: string; loop: string; workers: number; predictWorkers: number; child: ChildProcess }
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-http-server.ts'], {
@@ -35,7 +35,8 @@ async function startServer(env: Record<string, string>): Promise<Server> {
     createInterface({ input: child.stdout! }).once('line', resolve)
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)))
   })
-  return { ...(JSON.parse(line) as Omit<Server, 'child'>), child }
+  measured = { ...(JSON.parse(line) as Omit<Server, 'child'>), child }
+  return measured
 }
 
 async function stopServer(server: Server): Promise<void> {
@@ -70,16 +71,26 @@ interface Run {
   non2xx: number
   errors: number
   statuses: Record<string, number>
+  /** The server's event loop over the run: its longest delay and GC pause (ms). */
+  loopMaxMs: number
+  gcMaxMs: number
 }
 
+/** The server being measured (its event loop is sampled around every run). */
+let measured: Server | null = null
+
+const loopStats = async () => (measured ? await (await fetch(measured.loop)).json() as { loopMaxMs: number; gcMaxMs: number } : { loopMaxMs: NaN, gcMaxMs: NaN })
+
 async function load(name: string, options: autocannon.Options): Promise<Run> {
+  await loopStats()
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options })
+  const { loopMaxMs, gcMaxMs } = await loopStats()
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, (stat as { count: number }).count]))
   const run = {
     name, requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max,
-    total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, statuses,
+    total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, statuses, loopMaxMs, gcMaxMs,
   }
-  process.stderr.write(`${name}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.p99} ms, max ${run.max} ms, non-2xx ${run.non2xx}\n`)
+  process.stderr.write(`${name}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.p99} ms, max ${run.max} ms, non-2xx ${run.non2xx}, event loop max ${loopMaxMs.toFixed(1)} ms, GC max ${gcMaxMs.toFixed(1)} ms\n`)
   return run
 }
 
@@ -175,10 +186,10 @@ async function main(): Promise<void> {
   }
   if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(report, null, 2)}\n`)
   console.log(JSON.stringify(report, null, 2))
-  console.log(`\n| scenario | req/s | p50 ms | p99 ms | max ms | statuses | errors |\n|---|---|---|---|---|---|---|`)
+  console.log(`\n| scenario | req/s | p50 ms | p99 ms | max ms | statuses | errors | event loop max ms | GC max ms |\n|---|---|---|---|---|---|---|---|---|`)
   for (const r of runs) {
     const statuses = Object.entries(r.statuses).map(([code, count]) => `${code}×${count}`).join(' ')
-    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${statuses} | ${r.errors} |`)
+    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${statuses} | ${r.errors} | ${r.loopMaxMs.toFixed(1)} | ${r.gcMaxMs.toFixed(1)} |`)
   }
   console.log(`\nseed GET /predict / bare: ${ratios.seedVsBare.toFixed(2)}; v2 infer / bare: ${ratios.v2VsBare.toFixed(2)}; text batched / unbatched: ${ratios.textBatchedVsUnbatched.toFixed(2)}`)
   console.log(`load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(1)).join(', ')}, after ${os.loadavg().map((l) => l.toFixed(1)).join(', ')} on ${os.availableParallelism()} cores`)

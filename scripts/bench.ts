@@ -1,15 +1,17 @@
 /**
- * `npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare]`:
+ * `npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare] [--tfjs]`:
  * the standard engine workloads of ../shared/bench/WORKLOADS.md, one JSON line per workload on
  * stdout, each naming the kernel set and precision it ran on (default: a job's defaults).
  * --compare also runs ../shared/bench/torch_bench.py (PyTorch, one thread) in the same run and
- * prints both side by side with the ratios.
+ * prints both side by side with the ratios. --tfjs also trains W2 on TensorFlow.js 4.22's
+ * WebAssembly backend (one thread; ~1-2 minutes) and adds it to the table.
  * The corpus is ../shared/bench/corpus.txt unless $SEQSERVE_BENCH_CORPUS names another file.
  */
 import os from 'node:os'
 import { loadCorpus, type Corpus } from '../src/bench/corpus.js'
 import { engineChoice, engineFields } from '../src/bench/engine-choice.js'
 import { benchEnvironment } from '../src/bench/environment.js'
+import { runTfjsW2 } from '../src/bench/tfjs-w2.js'
 import { comparisonTable, type OurFigures, runTorchBench } from '../src/bench/torch-compare.js'
 import { runW1 } from '../src/bench/workloads/w1.js'
 import { runW2 } from '../src/bench/workloads/w2.js'
@@ -20,21 +22,23 @@ import { type Dtype, type KernelSetName, DTYPES, KERNEL_SETS, isDtype, isKernelS
 
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4'] as const
 type WorkloadId = (typeof WORKLOADS)[number]
-const USAGE = 'usage: npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare]'
+const USAGE = 'usage: npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare] [--tfjs]'
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`)
   process.exit(2)
 }
 
-function parse(args: string[]): { ids: WorkloadId[]; dtype?: Dtype; kernels?: KernelSetName; compare: boolean } {
+function parse(args: string[]): { ids: WorkloadId[]; dtype?: Dtype; kernels?: KernelSetName; compare: boolean; tfjs: boolean } {
   const ids = new Set<WorkloadId>()
   let dtype: Dtype | undefined
   let kernels: KernelSetName | undefined
   let compare = false
+  let tfjs = false
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split('=', 2)
     if (flag === '--compare') compare = true
+    else if (flag === '--tfjs') tfjs = true
     else if (flag === '--precision') {
       const v = inline ?? args[++i]
       if (!isDtype(v)) fail(`--precision must be one of ${DTYPES.join(', ')}`)
@@ -48,10 +52,10 @@ function parse(args: string[]): { ids: WorkloadId[]; dtype?: Dtype; kernels?: Ke
     else fail(`unknown argument '${args[i]}'`)
   }
   const chosen = ids.size === 0 ? [...WORKLOADS] : WORKLOADS.filter((w) => ids.has(w))
-  return { ids: chosen, dtype, kernels, compare }
+  return { ids: chosen, dtype, kernels, compare, tfjs }
 }
 
-const { ids, dtype, kernels, compare } = parse(process.argv.slice(2))
+const { ids, dtype, kernels, compare, tfjs } = parse(process.argv.slice(2))
 const choice = engineChoice({ dtype, kernels })
 // W1 builds its models without a backend: the engine defaults carry the choice to it.
 setEngineDefaults(choice)
@@ -70,8 +74,10 @@ for (const id of ids) {
   }
   console.log(JSON.stringify({ ...result, ...benchEnvironment() }))
 }
+const tfjsW2 = tfjs && ours.W2 ? await runTfjsW2(needCorpus()) : undefined
+if (tfjsW2) console.log(JSON.stringify({ ...tfjsW2, ...benchEnvironment() }))
 if (compare) {
   const torch = runTorchBench()
   console.log(JSON.stringify({ workload: 'pytorch', ...torch }))
-  console.log(`\n${comparisonTable(ours, torch, loadBefore)}`)
+  console.log(`\n${comparisonTable(ours, torch, loadBefore, tfjsW2)}`)
 }

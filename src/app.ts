@@ -25,6 +25,7 @@ import { ModelRegistry } from './models/registry.js'
 import { ModelsService } from './models/service.js'
 import { packageInfo } from './http/package-info.js'
 import { createLogger, genReqId, type Logger } from './logger.js'
+import { observeModelChanges } from './serving/model-changes.js'
 import { PredictionService } from './serving/prediction-service.js'
 import { storageModelSource } from './serving/storage-source.js'
 import { openStorage } from './storage/open.js'
@@ -101,7 +102,8 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   let serving: PredictionService | undefined
   const metrics = createMetrics(storage, () => serving!, { node: config.nodeId, role: config.role })
   const wakeups = new JobWakeups()
-  const registry = new ModelRegistry(storage.models, (jobId) => storage.jobs.delete(jobId))
+  // Serving reuses what model names resolve to; registry writes here make it look again.
+  const registry = new ModelRegistry(observeModelChanges(storage.models, () => serving?.modelsChanged()), (jobId) => storage.jobs.delete(jobId))
   serving = new PredictionService({
     source: storageModelSource(storage, registry),
     ...config.serving,
@@ -114,12 +116,13 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     storage,
     node: config.nodeId,
     workers: config.workers,
+    nice: config.workerNice,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
     logger: app.log as Logger,
-    events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents),
+    events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents, { finished: (_jobId, status) => { if (status === 'succeeded') serving.modelsChanged() } }),
   })
-  const modelsService = new ModelsService(storage, packageInfo().version)
+  const modelsService = new ModelsService(storage, packageInfo().version, config.exportCacheBytes)
   await app.register(servicesPlugin, { storage, runner, serving, modelsService, registry, wakeups })
   await app.register(metricsPlugin, { metrics })
 

@@ -59,6 +59,8 @@ export interface Config {
   /** NODE_ID: names this node in leases, logs and metrics; defaults to the hostname. */
   nodeId: string
   workers: number
+  /** WORKER_NICE: how much lower than the event loop the training threads run (Linux). */
+  workerNice: number
   logLevel: LogLevel
   /** Human-readable logs via pino-pretty (a dev dependency: not for production images). */
   logPretty: boolean
@@ -67,6 +69,8 @@ export interface Config {
   heartbeatMs: number
   /** Deprecated MODEL_CACHE_SIZE (a count of models per process); undefined when unset. */
   modelCacheSize: number | undefined
+  /** EXPORT_CACHE_BYTES: built model cards, safetensors and ONNX files of succeeded jobs kept for reuse; 0 = off. */
+  exportCacheBytes: number
   /** Predictions: the inference pool, its queue, batching, deadlines and cost budget. */
   serving: ServingConfig
   /**
@@ -103,6 +107,8 @@ export interface Config {
 export interface ServingConfig {
   /** PREDICT_WORKERS: inference worker threads (separate from the training WORKERS). */
   workers: number
+  /** PREDICT_WORKER_NICE: how much lower than the event loop the inference threads run (Linux). */
+  workerNice: number
   /** MODEL_CACHE_BYTES: decoded models held in memory, the total for the process. */
   modelCacheBytes: number
   /** PREDICT_TIMEOUT_MS: a request (queueing included) not done by then answers 504 and its computation stops. */
@@ -117,6 +123,8 @@ export interface ServingConfig {
   queueLimit: number
   /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
   inlineMaxCost: number
+  /** PREDICT_RESOLVE_TTL_MS: how long what a model name resolved to is reused when another process changed it (0 = never reused). */
+  resolveTtlMs: number
   /** PREDICT_MAX_COST: estimated forward-pass work (multiply-adds) one request may take. */
   maxCost: number
   /** PREDICT_MAX_MEMORY_BYTES: activations one request's forward may hold. */
@@ -264,6 +272,7 @@ function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
   const cores = os.availableParallelism()
   return {
     workers: read.integer('PREDICT_WORKERS', { default: Math.max(1, cores - trainingWorkers), min: 1, max: 256 }),
+    workerNice: read.integer('PREDICT_WORKER_NICE', { default: 5, min: 0, max: 19 }),
     modelCacheBytes: read.integer('MODEL_CACHE_BYTES', { default: 512 * MIB, min: 1024 }),
     timeoutMs: read.integer('PREDICT_TIMEOUT_MS', { default: 5000, min: 1 }),
     stopGraceMs: read.integer('PREDICT_STOP_GRACE_MS', { default: 1000, min: 0 }),
@@ -271,6 +280,7 @@ function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
     batchDelayMs: read.integer('PREDICT_BATCH_DELAY_MS', { default: 0, min: 0, max: 10_000 }),
     queueLimit: read.integer('PREDICT_QUEUE_LIMIT', { default: 256, min: 1 }),
     inlineMaxCost: read.integer('PREDICT_INLINE_MAX_COST', { default: 100_000, min: 0 }),
+    resolveTtlMs: read.integer('PREDICT_RESOLVE_TTL_MS', { default: 1000, min: 0, max: 3_600_000 }),
     maxCost: read.integer('PREDICT_MAX_COST', { default: PREDICT_MAX_COST_DEFAULT, min: 1 }),
     maxMemoryBytes: read.integer('PREDICT_MAX_MEMORY_BYTES', { default: 256 * MIB, min: 1024 }),
   }
@@ -356,12 +366,14 @@ export function loadConfig(env: Env = process.env): Config {
     role,
     nodeId: read.string('NODE_ID', os.hostname()),
     workers,
+    workerNice: read.integer('WORKER_NICE', { default: 10, min: 0, max: 19 }),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.boolean('LOG_PRETTY', nodeEnv === 'development'),
     nodeEnv,
     leaseTtlMs,
     heartbeatMs,
     modelCacheSize: read.optional('MODEL_CACHE_SIZE') === undefined ? undefined : read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
+    exportCacheBytes: read.integer('EXPORT_CACHE_BYTES', { default: 64 * MIB, min: 0 }),
     serving: readServing(read, workers),
     trustProxy: readTrustProxy(read),
     limits: readLimits(read),

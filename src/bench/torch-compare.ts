@@ -48,7 +48,7 @@ interface Row { workload: string; engine: string; ours: number; torch: number | 
  * (higher is better), PyTorch-relative time for latencies (seqserve time / PyTorch time, lower
  * is better), as issue 12 states its targets.
  */
-export function comparisonTable(ours: OurFigures, torch: TorchFigures, loadBefore: number): string {
+export function comparisonTable(ours: OurFigures, torch: TorchFigures, loadBefore: number, tfjs?: { tokens_per_s: number; engine: string }): string {
   const rows: Row[] = []
   const eng = (x: { precision: string; kernels: string }) => `${x.kernels} ${x.precision}`
   if (ours.W1) rows.push({ workload: 'W1 seed task 200 epochs, s', engine: eng(ours.W1), ours: ours.W1.seconds_median, torch: torch.W1_seed_200_epochs_s, higherIsBetter: false, digits: 3 })
@@ -68,6 +68,9 @@ export function comparisonTable(ours: OurFigures, torch: TorchFigures, loadBefor
       return `| ${r.workload} | ${r.engine} | ${fmt(r.ours, r.digits)} | ${fmt(r.torch, r.digits)} | ${ratio === undefined ? '—' : ratio.toFixed(2)}${note} |`
     }),
   ]
+  if (tfjs && ours.W2) {
+    lines.push('', `W2 beside ${tfjs.engine}: ${fmt(ours.W2.tokens_per_s, 0)} / ${fmt(tfjs.tokens_per_s, 0)} tokens/s = ${(ours.W2.tokens_per_s / tfjs.tokens_per_s).toFixed(1)}x`)
+  }
   const load = `load average (1 min) ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after, on ${os.cpus().length} cores`
   return `${lines.join('\n')}\n\n${load}`
 }

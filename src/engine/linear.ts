@@ -33,11 +33,7 @@ export class Linear {
   forward(out: Floats, x: Floats, rows: number): void {
     const O = this.outFeatures
     this.backend.gemmNT(out, 0, O, x, 0, this.inFeatures, this.w, 0, this.inFeatures, rows, O, this.inFeatures, false)
-    const b = this.b
-    for (let r = 0; r < rows; r++) {
-      const o = r * O
-      for (let j = 0; j < O; j++) out[o + j] += b[j]
-    }
+    this.backend.addRowBias(out, this.b, rows, O)
   }
 
   /** Adds dW, db into the gradient vector; writes d loss / d x into dx when given. */

@@ -79,19 +79,7 @@ export function crossEntropy(
   rows: number,
   classes: number,
 ): number {
-  checkMatrix('crossEntropy', logits, rows, classes)
-  if (grad !== null) checkMatrix('crossEntropy', grad, rows, classes)
-  if (targets.length < rows) {
-    throw new RangeError(`crossEntropy: ${targets.length} targets for ${rows} rows`)
-  }
-  let counted = 0
-  for (let r = 0; r < rows; r++) {
-    const target = targets[r]
-    if (target >= classes) {
-      throw new RangeError(`crossEntropy: target ${target} at row ${r} is out of range for ${classes} classes`)
-    }
-    if (target >= 0) counted++
-  }
+  const counted = countTargets(grad, logits, targets, rows, classes)
   const scale = counted > 0 ? 1 / counted : 0
   let total = 0
   for (let r = 0; r < rows; r++) {
@@ -109,6 +97,27 @@ export function crossEntropy(
     }
   }
   return total * scale
+}
+
+/**
+ * Validates crossEntropy's operands (RangeError for short buffers, too few targets, a target
+ * >= classes) and returns how many rows count (target >= 0): the mean's divisor.
+ */
+export function countTargets(grad: Floats | null, logits: Floats, targets: Int32Array, rows: number, classes: number): number {
+  checkMatrix('crossEntropy', logits, rows, classes)
+  if (grad !== null) checkMatrix('crossEntropy', grad, rows, classes)
+  if (targets.length < rows) {
+    throw new RangeError(`crossEntropy: ${targets.length} targets for ${rows} rows`)
+  }
+  let counted = 0
+  for (let r = 0; r < rows; r++) {
+    const target = targets[r]
+    if (target >= classes) {
+      throw new RangeError(`crossEntropy: target ${target} at row ${r} is out of range for ${classes} classes`)
+    }
+    if (target >= 0) counted++
+  }
+  return counted
 }
 
 /**

@@ -3,7 +3,7 @@
  * The implementations live in ./optimizers/; this module is the public entry point.
  */
 import { defaultDtype } from './backend/select.js'
-import type { Dtype } from './backend/types.js'
+import type { Backend, Dtype } from './backend/types.js'
 import { AdagradOptimizer } from './optimizers/adagrad.js'
 import { AdamOptimizer } from './optimizers/adam.js'
 import { RmspropOptimizer } from './optimizers/rmsprop.js'
@@ -36,10 +36,11 @@ export function isOptimizerName(name: unknown): name is OptimizerName {
 }
 
 /**
- * Create an optimizer for `size` parameters of precision `dtype` (its state buffers use it too). Throws RangeError for an unknown name, a bad size,
+ * Create an optimizer for `size` parameters of precision `dtype` (its state buffers use it too),
+ * or of the parameters' backend: the state then lives in its memory and its kernels run the update. Throws RangeError for an unknown name, a bad size,
  * an option out of range, or an option that does not apply to the optimizer.
  */
-export function createOptimizer(name: OptimizerName, size: number, options: OptimizerOptions, dtype: Dtype = defaultDtype()): Optimizer {
+export function createOptimizer(name: OptimizerName, size: number, options: OptimizerOptions, dtype: Dtype | Backend = defaultDtype()): Optimizer {
   switch (name) {
     case 'adam':
     case 'adamw':

@@ -1,4 +1,4 @@
-import type { Floats } from './backend/types.js'
+import type { Backend, Floats } from './backend/types.js'
 import { clipGradNorm } from './clip.js'
 import { crossEntropy, mse } from './losses.js'
 import type { ModelBatch, SequenceModel } from './model.js'
@@ -24,11 +24,13 @@ export function logitRows(model: SequenceModel, batch: { T: number; B: number })
   return model.config.head === 'every_step' ? batch.T * batch.B : batch.B
 }
 
-/** Loss of the logits against the targets; writes d loss / d logits into grad when given. */
-export function batchLoss(grad: Floats | null, logits: Floats, targets: BatchTargets, rows: number, outputs: number): number {
-  return targets.kind === 'classes'
-    ? crossEntropy(grad, logits, targets.targets, rows, outputs)
-    : mse(grad, logits, targets.targets, rows * outputs)
+/**
+ * Loss of the logits against the targets; writes d loss / d logits into grad when given. With
+ * the model's backend, cross-entropy runs on its kernels (losses.ts is the reference).
+ */
+export function batchLoss(grad: Floats | null, logits: Floats, targets: BatchTargets, rows: number, outputs: number, backend?: Backend): number {
+  if (targets.kind === 'values') return mse(grad, logits, targets.targets, rows * outputs)
+  return backend ? backend.crossEntropy(grad, logits, targets.targets, rows, outputs) : crossEntropy(grad, logits, targets.targets, rows, outputs)
 }
 
 /** Sees the logits of a training forward pass before the update (for metrics). */
@@ -47,7 +49,7 @@ export function trainStep(
   const outputs = model.config.outputSize
   observe?.(logits, rows)
   const grad = workspace.gradBuffer(model, rows * outputs)
-  const loss = batchLoss(grad, logits, targets, rows, outputs)
+  const loss = batchLoss(grad, logits, targets, rows, outputs, model.params.backend)
   model.params.zeroGrad()
   model.backward(grad)
   if (clipNorm !== null) clipGradNorm(model.params.grad, clipNorm)

@@ -16,6 +16,8 @@ export interface JobRunnerOptions {
   node?: string
   /** Worker threads, i.e. jobs trained at once. */
   workers: number
+  /** WORKER_NICE: how much lower than the event loop the training threads run. */
+  nice?: number
   leaseTtlMs: number
   heartbeatMs: number
   /** How often the queue is polled besides the wake-ups after each submission. */
@@ -96,7 +98,7 @@ export class JobRunner {
   start(): void {
     if (this.pool) return
     this.stopping = false
-    this.pool = new TrainingPool(this.options.workers)
+    this.pool = new TrainingPool(this.options.workers, this.options.nice)
     const { heartbeatMs, pollMs = 1000 } = this.options
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatMs).unref()
     this.pollTimer = setInterval(() => this.fill(), pollMs).unref()

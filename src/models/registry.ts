@@ -8,7 +8,7 @@ import { defaultKernelSet } from '../engine/backend/select.js'
 import { CHECKPOINT_FORMAT, encodeCheckpoint } from '../engine/tasks/checkpoint.js'
 import type { ImportedModel } from './import.js'
 import type { ModelsStore } from '../storage/storage.js'
-import type { ModelRecord, ModelVersionRecord } from '../storage/types.js'
+import type { DeleteResult, ModelRecord, ModelVersionRecord } from '../storage/types.js'
 
 export class RegistryError extends Error {
   constructor(readonly code: 'model_not_found' | 'version_not_found' | 'alias_not_found' | 'version_aliased' | 'version_not_imported' | 'invalid_model_ref', message: string, readonly details?: unknown) {
@@ -40,7 +40,7 @@ export function parseModelRef(ref: string): { name: string; alias: string | null
 
 export class ModelRegistry {
   /** `deleteJob` removes a finished job with its checkpoints (and, by cascade, its version). */
-  constructor(private readonly store: ModelsStore, private readonly deleteJob: (jobId: string) => Promise<unknown> | unknown) {}
+  constructor(private readonly store: ModelsStore, private readonly deleteJob: (jobId: string) => Promise<DeleteResult> | DeleteResult) {}
 
   list(): Promise<ModelRecord[]> {
     return this.store.list()
@@ -106,12 +106,24 @@ export class ModelRegistry {
     throw new RegistryError('version_aliased', `Version ${version} of ${JSON.stringify(name)} is what ${names} points to; move the alias (PUT /models/${name}/aliases/{alias}) or delete it first`, { aliases: aliases.map((a) => a.alias) })
   }
 
+  /**
+   * Deletes a finished job, and with it the version it is. An alias pointing at the version is
+   * a 409, also one set while the delete was under way (the store checks in its transaction).
+   */
+  async deleteJobVersion(jobId: string): Promise<Exclude<DeleteResult, 'aliased'>> {
+    await this.assertDeletable(jobId)
+    const result = await this.deleteJob(jobId)
+    if (result !== 'aliased') return result
+    await this.assertDeletable(jobId)
+    throw new RegistryError('version_aliased', `An alias was pointed at the version of job ${jobId} while it was being deleted; move the alias (PUT /models/{name}/aliases/{alias}) or delete it first`)
+  }
+
   /** Deletes an imported version (trained versions go with their job). Returns the job id it was stored as. */
   async deleteImported(name: string, version: number): Promise<string> {
     const v = await this.version(name, version)
     if (v.source !== 'import') throw new RegistryError('version_not_imported', `Version ${version} of ${JSON.stringify(name)} is job ${v.jobId}; delete it with DELETE /jobs/${v.jobId}`)
-    await this.assertDeletable(v.jobId)
-    await this.deleteJob(v.jobId)
+    // Deleted by a concurrent request since it was looked up: gone either way.
+    if ((await this.deleteJobVersion(v.jobId)) === 'not_found') await this.version(name, version)
     return v.jobId
   }
 

@@ -7,6 +7,7 @@ import type { Storage } from '../storage/storage.js'
 import { type JobRecord, msToIso } from '../storage/types.js'
 import type { StateDict } from '../engine/params.js'
 import { type ModelArtifacts, type ModelSource, buildArtifacts, buildOnnx, stateTensors } from './artifacts.js'
+import { ExportCache } from './export-cache.js'
 
 export class JobNotFoundError extends Error {
   constructor(readonly jobId: string) {
@@ -31,13 +32,34 @@ function initFromOf(job: JobRecord): { initFrom?: { model: string; version: numb
   return typeof model === 'string' && typeof version === 'number' ? { initFrom: { model, version } } : {}
 }
 
+/** Default EXPORT_CACHE_BYTES. */
+export const DEFAULT_EXPORT_CACHE_BYTES = 64 * 1024 * 1024
+
+type Artifacts = ModelArtifacts & { source: ModelSource }
+
 export class ModelsService {
-  constructor(private readonly storage: Storage, private readonly producerVersion: string) {}
+  /**
+   * Exports of succeeded jobs, by `<job id>:artifacts` and `<job id>:onnx:<state>`. The job is
+   * still looked up on every request, so a deleted job is never served from here.
+   */
+  readonly cache: ExportCache<Artifacts | Uint8Array>
+
+  constructor(private readonly storage: Storage, private readonly producerVersion: string, cacheBytes = DEFAULT_EXPORT_CACHE_BYTES) {
+    this.cache = new ExportCache(cacheBytes)
+  }
+
+  private async findJob(jobId: string): Promise<JobRecord> {
+    const job = await this.storage.jobs.findById(jobId)
+    if (!job) throw new JobNotFoundError(jobId)
+    return job
+  }
 
   /** The model of a job's latest checkpoint (the final one once it succeeded). */
   async sourceForJob(jobId: string): Promise<ModelSource> {
-    const job = await this.storage.jobs.findById(jobId)
-    if (!job) throw new JobNotFoundError(jobId)
+    return this.sourceOf(await this.findJob(jobId))
+  }
+
+  private async sourceOf(job: JobRecord): Promise<ModelSource> {
     const record = await this.storage.checkpoints.latest(job.id)
     if (!record) throw new NoCheckpointError(job)
     const c = decodeCheckpoint(new Uint8Array(record.blob.buffer, record.blob.byteOffset, record.blob.byteLength))
@@ -55,9 +77,22 @@ export class ModelsService {
     }
   }
 
-  async artifactsForJob(jobId: string): Promise<ModelArtifacts & { source: ModelSource }> {
-    const source = await this.sourceForJob(jobId)
-    return { source, ...buildArtifacts(source) }
+  /** The card and safetensors file (built once per succeeded job while the cache holds them). */
+  async artifactsForJob(jobId: string): Promise<Artifacts> {
+    const job = await this.findJob(jobId)
+    const key = `${job.id}:artifacts`
+    const cached = job.status === 'succeeded' ? this.cache.get(key) as Artifacts | undefined : undefined
+    if (cached) return cached
+    const source = await this.sourceOf(job)
+    const built = { source, ...buildArtifacts(source) }
+    // The weights twice (decoded and in the file) and the card's JSON, roughly.
+    if (job.status === 'succeeded') this.cache.set(key, built, source.params.byteLength + built.safetensors.byteLength + 2 * JSON.stringify(built.card).length)
+    return built
+  }
+
+  /** Drops a deleted job's exports at once (they would never be served again anyway). */
+  evict(jobId: string): void {
+    this.cache.deletePrefix(`${jobId}:`)
   }
 
   /** The JSON export: `{name: {shape, data}}` with PyTorch names. */
@@ -67,6 +102,12 @@ export class ModelsService {
 
   async onnxForJob(jobId: string, state: boolean): Promise<{ source: ModelSource; onnx: Uint8Array }> {
     const { source, card } = await this.artifactsForJob(jobId)
-    return { source, onnx: buildOnnx(source, card, { state, producerVersion: this.producerVersion }) }
+    const key = `${jobId}:onnx:${state}`
+    const immutable = source.job.status === 'succeeded'
+    const cached = immutable ? this.cache.get(key) as Uint8Array | undefined : undefined
+    if (cached) return { source, onnx: cached }
+    const onnx = buildOnnx(source, card, { state, producerVersion: this.producerVersion })
+    if (immutable) this.cache.set(key, onnx, onnx.byteLength)
+    return { source, onnx }
   }
 }

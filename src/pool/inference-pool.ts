@@ -40,6 +40,8 @@ export interface InferencePoolOptions {
   cacheBytes: number
   /** Deprecated MODEL_CACHE_SIZE (models per cache), or undefined. */
   cacheModels?: number
+  /** PREDICT_WORKER_NICE */
+  nice?: number
   /** The final checkpoint of a job, for a worker that does not hold the model yet. */
   loadCheckpoint(jobId: string): Promise<Uint8Array>
   source: BatchSource
@@ -167,6 +169,7 @@ export class InferencePool {
     const workerOptions: InferenceWorkerOptions = {
       cacheBytes: Math.floor(this.options.cacheBytes / this.options.size),
       cacheModels: this.options.cacheModels ?? Number.POSITIVE_INFINITY,
+      nice: this.options.nice ?? 0,
     }
     const file = workerFile()
     // Under tsx a worker's entry must be JavaScript: a .cjs shim requires the .ts module.

@@ -29,6 +29,8 @@ export interface InferenceWorkerOptions {
   cacheBytes: number
   /** Deprecated MODEL_CACHE_SIZE share, or Infinity. */
   cacheModels: number
+  /** PREDICT_WORKER_NICE: how much lower than the event loop this thread runs. */
+  nice?: number
 }
 
 export type ToInferenceWorker =

@@ -8,9 +8,11 @@ import { PredictionStoppedError } from '../engine/tasks/batch-predictor.js'
 import { ModelCache } from '../serving/model-cache.js'
 import { runRows } from '../serving/run-rows.js'
 import { fullGarbageCollector } from './collect-garbage.js'
+import { lowerThreadPriority } from './thread-priority.js'
 import type { FromInferenceWorker, InferenceTask, InferenceWorkerOptions, ToInferenceWorker } from './inference-protocol.js'
 
 const options = workerData as InferenceWorkerOptions
+lowerThreadPriority(options.nice ?? 0)
 const cache = new ModelCache(options.cacheBytes, options.cacheModels)
 const collectGarbage = fullGarbageCollector()
 /** A batch made its predictor drop a grown instance: collect once the reply is sent. */

@@ -6,6 +6,12 @@ export const STOP_NONE = 0
 export const STOP_CANCEL = 1
 export const STOP_SHUTDOWN = 2
 
+/** What every training thread is started with. */
+export interface TrainingWorkerData {
+  /** WORKER_NICE */
+  nice: number
+}
+
 export interface TrainingTask {
   jobId: string
   attempt: number

@@ -1,4 +1,5 @@
 import { Piscina } from 'piscina'
+import type { TrainingWorkerData } from './protocol.js'
 import type { TrainingTask } from './protocol.js'
 
 /** Worker file beside this module: .ts under tsx (development, tests), .js when built. */
@@ -12,10 +13,12 @@ export class TrainingPool {
   private readonly piscina: Piscina
   readonly size: number
 
-  constructor(size: number) {
+  /** `nice`: WORKER_NICE, how much lower than the event loop the training threads run. */
+  constructor(size: number, nice = 0) {
     this.size = size
     this.piscina = new Piscina({
       filename: workerFile(),
+      workerData: { nice } satisfies TrainingWorkerData,
       minThreads: size,
       maxThreads: size,
       idleTimeout: 60_000,

@@ -5,7 +5,11 @@
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/tasks/checkpoint.js'
 import { DataError } from '../engine/tasks/task.js'
 import { NonFiniteLossError, Trainer } from '../engine/tasks/trainer.js'
-import { STOP_CANCEL, STOP_NONE, type TrainingTask, type WorkerMessage } from './protocol.js'
+import { workerData } from 'piscina'
+import { STOP_CANCEL, STOP_NONE, type TrainingTask, type TrainingWorkerData, type WorkerMessage } from './protocol.js'
+import { lowerThreadPriority } from './thread-priority.js'
+
+lowerThreadPriority((workerData as TrainingWorkerData | undefined)?.nice ?? 0)
 
 export default function train(task: TrainingTask): void {
   const post = (message: WorkerMessage, transfer: ArrayBuffer[] = []) => task.port.postMessage(message, transfer)

@@ -4,6 +4,7 @@ import { type Budget, admit, estimate } from './admission.js'
 import { ServingError } from './errors.js'
 import { MicroBatcher } from './micro-batcher.js'
 import { ModelCache } from './model-cache.js'
+import { ResolutionCache } from './resolution-cache.js'
 import { runRows } from './run-rows.js'
 import { type PredictInput, type PredictionResult, type PredictOptions, type ServedModel, prepareRows, presentOutputs, servedModel } from './prediction.js'
 
@@ -48,6 +49,8 @@ export interface ServingOptions {
   source: ModelSource
   /** PREDICT_WORKERS */
   workers: number
+  /** PREDICT_WORKER_NICE */
+  workerNice?: number
   /** MODEL_CACHE_BYTES */
   cacheBytes: number
   /** Deprecated MODEL_CACHE_SIZE */
@@ -64,6 +67,8 @@ export interface ServingOptions {
   queueLimit: number
   /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
   inlineMaxCost: number
+  /** PREDICT_RESOLVE_TTL_MS: how long a resolved selector is reused (0 = resolve every request). */
+  resolveTtlMs?: number
   budget: Budget
   events?: ServingEvents
 }
@@ -96,10 +101,12 @@ export class PredictionService {
   readonly pool: InferencePool
   readonly batcher: MicroBatcher
   private readonly headers = new Map<string, ServedModel>()
+  private readonly resolutions: ResolutionCache<ResolvedModel>
   /** Tiny models served on the main thread: one share of MODEL_CACHE_BYTES, the workers split the rest. */
   private readonly inline: ModelCache
 
   constructor(private readonly options: ServingOptions) {
+    this.resolutions = new ResolutionCache(options.resolveTtlMs ?? 0)
     const share = Math.floor(options.cacheBytes / (options.workers + 1))
     this.inline = new ModelCache(share, options.cacheModels)
     this.batcher = new MicroBatcher({
@@ -115,6 +122,7 @@ export class PredictionService {
       cacheModels: options.cacheModels,
       source: this.batcher,
       stopGraceMs: options.stopGraceMs,
+      nice: options.workerNice,
       loadCheckpoint: (jobId) => this.checkpoint(jobId),
     })
     this.batcher.attach(() => this.pool.wake())
@@ -135,6 +143,24 @@ export class PredictionService {
     if (selector.job !== undefined && selector.version !== undefined) {
       throw new ServingError('validation_failed', 'version selects a version of a model: give model=NAME with it, not job')
     }
+    const key = selector.job !== undefined ? `job\0${selector.job}` : `model\0${selector.model!}\0${selector.version ?? ''}`
+    const cached = this.resolutions.get(key)
+    if (cached) return cached
+    const generation = this.resolutions.begin()
+    const resolved = await this.lookUp(selector)
+    this.resolutions.set(key, resolved, generation)
+    return resolved
+  }
+
+  /**
+   * The registry or this process changed which version a name or alias means (a version
+   * imported or trained, an alias moved): resolve selectors afresh.
+   */
+  modelsChanged(): void {
+    this.resolutions.clear()
+  }
+
+  private async lookUp(selector: { job?: string; model?: string; version?: number }): Promise<ResolvedModel> {
     const { source } = this.options
     let version: ServedVersion | undefined
     let jobId: string
@@ -193,6 +219,7 @@ export class PredictionService {
 
   /** Forgets a deleted job's model, here and in every worker. */
   evict(jobId: string): void {
+    this.resolutions.clear()
     this.headers.delete(jobId)
     this.inline.evict(jobId)
     this.pool.evict(jobId)

@@ -149,7 +149,8 @@ export interface ReapResult {
   cancelled: ReapedJob[]
 }
 
-export type DeleteResult = 'deleted' | 'not_found' | 'conflict'
+/** `aliased`: the job is a model version an alias points to (checked in the deleting transaction). */
+export type DeleteResult = 'deleted' | 'not_found' | 'conflict' | 'aliased'
 
 export interface CheckpointRow {
   id: number

@@ -24,3 +24,10 @@ t.test('a figure PyTorch did not report shows a dash, not a made-up ratio', asyn
   const table = comparisonTable({ W3: { sequences_per_s: 900, precision: 'float32', kernels: 'wasm' } }, {}, 0)
   t.match(table, /\| W3 GRU-64 series, seq\/s \| wasm float32 \| 900 \| — \| — \|/)
 })
+
+t.test('with TensorFlow.js (--tfjs): W2 beside it, seqserve / tfjs', async (t) => {
+  const table = comparisonTable({ W2: { tokens_per_s: 30000, precision: 'float32', kernels: 'wasm' } }, {}, 0,
+    { tokens_per_s: 2500, engine: 'TensorFlow.js 4.22.0 wasm SIMD, 1 thread' })
+  t.match(table, /W2 beside TensorFlow\.js 4\.22\.0 wasm SIMD, 1 thread: 30,000 \/ 2,500 tokens\/s = 12\.0x/)
+  t.notMatch(comparisonTable({}, {}, 0, { tokens_per_s: 2500, engine: 'x' }), /beside/, 'no W2 of ours: no line')
+})

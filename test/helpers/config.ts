@@ -16,5 +16,7 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
 
 /** The test defaults above, as environment variables, with `env` on top of them. */
 export function configFromEnv(env: Env = {}): Config {
-  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', PREDICT_WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', ...env })
+  // Compute threads at the event loop's priority: on a machine shared with other test runs a
+  // lowered training thread would crawl (test/pool/thread-priority.test.ts checks the setting).
+  return loadConfig({ DATABASE_PATH: ':memory:', LOG_LEVEL: 'silent', WORKERS: '1', PREDICT_WORKERS: '1', MAX_EVENT_LOOP_DELAY_MS: '0', WORKER_NICE: '0', PREDICT_WORKER_NICE: '0', ...env })
 }

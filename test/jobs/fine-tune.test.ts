@@ -59,6 +59,12 @@ t.test('fine-tuning starts from the version the alias named at submission and tr
   const [done] = await client.waitForFinished([job.id])
   t.equal(done.status, 'succeeded', JSON.stringify(done.error))
   t.same(done.training.init_from, { model: 'source', version: first })
+  // An Idempotency-Key replay is the same request even though the alias has moved since.
+  const keyed = await server.postJson('/jobs', fineTune('source@production'), { 'idempotency-key': 'ft-1' })
+  t.equal((await send('PUT', '/models/source/aliases/production', { version: first })).status, 200)
+  const replay = await server.postJson('/jobs', fineTune('source@production'), { 'idempotency-key': 'ft-1' })
+  t.same([keyed.status, replay.status, replay.headers.get('idempotent-replayed')], [202, 202, 'true'])
+  t.equal(((await replay.json()) as { id: string }).id, ((await keyed.json()) as { id: string }).id)
 
   const losses = await client.losses(job.id)
   t.equal(losses.length, ft.losses.length)

@@ -183,3 +183,25 @@ t.test('the import route takes bodies beyond MAX_BODY_BYTES (up to the largest m
   const elsewhere = await server.fetch('/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(file.byteLength) }) })
   t.equal(elsewhere.status, 413, 'POST /jobs keeps MAX_BODY_BYTES')
 })
+
+t.test('deleting versions while aliases are pointed at them, concurrently: a clean 204/404 or 200/409, never a 500', async (t) => {
+  const card = (await json(`/jobs/${jobs[1]}/model`)).body
+  const stateDict = (await json(`/jobs/${jobs[1]}/weights`)).body
+  const statuses = new Map<string, number>()
+  for (let i = 0; i < 12; i++) {
+    const imported = await json('/models/racer/versions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ card, state_dict: stateDict }) })
+    const v = imported.body.version
+    // Either request is sent first, in turn.
+    const del = () => server.fetch(`/models/racer/versions/${v}`, { method: 'DELETE' })
+    const set = () => put(`/models/racer/aliases/a${i}`, { version: v })
+    const [deleted, aliased] = i % 2 === 0 ? await Promise.all([del(), set()]) : (await Promise.all([set(), del()])).reverse() as [Response, { status: number }]
+    const key = `${deleted.status}/${aliased.status}`
+    statuses.set(key, (statuses.get(key) ?? 0) + 1)
+    t.ok(key === '204/404' || key === '409/200', `round ${i}: DELETE ${deleted.status}, PUT ${aliased.status}`)
+    if (deleted.status === 409) t.match(await deleted.json(), { code: 'version_aliased' })
+    else await deleted.arrayBuffer()
+    const exists = (await server.fetch(`/models/racer/versions/${v}`)).status
+    t.equal(exists, deleted.status === 204 ? 404 : 200, `round ${i}: the version ${deleted.status === 204 ? 'is gone' : 'stays'}`)
+  }
+  t.comment(`outcomes: ${JSON.stringify([...statuses])}`)
+})

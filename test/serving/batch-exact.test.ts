@@ -94,3 +94,31 @@ t.test('a stop request ends generation between steps', async (t) => {
   t.throws(() => new BatchPredictor(checkpoint).generate(['the'], [{ length: 50, temperature: 1, topK: 0, seed: 1 }], () => ++asked > 3), { name: 'PredictionStoppedError' })
   t.equal(asked, 4, 'stopped at the first check that said so')
 })
+
+t.test('rows whose generation or forecast is complete leave the batch', async (t) => {
+  const text = train({ type: 'lstm', hidden_size: 6 }, { type: 'text', text: TEXT, seq_len: 8 }, 1)
+  const predictor = new BatchPredictor(text)
+  const batchSizes: number[] = []
+  const forward = predictor.model.forward.bind(predictor.model)
+  predictor.model.forward = (batch) => {
+    batchSizes.push(batch.B)
+    return forward(batch)
+  }
+  const lengths = [2, 5, 3]
+  const out = predictor.generate(['the', 'a', 'lazy'], lengths.map((length, i) => ({ length, temperature: 1, topK: 0, seed: i })))
+  t.same(out.map((o) => [...o].length), lengths)
+  // The prompt pass with all three, then one step per further character of the rows still going.
+  t.same(batchSizes, [3, 3, 2, 1, 1])
+
+  const series = Array.from({ length: 40 }, (_, i) => [Math.sin(i / 3)])
+  const forecaster = new BatchPredictor(train({ type: 'gru', hidden_size: 5 }, { type: 'series', series, window: 4, horizon: 1 }, 1))
+  const seriesSizes: number[] = []
+  const seriesForward = forecaster.model.forward.bind(forecaster.model)
+  forecaster.model.forward = (batch) => {
+    seriesSizes.push(batch.B)
+    return seriesForward(batch)
+  }
+  const forecasts = forecaster.forecast([series.slice(0, 6), series.slice(6, 12)], [1, 3])
+  t.same(forecasts.map((f) => f.length), [1, 3])
+  t.same(seriesSizes, [2, 1, 1])
+})

@@ -48,3 +48,44 @@ storageTest('aliases point at existing versions, move, resolve and go', async (t
   t.equal(await storage.models.deleteAlias('m', 'production'), false, 'deleting it twice says so')
   t.equal(await storage.models.resolveAlias('m', 'production'), undefined)
 })
+
+storageTest('an alias set on a version blocks deleting its job inside the delete transaction, never with a constraint error', async (t, storage) => {
+  const blob = { epoch: 0, isFinal: true, format: 1, blob: Buffer.from('w') }
+  const v = await storage.models.insertImported(newJob({ name: 'm', dataSummary: { type: 'import' } }), blob, 1)
+  t.equal(await storage.models.setAlias('m', 'production', v.version, 2), true)
+  // The caller's earlier look found no alias; the delete itself must still refuse.
+  t.equal(await storage.jobs.delete(v.jobId), 'aliased')
+  t.equal((await storage.models.resolveAlias('m', 'production'))?.jobId, v.jobId, 'the alias and its version stay')
+  t.equal(await storage.models.deleteAlias('m', 'production'), true)
+  t.equal(await storage.jobs.delete(v.jobId), 'deleted')
+  t.equal(await storage.models.setAlias('m', 'production', v.version, 3), false, 'an alias to the deleted version is refused')
+})
+
+storageTest('deleting a version while an alias is set on it (or moved to it), concurrently: one wins cleanly', async (t, storage) => {
+  const blob = { epoch: 0, isFinal: true, format: 1, blob: Buffer.from('w') }
+  const base = await storage.models.insertImported(newJob({ name: 'race', dataSummary: { type: 'import' } }), blob, 1)
+  const outcomes = new Map<string, number>()
+  for (let i = 0; i < 25; i++) {
+    const v = await storage.models.insertImported(newJob({ name: 'race', dataSummary: { type: 'import' } }), blob, 10 + i)
+    // Half the rounds set a new alias, half move an existing one from the base version.
+    const alias = i % 2 === 0 ? `new${i}` : `moved${i}`
+    if (i % 2 === 1) await storage.models.setAlias('race', alias, base.version, 10 + i)
+    const [deleted, aliased] = await Promise.allSettled([storage.jobs.delete(v.jobId), storage.models.setAlias('race', alias, v.version, 20 + i)])
+    if (deleted.status === 'rejected' || aliased.status === 'rejected') {
+      t.fail(`round ${i}: ${deleted.status === 'rejected' ? deleted.reason : ''} ${aliased.status === 'rejected' ? aliased.reason : ''}`)
+      continue
+    }
+    const key = `${deleted.value}/${aliased.value}`
+    outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+    const target = await storage.models.resolveAlias('race', alias)
+    if (deleted.value === 'deleted') {
+      t.equal(aliased.value, false, `round ${i}: the version went first, the alias was refused`)
+      t.equal(await storage.models.version('race', v.version), undefined)
+      t.equal(target?.version, i % 2 === 1 ? base.version : undefined, `round ${i}: the alias is where it was`)
+    } else {
+      t.same([deleted.value, aliased.value], ['aliased', true], `round ${i}: the alias went first, the delete was refused`)
+      t.equal(target?.jobId, v.jobId)
+    }
+  }
+  t.ok(outcomes.size >= 1, `outcomes: ${JSON.stringify([...outcomes])}`)
+})

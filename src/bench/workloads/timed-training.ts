@@ -17,7 +17,7 @@ export function timeTraining(
   model: SequenceModel, batches: readonly { batch: ModelBatch; targets: BatchTargets }[], lr: number,
   warmupSteps: number, timedSteps: number,
 ): TimedTraining {
-  const optimizer = createOptimizer('adam', model.params.size, { lr }, model.params.backend.dtype)
+  const optimizer = createOptimizer('adam', model.params.size, { lr }, model.params.backend)
   const workspace = new LossWorkspace()
   for (let k = 0; k < warmupSteps; k++) trainStep(model, batches[k].batch, batches[k].targets, optimizer, null, workspace)
   // Preallocated so the timed loop itself allocates nothing.

@@ -38,6 +38,15 @@ export function charModelBatch(data: CharBatch, training: boolean): CharModelBat
   }
 }
 
+/**
+ * FLOPs of the matrix multiplies of one W2 training step over N = T·B positions: the recurrent
+ * product h·W_hh^T forward, dh = dG·W_hh and dW_hh = dG^T·H backward (3 × N·4H·H), and the head's
+ * forward, dX and dW (3 × N·V·H); 2 per multiply-add. The one-hot input is a gather, not a product.
+ */
+export function stepMatrixFlops(N: number, V: number, H: number): number {
+  return 2 * N * (3 * 4 * H * H + 3 * V * H)
+}
+
 export interface W2Options extends Partial<EngineChoice> {
   warmupSteps?: number
   timedSteps?: number
@@ -51,6 +60,8 @@ export interface W2Result {
   precision: EngineChoice['dtype']
   kernels: EngineChoice['kernels']
   tokens_per_s: number
+  /** Matrix-multiply floating-point operations per second (2·m·n·k of every product of a step). */
+  gflop_per_s: number
   loss_before: number
   loss_after: number
   seconds: number
@@ -84,6 +95,7 @@ export function runW2(options: W2Options = {}): W2Result {
     name: 'charlm',
     ...engineFields(choice),
     tokens_per_s: (T * B * timedSteps) / seconds,
+    gflop_per_s: (stepMatrixFlops(T * B, V, CHAR_LM_HIDDEN) * timedSteps) / seconds / 1e9,
     loss_before: lossBefore,
     loss_after: evaluationLoss(model, evaluation.batch, evaluation.targets),
     seconds,

@@ -1,6 +1,8 @@
-import { columnSums, gruCell, lstmCell, lstmCellBackward } from '../kernels/cells.js'
+import { columnSums, gruCell, gruCellBackward, gruHiddenGrad, lstmCell, lstmCellBackward } from '../kernels/cells.js'
 import { gemmNN, gemmNT, gemmTN } from '../kernels/gemm.js'
-import { gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { gatherColumns, gatherRows, scatterAddRows } from '../kernels/onehot.js'
+import { addRowBias, addVectors } from '../kernels/vector.js'
+import { crossEntropy } from '../losses.js'
 import type { Backend, Dtype, Floats } from './types.js'
 
 /** The plain-JavaScript kernels on ordinary typed arrays: the fallback and the cross-check. */
@@ -12,9 +14,15 @@ export class JsBackend implements Backend {
   readonly lstmCell = lstmCell
   readonly gruCell = gruCell
   readonly lstmCellBackward = lstmCellBackward
+  readonly gruCellBackward = gruCellBackward
+  readonly gruHiddenGrad = gruHiddenGrad
+  readonly crossEntropy = crossEntropy
   readonly columnSums = columnSums
   readonly gatherRows = gatherRows
   readonly scatterAddRows = scatterAddRows
+  readonly gatherColumns = gatherColumns
+  readonly addVectors = addVectors
+  readonly addRowBias = addRowBias
   private allocated = 0
 
   constructor(readonly dtype: Dtype) {}
@@ -26,6 +34,11 @@ export class JsBackend implements Backend {
 
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void {
     for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * ldo + i] = x[i * ldx + j]
+  }
+
+  /** The optimizer runs its own loop. */
+  adamStep(): boolean {
+    return false
   }
 
   get bytes(): number {

@@ -5,8 +5,9 @@
  * read it (one WebAssembly memory per instance for the wasm kernels).
  */
 
-import type { ColumnSums, GruCell, LstmCell, LstmCellBackward } from '../kernels/cells.js'
-import type { GatherRows, ScatterAddRows } from '../kernels/onehot.js'
+import type { ColumnSums, GruCell, GruCellBackward, GruHiddenGrad, LstmCell, LstmCellBackward } from '../kernels/cells.js'
+import type { GatherColumns, GatherRows, ScatterAddRows } from '../kernels/onehot.js'
+import type { AddRowBias, AddVectors } from '../kernels/vector.js'
 
 export const DTYPES = ['float32', 'float64'] as const
 export type Dtype = (typeof DTYPES)[number]
@@ -38,15 +39,46 @@ export interface Backend {
   readonly lstmCell: LstmCell
   readonly gruCell: GruCell
   readonly lstmCellBackward: LstmCellBackward
+  readonly gruCellBackward: GruCellBackward
+  readonly gruHiddenGrad: GruHiddenGrad
   /** out[j] += column sums of a [rows x cols] matrix (bias gradients). */
   readonly columnSums: ColumnSums
   /** One-hot inputs: rows of a [ids x G] table gathered (plus bias) and gradients scattered back. */
   readonly gatherRows: GatherRows
   readonly scatterAddRows: ScatterAddRows
+  /** One-hot inputs of a few rows: columns of W_ih [G x I] read in place (plus bias). */
+  readonly gatherColumns: GatherColumns
+  /** out = a + b element-wise; every row += bias. */
+  readonly addVectors: AddVectors
+  readonly addRowBias: AddRowBias
   /** out[j*ldo + i] = x[i*ldx + j] for i < rows, j < cols (packs a weight's transpose). */
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void
+  /** Mean softmax cross-entropy and its gradient, as losses.ts crossEntropy (its conventions and errors). */
+  crossEntropy(grad: Floats | null, logits: Floats, targets: Int32Array, rows: number, classes: number): number
+  /**
+   * One Adam/AdamW update of whole vectors in place with the same bits as the JavaScript loop of
+   * optimizers/adam.ts; false (nothing done) when this backend has no such kernel or an operand
+   * does not live in its memory, and the caller runs the loop.
+   */
+  adamStep(p: Floats, g: Floats, m: Floats, v: Floats, vmax: Floats | null, c: AdamCoefficients): boolean
   /** Bytes this instance holds (the WebAssembly memory's size for wasm). */
   readonly bytes: number
+}
+
+/** The per-step scalars of an Adam update (see optimizers/adam.ts and kernels/wasm/assembly/adam.ts). */
+export interface AdamCoefficients {
+  stepSize: number
+  biasCorrection2Sqrt: number
+  beta2: number
+  eps: number
+  /** lerp weight 1 - beta1 of the first moment. */
+  weight: number
+  /** AdamW's 1 - lr·wd; exactly 1 for Adam. */
+  decay: number
+  /** -1 to maximize, else 1. */
+  sign: number
+  /** Adam's L2 penalty (0 for AdamW). */
+  l2: number
 }
 
 export function isDtype(v: unknown): v is Dtype {

@@ -91,6 +91,47 @@ export function lstmCellBackward(rows: number, H: number, gates: Floats, gOff: n
   }
 }
 
+/**
+ * GRU backward step (gates hold r, z, n; hn = W_hn h + b_hn of the step): dn = dh(1-z)(1-n²),
+ * dr = dn*hn*r(1-r), dz = dh(h-n)z(1-z); dG = [dr, dz, dn] (input side), dGh = [dr, dz, dn*r]
+ * (hidden side). hn, hPrev and dh are [rows x H]; gates, dG and dGh [rows x 3H].
+ */
+export function gruCellBackward(rows: number, H: number, gates: Floats, gOff: number, hn: Floats, hnOff: number,
+  hPrev: Floats, hpOff: number, dh: Floats, dhOff: number, dG: Floats, dGh: Floats, dOff: number): void {
+  const G = 3 * H
+  for (let b = 0; b < rows; b++) {
+    const gRow = gOff + b * G
+    const dRow = dOff + b * G
+    const row = hnOff + b * H
+    const p = hpOff + b * H
+    const r0 = dhOff + b * H
+    for (let j = 0; j < H; j++) {
+      const r = gates[gRow + j]
+      const z = gates[gRow + H + j]
+      const n = gates[gRow + 2 * H + j]
+      const d = dh[r0 + j]
+      const dnPre = d * (1 - z) * (1 - n * n)
+      const drPre = dnPre * hn[row + j] * r * (1 - r)
+      const dzPre = d * (hPrev[p + j] - n) * z * (1 - z)
+      dG[dRow + j] = drPre
+      dG[dRow + H + j] = dzPre
+      dG[dRow + 2 * H + j] = dnPre
+      dGh[dRow + j] = drPre
+      dGh[dRow + H + j] = dzPre
+      dGh[dRow + 2 * H + j] = dnPre * r
+    }
+  }
+}
+
+/** GRU: h' depends on h directly through z*h, so dhPrev += dh * z ([rows x H]; z from gates [rows x 3H]). */
+export function gruHiddenGrad(rows: number, H: number, dhPrev: Floats, dh: Floats, hOff: number, gates: Floats, gOff: number): void {
+  for (let b = 0; b < rows; b++) {
+    const r0 = hOff + b * H
+    const z = gOff + b * 3 * H + H
+    for (let j = 0; j < H; j++) dhPrev[r0 + j] += dh[r0 + j] * gates[z + j]
+  }
+}
+
 /** out[j] += sum over rows of m[mOff + r*cols + j], each column summed over the rows in order. */
 export function columnSums(out: Floats, m: Floats, mOff: number, rows: number, cols: number): void {
   for (let r = 0; r < rows; r++) {
@@ -103,3 +144,5 @@ export type LstmCell = typeof lstmCell
 export type LstmCellBackward = typeof lstmCellBackward
 export type ColumnSums = typeof columnSums
 export type GruCell = typeof gruCell
+export type GruCellBackward = typeof gruCellBackward
+export type GruHiddenGrad = typeof gruHiddenGrad

@@ -30,5 +30,19 @@ export function scatterAddRows(table: Floats, g: Floats, ids: Int32Array, rows: 
   }
 }
 
+/**
+ * out row r = column ids[r] of w [G x I] + bias; bias alone where ids[r] < 0. The input
+ * projection of a few rows (generation), reading W_ih in place instead of transposing it.
+ */
+export function gatherColumns(out: Floats, w: Floats, bias: Floats, ids: Int32Array, rows: number, G: number, I: number): void {
+  for (let r = 0; r < rows; r++) {
+    const id = ids[r]
+    const o = r * G
+    if (id < 0) for (let g = 0; g < G; g++) out[o + g] = bias[g]
+    else for (let g = 0; g < G; g++) out[o + g] = w[g * I + id] + bias[g]
+  }
+}
+
 export type GatherRows = typeof gatherRows
+export type GatherColumns = typeof gatherColumns
 export type ScatterAddRows = typeof scatterAddRows

@@ -6,7 +6,7 @@
  *   sum = sum + g * g                       (sum starts at initial_accumulator_value)
  *   p = p - clr * (g / (sqrt(sum) + eps))
  */
-import type { Dtype, Floats } from '../backend/types.js'
+import type { Backend, Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { resolveAdagradOptions } from './options.js'
 import type { AdagradOptionsResolved, Optimizer, OptimizerOptions } from './types.js'
@@ -16,7 +16,7 @@ export class AdagradOptimizer extends OptimizerBase implements Optimizer {
   readonly options: AdagradOptionsResolved
   private readonly sum: Floats
 
-  constructor(size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+  constructor(size: number, options: OptimizerOptions, dtype: Dtype | Backend = 'float64') {
     super(size, dtype)
     this.options = resolveAdagradOptions(options)
     this.sum = this.buffer('sum', this.options.initial_accumulator_value)

@@ -7,7 +7,7 @@
  *   denom = sqrt(vmax) / sqrt(1 - beta2^t) + eps
  *   p = p - (lr / (1 - beta1^t)) * (m / denom)
  */
-import type { Dtype, Floats } from '../backend/types.js'
+import type { Backend, Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { lerp } from './lerp.js'
 import { resolveAdamOptions } from './options.js'
@@ -20,7 +20,7 @@ export class AdamOptimizer extends OptimizerBase implements Optimizer {
   private readonly expAvgSq: Floats
   private readonly maxExpAvgSq: Floats | null
 
-  constructor(name: 'adam' | 'adamw', size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+  constructor(name: 'adam' | 'adamw', size: number, options: OptimizerOptions, dtype: Dtype | Backend = 'float64') {
     super(size, dtype)
     this.name = name
     this.options = resolveAdamOptions(name, options)
@@ -43,6 +43,10 @@ export class AdamOptimizer extends OptimizerBase implements Optimizer {
     const m = this.expAvg
     const v = this.expAvgSq
     const vmax = this.maxExpAvgSq
+    // The backend's kernel gives the same bits as the loop below (kernels/wasm/assembly/adam.ts).
+    if (this.backend?.adamStep(params, grads, m, v, vmax, {
+      stepSize, biasCorrection2Sqrt, beta2, eps, weight: 1 - beta1, decay: decoupled ? decayFactor : 1, sign: maximize ? -1 : 1, l2,
+    })) return
     for (let i = 0; i < this.size; i++) {
       let p = params[i]
       if (decoupled) p *= decayFactor

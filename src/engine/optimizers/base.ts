@@ -3,7 +3,7 @@
  * buffers, with exact save/restore. Subclasses allocate their buffers once, at construction,
  * through `buffer()`, so `step` never allocates.
  */
-import type { Dtype, Floats } from '../backend/types.js'
+import type { Backend, Dtype, Floats } from '../backend/types.js'
 import type { OptimizerName, OptimizerState, ResolvedOptimizerOptions, ScheduledHyperparameters } from './types.js'
 
 export abstract class OptimizerBase {
@@ -15,9 +15,13 @@ export abstract class OptimizerBase {
 
   /** The element type of the state buffers: the parameters' precision, as in PyTorch. */
   readonly dtype: Dtype
+  /** The parameters' backend when given: the state buffers live in its memory, beside the parameters, for its kernels. */
+  protected readonly backend: Backend | null
 
-  constructor(size: number, dtype: Dtype) {
-    this.dtype = dtype
+  /** `dtype` alone keeps the state in ordinary typed arrays (the JavaScript loops). */
+  constructor(size: number, dtype: Dtype | Backend) {
+    this.backend = typeof dtype === 'string' ? null : dtype
+    this.dtype = typeof dtype === 'string' ? dtype : dtype.dtype
     if (!Number.isInteger(size) || size < 0) {
       throw new RangeError(`optimizer size must be a non-negative integer, got ${size}`)
     }
@@ -72,7 +76,7 @@ export abstract class OptimizerBase {
   }
 
   protected buffer(key: string, fill = 0): Floats {
-    const buf = this.dtype === 'float32' ? new Float32Array(this.size) : new Float64Array(this.size)
+    const buf = this.backend ? this.backend.floats(this.size) : this.dtype === 'float32' ? new Float32Array(this.size) : new Float64Array(this.size)
     if (fill !== 0) buf.fill(fill)
     this.named[key] = buf
     return buf

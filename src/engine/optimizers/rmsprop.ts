@@ -8,7 +8,7 @@
  *   momentum > 0: buf = momentum * buf + g / avg;  p = p - lr * buf
  *   otherwise:    p = p - lr * (g / avg)
  */
-import type { Dtype, Floats } from '../backend/types.js'
+import type { Backend, Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { lerp } from './lerp.js'
 import { resolveRmspropOptions } from './options.js'
@@ -21,7 +21,7 @@ export class RmspropOptimizer extends OptimizerBase implements Optimizer {
   private readonly momentumBuffer: Floats | null
   private readonly gradAvg: Floats | null
 
-  constructor(size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+  constructor(size: number, options: OptimizerOptions, dtype: Dtype | Backend = 'float64') {
     super(size, dtype)
     this.options = resolveRmspropOptions(options)
     this.squareAvg = this.buffer('square_avg')

@@ -6,7 +6,7 @@
  *   g = nesterov ? g + momentum * buf : buf
  *   p = p - lr * g
  */
-import type { Dtype, Floats } from '../backend/types.js'
+import type { Backend, Dtype, Floats } from '../backend/types.js'
 import { OptimizerBase } from './base.js'
 import { resolveSgdOptions } from './options.js'
 import type { Optimizer, OptimizerOptions, SgdOptionsResolved } from './types.js'
@@ -16,7 +16,7 @@ export class SgdOptimizer extends OptimizerBase implements Optimizer {
   readonly options: SgdOptionsResolved
   private readonly momentumBuffer: Floats | null
 
-  constructor(size: number, options: OptimizerOptions, dtype: Dtype = 'float64') {
+  constructor(size: number, options: OptimizerOptions, dtype: Dtype | Backend = 'float64') {
     super(size, dtype)
     this.options = resolveSgdOptions(options)
     this.momentumBuffer = this.options.momentum !== 0 ? this.buffer('momentum_buffer') : null

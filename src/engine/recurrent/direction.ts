@@ -64,6 +64,8 @@ export abstract class Direction {
   private whhT = EMPTY
   /** d loss / d W_ih accumulated transposed ([I x G], contiguous per id) for one-hot inputs. */
   private gwihT = EMPTY
+  /** gwihT transposed back to W_ih's layout, added into the gradient in one pass. */
+  private gwihScratch = EMPTY
 
   constructor(params: Parameters, prefix: string, suffix: string, shape: DirectionShape) {
     this.backend = params.backend
@@ -154,10 +156,16 @@ export abstract class Direction {
     else hs.fill(0, first * B * Hout, (first + 1) * B * Hout)
     this.loadInitialState(c0, c0Off)
 
+    // One direction alone fills whole rows of `out`: each step's rows are one contiguous block.
+    const whole = outCol === 0 && outWidth === Hout && !lengths
     for (let s = 0; s < T; s++) {
       const t = this.reverse ? T - 1 - s : s
       this.stepForward(t)
       const slot = this.outSlot(t) * B * Hout
+      if (whole) {
+        out.set(hs.subarray(slot, slot + B * Hout), t * B * Hout)
+        continue
+      }
       for (let b = 0; b < B; b++) {
         const o = (t * B + b) * outWidth + outCol
         if (this.isPadded(t, b)) {
@@ -185,31 +193,16 @@ export abstract class Direction {
     this.foldBias(bias)
     if (input.kind === 'dense') {
       this.backend.gemmNT(gates, 0, G, input.data, 0, this.I, this.wih, 0, this.I, rows, G, this.I, false)
-      for (let r = 0; r < rows; r++) {
-        const o = r * G
-        for (let g = 0; g < G; g++) gates[o + g] += bias[g]
-      }
-    } else {
-      // A one-hot row selects one column of W_ih. Few rows (generation) read the columns in
-      // place; many rows first transpose W_ih so every gather is contiguous.
+      this.backend.addRowBias(gates, bias, rows, G)
+    } else if (rows > this.I) {
+      // A one-hot row selects one column of W_ih: many rows first transpose W_ih so every
+      // gather is a contiguous row; few rows (generation) read the columns in place.
       const I = this.I
-      const w = this.wih
-      const ids = input.ids
-      const transpose = rows > I
-      if (transpose) {
-        if (this.wihT.length !== I * G) this.wihT = this.backend.floats(I * G)
-        this.backend.transpose(this.wihT, G, w, I, G, I)
-      }
-      if (transpose) {
-        this.backend.gatherRows(gates, this.wihT, bias, ids, rows, G)
-      } else {
-        for (let r = 0; r < rows; r++) {
-          const id = ids[r]
-          const o = r * G
-          if (id < 0) for (let g = 0; g < G; g++) gates[o + g] = bias[g]
-          else for (let g = 0; g < G; g++) gates[o + g] = w[g * I + id] + bias[g]
-        }
-      }
+      if (this.wihT.length !== I * G) this.wihT = this.backend.floats(I * G)
+      this.backend.transpose(this.wihT, G, this.wih, I, G, I)
+      this.backend.gatherRows(gates, this.wihT, bias, input.ids, rows, G)
+    } else {
+      this.backend.gatherColumns(gates, this.wih, bias, input.ids, rows, G, this.I)
     }
   }
 
@@ -251,13 +244,17 @@ export abstract class Direction {
     if (this.whhT.length !== G * Hout) this.whhT = this.backend.floats(G * Hout)
     this.backend.transpose(this.whhT, G, this.whh, Hout, G, Hout)
     this.packStepWeights()
+    // One direction alone: each step's rows of dOut are one contiguous block (see forward).
+    const whole = outCol === 0 && outWidth === Hout && !this.lengths
     if (dHn) this.dh.set(dHn.subarray(dHnOff, dHnOff + B * Hout))
     else this.dh.fill(0, 0, B * Hout)
     this.loadFinalStateGrad(dCn, dCnOff)
 
     for (let s = 0; s < T; s++) {
       const t = this.reverse ? s : T - 1 - s
-      if (dOut) {
+      if (dOut && whole) {
+        this.backend.addVectors(this.dh, this.dh, 0, dOut, t * B * Hout, B * Hout)
+      } else if (dOut) {
         const dh = this.dh
         for (let b = 0; b < B; b++) {
           if (this.isPadded(t, b)) continue
@@ -294,8 +291,9 @@ export abstract class Direction {
       const gT = this.gwihT
       gT.fill(0)
       this.backend.scatterAddRows(gT, dG, input.ids, rows, G)
-      const gw = this.gwih
-      for (let g = 0; g < G; g++) for (let i = 0; i < I; i++) gw[g * I + i] += gT[i * G + g]
+      if (this.gwihScratch.length !== I * G) this.gwihScratch = this.backend.floats(I * G)
+      this.backend.transpose(this.gwihScratch, I, gT, G, I, G)
+      this.backend.addVectors(this.gwih, this.gwih, 0, this.gwihScratch, 0, G * I)
     }
     this.accumulateExtraGrads()
   }

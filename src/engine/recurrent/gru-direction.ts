@@ -25,8 +25,8 @@ export class GruDirection extends Direction {
 
   protected foldBias(bias: Floats): void {
     const H = this.H
-    for (let g = 0; g < 2 * H; g++) bias[g] = this.bih[g] + this.bhh[g]
-    for (let g = 2 * H; g < 3 * H; g++) bias[g] = this.bih[g]
+    this.backend.addVectors(bias, this.bih, 0, this.bhh, 0, 2 * H)
+    bias.set(this.bih.subarray(2 * H, 3 * H), 2 * H)
   }
 
   protected hiddenGateGrad(): Floats {
@@ -67,47 +67,28 @@ export class GruDirection extends Direction {
     const B = this.B
     const H = this.H
     const G = this.G
-    const gates = this.gates
-    const dG = this.dG
-    const dGh = this.dGh
-    const hs = this.hSlots
-    const hn = this.hn
-    const dh = this.dh
     const prev = this.prevSlot(t) * B * H
-    for (let b = 0; b < B; b++) {
-      const gRow = (t * B + b) * G
-      if (this.isPadded(t, b)) {
-        dG.fill(0, gRow, gRow + G)
-        dGh.fill(0, gRow, gRow + G)
-        continue
-      }
-      const p = prev + b * H
-      const row = (t * B + b) * H
-      const r0 = b * H
-      for (let j = 0; j < H; j++) {
-        const r = gates[gRow + j]
-        const z = gates[gRow + H + j]
-        const n = gates[gRow + 2 * H + j]
-        const d = dh[r0 + j]
-        const dnPre = d * (1 - z) * (1 - n * n)
-        const drPre = dnPre * hn[row + j] * r * (1 - r)
-        const dzPre = d * (hs[p + j] - n) * z * (1 - z)
-        dG[gRow + j] = drPre
-        dG[gRow + H + j] = dzPre
-        dG[gRow + 2 * H + j] = dnPre
-        dGh[gRow + j] = drPre
-        dGh[gRow + H + j] = dzPre
-        dGh[gRow + 2 * H + j] = dnPre * r
+    const back = this.backend.gruCellBackward
+    if (!this.lengths) {
+      back(B, H, this.gates, t * B * G, this.hn, t * B * H, this.hSlots, prev, this.dh, 0, this.dG, this.dGh, t * B * G)
+    } else {
+      for (let b = 0; b < B; b++) {
+        const gRow = (t * B + b) * G
+        if (this.isPadded(t, b)) {
+          this.dG.fill(0, gRow, gRow + G)
+          this.dGh.fill(0, gRow, gRow + G)
+          continue
+        }
+        back(1, H, this.gates, gRow, this.hn, (t * B + b) * H, this.hSlots, prev + b * H, this.dh, b * H, this.dG, this.dGh, gRow)
       }
     }
-    this.recurrentGradient(t, dGh)
+    this.recurrentGradient(t, this.dGh)
     // h' depends on h directly through z * h.
-    const dhPrev = this.dhPrev
-    for (let b = 0; b < B; b++) {
-      if (this.isPadded(t, b)) continue
-      const gRow = (t * B + b) * G
-      const r0 = b * H
-      for (let j = 0; j < H; j++) dhPrev[r0 + j] += dh[r0 + j] * gates[gRow + H + j]
+    const hidden = this.backend.gruHiddenGrad
+    if (!this.lengths) {
+      hidden(B, H, this.dhPrev, this.dh, 0, this.gates, t * B * G)
+    } else {
+      for (let b = 0; b < B; b++) if (!this.isPadded(t, b)) hidden(1, H, this.dhPrev, this.dh, b * H, this.gates, (t * B + b) * G)
     }
   }
 }

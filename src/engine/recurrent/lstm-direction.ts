@@ -42,7 +42,7 @@ export class LstmDirection extends Direction {
   }
 
   protected foldBias(bias: Floats): void {
-    for (let g = 0; g < this.G; g++) bias[g] = this.bih[g] + this.bhh[g]
+    this.backend.addVectors(bias, this.bih, 0, this.bhh, 0, this.G)
   }
 
   protected hiddenGateGrad(): Floats {

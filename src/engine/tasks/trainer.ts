@@ -102,7 +102,7 @@ export class Trainer {
       ? new TrainingSchedule(t.lr_scheduler, optimizerHandle(t.optimizer, t.learning_rate, t.momentum), this.task.train.batchCount, t.epochs)
       : null
     const options = optimizerOptions(t)
-    this.optimizer = createOptimizer(t.optimizer, this.model.params.size, this.schedule ? this.schedule.optimizerOptions(options, t.optimizer) : options, dtype)
+    this.optimizer = createOptimizer(t.optimizer, this.model.params.size, this.schedule ? this.schedule.optimizerOptions(options, t.optimizer) : options, this.model.params.backend)
     this.earlyStopping = t.early_stopping ? new EarlyStopping(t.early_stopping as EarlyStoppingSpec) : null
     this.trainMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
     this.validationMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)

@@ -226,11 +226,11 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { id } = request.params
     // A job that an alias serves from stays until the alias moves.
-    await withRegistryErrors(() => app.registry.assertDeletable(id))
-    const result = await storage.jobs.delete(id)
+    const result = await withRegistryErrors(() => app.registry.deleteJobVersion(id))
     if (result === 'not_found') throw httpError('job_not_found', `No job with id ${id}`)
     if (result === 'conflict') throw httpError('job_active', `Job ${id} is still queued or running; cancel it first (POST /jobs/${id}/cancel)`)
     app.serving.evict(id)
+    app.modelsService.evict(id)
     reply.code(204)
     return null
   })

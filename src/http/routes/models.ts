@@ -149,6 +149,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => withRegistryErrors(async () => {
     const jobId = await registry().deleteImported(request.params.name, request.params.version)
     app.serving.evict(jobId)
+    app.modelsService.evict(jobId)
     reply.code(204)
     return null
   }))

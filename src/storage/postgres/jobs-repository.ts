@@ -230,6 +230,11 @@ export class PgJobsRepository implements JobsStore {
       const { rows } = await tx.query<{ status: JobStatus }>('SELECT status FROM jobs WHERE id = $1 FOR UPDATE', [id])
       if (rows.length === 0) return 'not_found'
       if (rows[0].status === 'queued' || rows[0].status === 'running') return 'conflict'
+      // Locking the version waits for an alias being set on it (its foreign-key check holds a
+      // KEY SHARE lock) and keeps new ones out; the check after the lock then sees every alias.
+      await tx.query('SELECT 1 FROM model_versions WHERE job_id = $1 FOR UPDATE', [id])
+      const aliased = await tx.query('SELECT 1 FROM model_aliases a JOIN model_versions v ON v.name = a.name AND v.version = a.version WHERE v.job_id = $1 LIMIT 1', [id])
+      if (aliased.rows.length > 0) return 'aliased'
       await tx.query('DELETE FROM jobs WHERE id = $1', [id])
       return 'deleted'
     })

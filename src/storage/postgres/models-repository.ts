@@ -8,6 +8,8 @@ interface VersionRow { name: string; version: number; job_id: string; source: Ve
 interface ModelRow { name: string; last_version: number; created_at: number }
 interface AliasRow { name: string; alias: string; version: number }
 
+const FOREIGN_KEY_VIOLATION = '23503'
+
 const toVersion = (r: VersionRow): ModelVersionRecord => ({ name: r.name, version: r.version, jobId: r.job_id, source: r.source, createdAt: r.created_at })
 
 /**
@@ -62,14 +64,19 @@ export class PgModelsRepository implements ModelsStore {
   }
 
   async setAlias(name: string, alias: string, version: number, now: number): Promise<boolean> {
-    // The foreign key decides atomically whether the version exists.
-    const { rowCount } = await this.db.query(
-      `INSERT INTO model_aliases (name, alias, version, updated_at)
-       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = $1 AND version = $3)
-       ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
-      [name, alias, version, now],
-    )
-    return (rowCount ?? 0) > 0
+    try {
+      const { rowCount } = await this.db.query(
+        `INSERT INTO model_aliases (name, alias, version, updated_at)
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM model_versions WHERE name = $1 AND version = $3)
+         ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at`,
+        [name, alias, version, now],
+      )
+      return (rowCount ?? 0) > 0
+    } catch (err) {
+      // The version was deleted between the EXISTS check and the foreign-key check: it is gone.
+      if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) return false
+      throw err
+    }
   }
 
   async deleteAlias(name: string, alias: string): Promise<boolean> {

@@ -58,6 +58,7 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
   private readonly reapFailedStmt: Stmt<Record<string, unknown>, ReapedJob>
   private readonly reapRequeuedStmt: Stmt<Record<string, unknown>, ReapedJob>
   private readonly deleteStmt: Stmt<string>
+  private readonly aliasedStmt: Stmt<string, unknown>
   private readonly countByStatusStmt: BetterSqlite3.Statement<[], { status: JobStatus; n: number }>
   private readonly countQueuedStmt: BetterSqlite3.Statement<[], number>
 
@@ -146,6 +147,7 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
       WHERE ${expired}
       ${reaped}`)
     this.deleteStmt = db.prepare('DELETE FROM jobs WHERE id = ?')
+    this.aliasedStmt = db.prepare('SELECT 1 FROM model_aliases a JOIN model_versions v ON v.name = a.name AND v.version = a.version WHERE v.job_id = ? LIMIT 1')
     this.countByStatusStmt = db.prepare('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status')
     this.countQueuedStmt = db.prepare<[], number>(`SELECT COUNT(*) FROM jobs WHERE status = 'queued'`).pluck()
   }
@@ -295,6 +297,8 @@ export class SqliteJobsRepository implements Synchronous<JobsStore> {
       const row = this.byIdStmt.get(id)
       if (row === undefined) return 'not_found'
       if (row.status === 'queued' || row.status === 'running') return 'conflict'
+      // Same transaction as the delete: an alias set since the caller looked still blocks it.
+      if (this.aliasedStmt.get(id) !== undefined) return 'aliased'
       this.deleteStmt.run(id)
       return 'deleted'
     }).immediate()
