@@ -5,6 +5,7 @@
 import { buildApp, type App } from './app.js'
 import { ConfigError, loadConfig, servesApi, type Config } from './config.js'
 import { createLogger } from './logger.js'
+import { startupFailureLine } from './storage/open-errors.js'
 
 function readConfigOrExit(): Config {
   try {
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
   exitOnSignals(app, config.shutdownTimeoutMs)
   const url = await app.listen({ host: config.host, port: config.port })
   app.runner?.start()
+  if (config.modelCacheSize !== undefined) {
+    app.log.warn({ MODEL_CACHE_SIZE: config.modelCacheSize, MODEL_CACHE_BYTES: config.serving.modelCacheBytes }, 'MODEL_CACHE_SIZE is deprecated: the model cache is bounded by MODEL_CACHE_BYTES (bytes); the count is still honoured on top of it')
+  }
   if (config.databasePathIgnored) {
     app.log.warn({ database: app.storage.location }, 'DATABASE_URL and DATABASE_PATH are both set: using DATABASE_URL (PostgreSQL); DATABASE_PATH is ignored')
   }
@@ -72,9 +76,16 @@ async function main(): Promise<void> {
   if (app.runner) app.log.info({ ...node, workers: config.workers, ...predictWorkers }, 'training workers started')
   else app.log.info({ ...node, predictWorkers: config.serving.workers }, 'API node: accepting jobs and serving predictions on inference workers; training is left to worker nodes')
   app.log.info({ url, docs: `${url}/docs` }, `seqserve listening on ${url} (API docs at ${url}/docs)`)
+  // Damage found at open (PRAGMA quick_check), a full disk: the service starts, serves what it
+  // can and says why it is not ready.
+  const health = await app.storage.checkHealth()
+  if (!health.writable) app.log.error({ database: app.storage.location, reasons: health.reasons }, `the database cannot take writes: ${health.reasons.join('; ')} (/readyz answers 503 until this is fixed)`)
 }
 
 main().catch((error: unknown) => {
-  console.error(error)
+  // A database that cannot be used (unreadable, damaged, read-only, newer than this code):
+  // one line naming it, the problem and what to do, instead of a stack trace.
+  const line = startupFailureLine(error)
+  console.error(line === undefined ? error : `seqserve cannot start: ${line}`)
   process.exit(1)
 })

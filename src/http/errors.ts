@@ -56,6 +56,8 @@ export const ERROR_CATALOGUE = {
   },
   queue_full: { statusCode: 503, message: 'The job queue is full; retry later' },
   overloaded: { statusCode: 503, message: 'The prediction queue is full; retry later' },
+  storage_unavailable: { statusCode: 503, message: 'The database cannot be used right now; retry later' },
+  storage_full: { statusCode: 507, message: 'The database is out of disk space; retry later' },
   predict_timeout: { statusCode: 504, message: 'The prediction did not finish within PREDICT_TIMEOUT_MS' },
 } as const satisfies Record<string, { statusCode: number; message: string }>
 

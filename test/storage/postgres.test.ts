@@ -125,11 +125,9 @@ t.test('readiness: schema behind, and a database that refuses writes', async (t)
   const storage = await open(t, url)
   t.same(await storage.checkHealth(), { writable: true, migrated: true, reasons: [] })
 
-  const files = listMigrationFiles(defaultMigrationsDir('postgres'))
-  const newest = files.at(-1)!
-  const previous = files.at(-2)!
+  const [previous, newest] = listMigrationFiles(defaultMigrationsDir('postgres')).slice(-2)
   await sql(url, 'DELETE FROM schema_migrations WHERE version = $1', [newest.version])
-  // The version before the newest file (numbers may skip one another branch holds).
+  // Versions may skip numbers (branches reserve theirs): the one before is the previous file's.
   const behind = new RegExp(`schema is at version ${previous.version}, this code expects ${newest.version}`)
   t.match(await storage.checkHealth(), { writable: true, migrated: false, reasons: [behind] })
   await sql(url, 'INSERT INTO schema_migrations VALUES ($1, $2, $3)', [newest.version, newest.name, 'x'])

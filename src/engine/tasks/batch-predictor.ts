@@ -4,7 +4,7 @@ import { softmax } from '../losses.js'
 import { SequenceModel } from '../model.js'
 import { Rng } from '../rng.js'
 import type { Checkpoint } from './checkpoint.js'
-import { type GenerateOptions, sampleNext } from './predictor.js'
+import { type GenerateOptions, sampleNext, workingMemoryLimit } from './predictor.js'
 import type { TaskMeta } from './task.js'
 import { UnknownCharactersError, Vocabulary } from './vocabulary.js'
 
@@ -33,8 +33,12 @@ const never: ShouldStop = () => false
  */
 export class BatchPredictor {
   readonly meta: TaskMeta
-  readonly model: SequenceModel
+  /** Replaced by a fresh instance after a request grew its working memory unusually (see `release`). */
+  model: SequenceModel
   readonly vocab: Vocabulary | null
+  private readonly source: Pick<Checkpoint, 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>
+  private readonly kernels: KernelSetName | undefined
+  private readonly bytesLimit: number
   private readonly idOf: Map<string, number> | null
   private probs: Float64Array
   private sorted: Float64Array
@@ -47,13 +51,33 @@ export class BatchPredictor {
    */
   constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>, kernels?: KernelSetName) {
     this.meta = checkpoint.meta
-    this.model = new SequenceModel(checkpoint.model, createBackend(checkpoint.dtype ?? 'float64', kernels))
-    this.model.params.data.set(checkpoint.params)
+    this.source = checkpoint
+    this.kernels = kernels
+    this.model = this.instance()
+    this.bytesLimit = workingMemoryLimit(this.model)
     this.StateFloats = checkpoint.dtype === 'float32' ? Float32Array : Float64Array
     this.vocab = 'vocab' in this.meta ? new Vocabulary(this.meta.vocab) : null
     this.idOf = this.vocab && new Map(this.vocab.chars.map((ch, id) => [ch, id]))
     this.probs = new Float64Array(checkpoint.model.outputSize)
     this.sorted = new Float64Array(checkpoint.model.outputSize)
+  }
+
+  private instance(): SequenceModel {
+    const model = new SequenceModel(this.source.model, createBackend(this.source.dtype ?? 'float64', this.kernels))
+    model.params.data.set(this.source.params)
+    return model
+  }
+
+  /**
+   * Call after each batch. Workspaces are sized for the longest batch seen and a WebAssembly
+   * memory never shrinks: after a batch that grew them far beyond the weights (a very long
+   * prompt, many rows), the instance is dropped for a fresh one, so one large request does
+   * not keep its memory for as long as the model stays cached. True when it dropped one.
+   */
+  release(): boolean {
+    if (this.model.params.backend.bytes <= this.bytesLimit) return false
+    this.model = this.instance()
+    return true
   }
 
   /** Bytes this model holds in memory, as its backend counts them (the WebAssembly memory for wasm). */

@@ -44,8 +44,7 @@ export class Predictor {
     this.source = checkpoint
     this.kernels = kernels
     this.model = this.instance()
-    // Twice the weights (parameters and gradients) plus room for ordinary requests' workspaces.
-    this.bytesLimit = 2 * this.model.params.backend.bytes + 64 * 2 ** 20
+    this.bytesLimit = workingMemoryLimit(this.model)
     this.vocab = 'vocab' in this.meta ? new Vocabulary(this.meta.vocab) : null
     const sizes = this.model.stateSizes
     const Floats = checkpoint.dtype === 'float32' ? Float32Array : Float64Array
@@ -161,6 +160,17 @@ export class Predictor {
     this.release()
     return out
   }
+}
+
+/** Room for ordinary requests' workspaces beyond the weights (parameters and gradients). */
+const WORKSPACE_ALLOWANCE_BYTES = 64 * 2 ** 20
+
+/**
+ * How much memory a freshly loaded model may keep after a request: twice the weights plus
+ * room for ordinary requests. Past it, a predictor drops the instance for a fresh one.
+ */
+export function workingMemoryLimit(model: SequenceModel): number {
+  return 2 * model.params.backend.bytes + WORKSPACE_ALLOWANCE_BYTES
 }
 
 /**

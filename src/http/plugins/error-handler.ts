@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { findCause } from '../../storage/open-errors.js'
+import { isStorageFault } from '../../storage/errors.js'
 import {
+  AppError,
   ERROR_CATALOGUE,
   isAppError,
   reasonPhrase,
@@ -35,6 +38,21 @@ const CODE_BY_CLIENT_STATUS: Partial<Record<number, ErrorCode>> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   429: 'rate_limited',
+}
+
+/** Seconds a client waits before retrying after a storage fault: space takes an operator, an outage may pass sooner. */
+export const STORAGE_RETRY_AFTER_S = { storage_full: 60, storage_unavailable: 10 } as const
+
+/**
+ * A storage fault anywhere in the error's cause chain (disk full, database damaged,
+ * read-only or unreachable) as the API's 507 `storage_full` / 503 `storage_unavailable`
+ * with Retry-After, never a bare 500; undefined for anything else.
+ */
+export function storageFaultHttpError(error: unknown): (AppError & { headers: Record<string, string> }) | undefined {
+  const fault = findCause(error, (candidate) => (isStorageFault(candidate) ? candidate : undefined))
+  if (fault === undefined) return undefined
+  const code = fault.code === 'storage_full' ? 'storage_full' : 'storage_unavailable'
+  return Object.assign(new AppError(code, fault.message), { headers: { 'retry-after': String(STORAGE_RETRY_AFTER_S[code]) }, cause: fault })
 }
 
 function body(code: ErrorCode, message: string, details?: unknown, statusCode?: number): ErrorBody {
@@ -95,9 +113,14 @@ export function toErrorBody(error: FastifyError, request: FastifyRequest): Error
 
 export default fp(
   async (app) => {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
+    app.setErrorHandler((thrown: FastifyError, request, reply) => {
+      const fault = storageFaultHttpError(thrown)
+      const error = (fault ?? thrown) as FastifyError
       const response = toErrorBody(error, request)
-      if (response.statusCode >= 500 && !isAppError(error)) {
+      if (fault !== undefined) {
+        // The operator needs the native error (path, code); the client gets the catalogue answer.
+        request.log.error({ err: thrown, statusCode: response.statusCode, code: response.code }, 'storage fault')
+      } else if (response.statusCode >= 500 && !isAppError(error)) {
         request.log.error({ err: error }, 'request failed')
       } else {
         const level = response.statusCode >= 500 ? 'warn' : 'info'

@@ -70,7 +70,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         202: jsonResponse('Queued (or, for a replayed Idempotency-Key, the existing job)', JobRef, {
           headers: { Location: RESPONSE_HEADERS.Location, 'Idempotent-Replayed': RESPONSE_HEADERS['Idempotent-Replayed'] },
         }),
-        ...errorResponses(400, 404, 413, 415, 422, 503),
+        ...errorResponses(400, 404, 413, 415, 422, 503, 507),
       },
     },
   }, async (request, reply) => {
@@ -201,7 +201,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       params: JobIdParams,
       response: {
         202: jsonResponse('Cancelled, or stopping at its next step', JobRef, { headers: { Location: RESPONSE_HEADERS.Location } }),
-        ...errorResponses(404, 409),
+        ...errorResponses(404, 409, 507),
       },
     },
   }, async (request, reply) => {
@@ -222,7 +222,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Its model version goes with it. A job an alias points to (e.g. `greeter@production`) is a 409 `version_aliased` until the alias moves.',
       tags: ['jobs'],
       params: JobIdParams,
-      response: { 204: noContent('Deleted'), ...errorResponses(404, 409) },
+      response: { 204: noContent('Deleted'), ...errorResponses(404, 409, 507) },
     },
   }, async (request, reply) => {
     const { id } = request.params

@@ -89,7 +89,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Point an alias at a version (create, switch or roll back)',
       description: 'Atomic: every prediction by `name@alias` is served either by the old version or by the new one, never by none.',
       tags: ['models'], params: AliasParams, body: SetAliasBody,
-      response: { 200: jsonResponse('The alias now points to the version', AliasResponse), ...errorResponses(400, 404, 415) },
+      response: { 200: jsonResponse('The alias now points to the version', AliasResponse), ...errorResponses(400, 404, 415, 507) },
     },
   }, async (request) => withRegistryErrors(async () => {
     const { name, alias } = request.params
@@ -101,7 +101,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete('/models/:name/aliases/:alias', {
     config: { scope: 'models:write' },
     onRequest: ignoreContentTypeWithoutBody,
-    schema: { operationId: 'deleteModelAlias', summary: 'Delete an alias', tags: ['models'], params: AliasParams, response: { 204: noContent('Deleted'), ...errorResponses(404) } },
+    schema: { operationId: 'deleteModelAlias', summary: 'Delete an alias', tags: ['models'], params: AliasParams, response: { 204: noContent('Deleted'), ...errorResponses(404, 507) } },
   }, async (request, reply) => withRegistryErrors(async () => {
     await registry().deleteAlias(request.params.name, request.params.alias)
     reply.code(204)
@@ -118,7 +118,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['models'], params: ModelNameParams,
       // Validated per media type: JSON against ImportBody; the safetensors bytes by the importer.
       body: { content: { 'application/json': { schema: ImportBody }, 'application/octet-stream': { schema: SafetensorsBody } } },
-      response: { 201: jsonResponse('The new version', ModelVersionResponse, { headers: { Location: RESPONSE_HEADERS.Location } }), ...errorResponses(400, 413, 415) },
+      response: { 201: jsonResponse('The new version', ModelVersionResponse, { headers: { Location: RESPONSE_HEADERS.Location } }), ...errorResponses(400, 413, 415, 507) },
     },
   }, async (request, reply) => {
     const name = request.params.name
@@ -144,7 +144,7 @@ const modelRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Delete an imported version',
       description: 'Versions trained here are deleted with their job (DELETE /jobs/{id}). A version an alias points to cannot be deleted (409) until the alias moves.',
       tags: ['models'], params: ModelVersionParams,
-      response: { 204: noContent('Deleted'), ...errorResponses(404, 409) },
+      response: { 204: noContent('Deleted'), ...errorResponses(404, 409, 507) },
     },
   }, async (request, reply) => withRegistryErrors(async () => {
     const jobId = await registry().deleteImported(request.params.name, request.params.version)

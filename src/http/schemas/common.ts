@@ -228,6 +228,7 @@ const ERROR_HEADERS: Partial<Record<ErrorStatus, ResponseHeaders>> = {
   403: { 'WWW-Authenticate': RESPONSE_HEADERS['WWW-Authenticate'] },
   429: { 'Retry-After': RESPONSE_HEADERS['Retry-After'] },
   503: { 'Retry-After': RESPONSE_HEADERS['Retry-After'] },
+  507: { 'Retry-After': RESPONSE_HEADERS['Retry-After'] },
 }
 
 /** The catalogue codes answered with a status. */

@@ -45,6 +45,8 @@ const EXAMPLES: Partial<Record<ErrorCode, Pick<ErrorBody, 'message' | 'details'>
   },
   overloaded: { message: 'The prediction queue is full (256 requests waiting, PREDICT_QUEUE_LIMIT=256); retry in 1 s', details: { queued: 256, queue_limit: 256 } },
   predict_timeout: { message: 'The prediction did not finish within PREDICT_TIMEOUT_MS; its computation was stopped. Retry later, or send a cheaper request' },
+  storage_full: { message: 'The database cannot take this request: the disk holding the database is full (SQLITE_FULL). Nothing was written; retry later' },
+  storage_unavailable: { message: 'The database cannot take this request: the database file is damaged (SQLITE_CORRUPT). Nothing was written; retry later' },
   queue_full: { message: 'The job queue is full (1000 jobs queued, MAX_QUEUED_JOBS=1000); retry later', details: { queued: 1000, max_queued_jobs: 1000 } },
 }
 

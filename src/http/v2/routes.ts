@@ -6,7 +6,7 @@ import type { ResolvedModel } from '../../serving/prediction-service.js'
 import { httpError, isAppError } from '../errors.js'
 import { packageInfo } from '../package-info.js'
 import { jsonResponse } from '../schemas/common.js'
-import { toErrorBody } from '../plugins/error-handler.js'
+import { storageFaultHttpError, toErrorBody } from '../plugins/error-handler.js'
 import { servingHttpError } from '../serving-errors.js'
 import {
   InferResponse, LiveResponse, ModelMetadata, ModelParams, ModelReadyResponse, ModelVersionParams, ReadyResponse, ServerMetadata,
@@ -38,10 +38,12 @@ const v2Routes: FastifyPluginAsyncTypebox = async (app) => {
   const healthConfig = { scope: 'public', loadShedding: false, errorShape: 'open-inference' } as const
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const body = toErrorBody(servingHttpError(error) as FastifyError, request)
-    if (body.statusCode >= 500 && !isAppError(servingHttpError(error))) request.log.error({ err: error }, 'request failed')
+    const mapped = storageFaultHttpError(error) ?? servingHttpError(error)
+    const body = toErrorBody(mapped as FastifyError, request)
+    if (body.statusCode >= 500 && !isAppError(mapped)) request.log.error({ err: error }, 'request failed')
+    else if (body.statusCode >= 500) request.log.error({ err: error, statusCode: body.statusCode, code: body.code }, body.message)
     else request.log.info({ statusCode: body.statusCode, code: body.code }, body.message)
-    const headers = (servingHttpError(error) as { headers?: Record<string, string> }).headers
+    const headers = (mapped as { headers?: Record<string, string> }).headers
     if (headers) reply.headers(headers)
     return reply.code(body.statusCode).type('application/json; charset=utf-8').send({ error: body.message, code: body.code })
   })

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { translatePostgresError } from './faults.js'
 
 /**
  * Where a PostgreSQL repository sends its SQL: the pool (each statement on whichever
@@ -34,14 +35,30 @@ class ClientSession implements Session {
   }
 }
 
+/**
+ * The pool: every statement and transaction that leaves it rejects with a typed storage fault
+ * (StorageFullError, StorageUnavailableError) when the server could not take it.
+ */
 export class PoolSession implements Session {
   constructor(readonly pool: pg.Pool) {}
 
-  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values)
+  async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values)
+    } catch (err) {
+      throw translatePostgresError(err)
+    }
   }
 
   async transaction<T>(work: (tx: Session) => Promise<T>): Promise<T> {
+    try {
+      return await this.transactionOnClient(work)
+    } catch (err) {
+      throw translatePostgresError(err)
+    }
+  }
+
+  private async transactionOnClient<T>(work: (tx: Session) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
     let broken: Error | undefined
     try {

@@ -12,6 +12,7 @@ import { PoolSession, numericTypes, type Session } from './session.js'
 import { QueueListener } from './queue-listener.js'
 import { holdPgNodeId } from './node-lock.js'
 import type { NodeIdHold } from '../node-id.js'
+import { postgresFault, postgresOpenError } from './faults.js'
 
 export interface OpenPostgresOptions {
   /** `postgres://user:password@host:port/database` */
@@ -115,16 +116,25 @@ export class PostgresStorage implements Storage {
     let writable = false
     let version = 0
     try {
-      // An UPDATE that matches no row is refused by a read-only server or session, writes
-      // nothing and locks no row; the timeout keeps a stuck server from holding the probe.
+      // A real write (one row of storage_probe): refused by a read-only server or session and
+      // by a full disk. The timeouts keep a stuck server or a locked row from holding the probe.
       version = await this.session.transaction(async (tx) => {
         await tx.query('SET LOCAL statement_timeout = 2000')
-        await tx.query('UPDATE schema_migrations SET version = version WHERE false')
+        await tx.query('SET LOCAL lock_timeout = 1000')
+        await tx.query('SAVEPOINT probe')
+        await tx.query('UPDATE storage_probe SET written_at = $1 WHERE id = 1', [Date.now()]).catch(async (err: { code?: string }) => {
+          // Before its migration (the migrations check reports that), an UPDATE matching no row
+          // is still refused by a read-only server.
+          if (err.code !== '42P01') throw err
+          await tx.query('ROLLBACK TO SAVEPOINT probe')
+          await tx.query('UPDATE schema_migrations SET version = version WHERE false')
+        })
         return currentPgVersion(tx)
       })
       writable = true
     } catch (err) {
-      reasons.push(`the database is not writable: ${(err as Error).message}`)
+      const fault = postgresFault(err)
+      reasons.push(`the database is not writable: ${fault === undefined ? (err as Error).message : `${fault.problem}. ${fault.advice}`}`)
     }
     let migrated = false
     if (writable) {
@@ -172,6 +182,6 @@ export async function openPostgresStorage(options: OpenPostgresOptions): Promise
     return new PostgresStorage(pool, { url: options.url, expectedVersion: newestVersion(listMigrationFiles(dir)) })
   } catch (err) {
     await pool.end().catch(() => undefined)
-    throw err
+    throw postgresOpenError(redactUrl(options.url), err)
   }
 }

@@ -11,6 +11,11 @@ import { SqliteProgressRepository } from './progress-repository.js'
 import { currentVersion } from './migrate.js'
 import { holdSqliteNodeId } from './node-lock.js'
 import type { NodeIdHold } from '../node-id.js'
+import { translateSqliteError } from './faults.js'
+import { SqliteHealth } from './health.js'
+import { WalKeeper } from './wal.js'
+import { isStorageFault } from '../errors.js'
+import { sqliteOpenError } from '../open-errors.js'
 
 /**
  * Storage in one SQLite file (the embedded default). better-sqlite3 is synchronous: each
@@ -30,37 +35,44 @@ export class SqliteStorage implements Storage {
   private readonly sync: { jobs: SqliteJobsRepository; checkpoints: SqliteCheckpointsRepository; losses: SqliteLossesRepository }
   /** Newest migration this code ships; read once (the folder does not change while running). */
   private readonly expectedVersion: number
+  /** Readiness state: probe writes, free space, known damage. */
+  readonly health: SqliteHealth
+  /** Keeps a file database's WAL bounded; undefined for `:memory:`. */
+  readonly wal: WalKeeper | undefined
 
   constructor(db: Database, options: { location: string; migrationsDir?: string }) {
     this.db = db
     this.location = options.location
+    this.health = new SqliteHealth(db, db.memory ? null : options.location)
+    this.wal = db.memory ? undefined : new WalKeeper(db, `${db.name}-wal`)
     this.sync = { jobs: new SqliteJobsRepository(db), checkpoints: new SqliteCheckpointsRepository(db), losses: new SqliteLossesRepository(db) }
-    this.jobs = promised<JobsStore>(this.sync.jobs)
-    this.checkpoints = promised<CheckpointsStore>(this.sync.checkpoints)
-    this.losses = promised<LossesStore>(this.sync.losses)
-    this.progress = promised<ProgressStore>(new SqliteProgressRepository(db))
-    this.models = promised<ModelsStore>(new SqliteModelsRepository(db))
+    const translate = (err: unknown) => this.fault(err)
+    this.jobs = promised<JobsStore>(this.sync.jobs, translate)
+    this.checkpoints = promised<CheckpointsStore>(this.sync.checkpoints, translate)
+    this.losses = promised<LossesStore>(this.sync.losses, translate)
+    this.progress = promised<ProgressStore>(new SqliteProgressRepository(db), translate)
+    this.models = promised<ModelsStore>(new SqliteModelsRepository(db), translate)
     this.expectedVersion = newestVersion(listMigrationFiles(options.migrationsDir ?? defaultMigrationsDir('sqlite')))
   }
 
   async recordEpochs(jobId: string, owner: LeaseOwner, update: EpochUpdate, now: number): Promise<boolean> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (!this.sync.jobs.isOwnedBy(jobId, owner)) return false
       this.applyUpdate(jobId, owner, update, now)
       return true
-    }).immediate()
+    })
   }
 
   async saveCheckpoint(jobId: string, owner: LeaseOwner, checkpoint: NewCheckpoint, now: number, keep = 2): Promise<CheckpointMeta | undefined> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (!this.sync.jobs.isOwnedBy(jobId, owner)) return undefined
       return this.sync.checkpoints.save(jobId, checkpoint, now, keep)
-    }).immediate()
+    })
   }
 
   async resumeFromCheckpoint(jobId: string, owner: LeaseOwner, now: number, options: ResumeOptions = {}): Promise<ResumePoint | undefined> {
     const { jobs, checkpoints, losses } = this.sync
-    return this.db.transaction((): ResumePoint | undefined => {
+    return this.write((): ResumePoint | undefined => {
       if (!jobs.isOwnedBy(jobId, owner)) return undefined
       const epoch = options.epoch ?? checkpoints.latestMeta(jobId)?.epoch ?? 0
       const checkpoint = epoch === 0 ? undefined : checkpoints.at(jobId, epoch)
@@ -77,29 +89,20 @@ export class SqliteStorage implements Storage {
       jobs.recordProgress(jobId, owner, progress, now)
       jobs.setClaimEpoch(jobId, owner, epoch)
       return { checkpoint, progress, droppedLossPoints, droppedCheckpoints }
-    }).immediate()
+    })
   }
 
   async finishJob(jobId: string, owner: LeaseOwner, outcome: JobOutcome, now: number, lastUpdate?: EpochUpdate): Promise<JobRecord | undefined> {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (!this.sync.jobs.isOwnedBy(jobId, owner)) return undefined
       if (lastUpdate !== undefined) this.applyUpdate(jobId, owner, lastUpdate, now)
       return this.sync.jobs.finish(jobId, owner, outcome, now)
-    }).immediate()
+    })
   }
 
   async checkHealth(): Promise<StorageHealth> {
-    const reasons: string[] = []
-    let writable = false
-    try {
-      // Taking the write lock proves the file is open, writable and not locked by someone else.
-      this.db.prepare('BEGIN IMMEDIATE').run()
-      this.db.prepare('ROLLBACK').run()
-      writable = !this.db.readonly
-      if (!writable) reasons.push('the database is open read-only')
-    } catch (err) {
-      reasons.push(`the database is not writable: ${(err as Error).message}`)
-    }
+    const reasons = await this.health.problems()
+    const writable = reasons.length === 0
     let migrated = false
     if (writable) {
       const version = currentVersion(this.db)
@@ -119,7 +122,24 @@ export class SqliteStorage implements Storage {
   }
 
   async close(): Promise<void> {
+    this.wal?.stop()
     if (this.db.open) this.db.close()
+  }
+
+  /** One IMMEDIATE transaction; the database's own errors leave it as typed storage faults. */
+  private write<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work).immediate()
+    } catch (err) {
+      throw this.fault(err)
+    }
+  }
+
+  /** `err` as a typed storage fault when it is one (noted for readiness), else unchanged. */
+  private fault(err: unknown): unknown {
+    const translated = translateSqliteError(err)
+    if (isStorageFault(translated)) this.health.note(translated)
+    return translated
   }
 
   private applyUpdate(jobId: string, owner: LeaseOwner, update: EpochUpdate, now: number): void {
@@ -129,13 +149,33 @@ export class SqliteStorage implements Storage {
   }
 }
 
-/** Opens (creating folders and migrating as needed) a SQLite database file, or `:memory:`. */
+/**
+ * Opens (creating folders and migrating as needed) a SQLite database file, or `:memory:`.
+ * A file that cannot be used (unreadable, not a database, damaged header, read-only) is a
+ * DatabaseOpenError whose one-line message names the path, the problem and what to do.
+ * Damage deeper in the file (PRAGMA quick_check) does not stop it: readiness reports it.
+ */
 export function openSqliteStorage(options: OpenDatabaseOptions): SqliteStorage {
-  const db = openDatabase(options)
+  let db: Database | undefined
   try {
-    return new SqliteStorage(db, { location: options.path, migrationsDir: options.migrationsDir })
+    db = openDatabase(options)
+    const storage = new SqliteStorage(db, { location: options.path, migrationsDir: options.migrationsDir })
+    refuseReadOnly(db)
+    storage.wal?.start()
+    return storage
   } catch (err) {
-    db.close()
-    throw err
+    db?.close()
+    throw sqliteOpenError(options.path, err)
+  }
+}
+
+/** A file that opened read-only (a read-only mount, file or directory) cannot do the service's work. */
+function refuseReadOnly(db: Database): void {
+  if (db.readonly) throw Object.assign(new Error('the database opened read-only'), { code: 'SQLITE_READONLY' })
+  try {
+    db.prepare('UPDATE storage_probe SET written_at = ? WHERE id = 1').run(Date.now())
+  } catch (err) {
+    // Only a read-only file stops the start: a full disk or a busy file can recover, and readiness reports them.
+    if (/^SQLITE_READONLY/.test(String((err as { code?: unknown }).code))) throw err
   }
 }
