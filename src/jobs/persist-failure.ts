@@ -1,3 +1,5 @@
+import { StorageFullError, isStorageFault } from '../storage/errors.js'
+
 /**
  * Why a write of training progress (losses, a checkpoint, the final status) failed, as the
  * `error.code` a failed job shows, and whether trying again can help.
@@ -16,11 +18,13 @@ export interface PersistContext {
   checkpointBytes?: number
 }
 
+
 const MB = 1024 * 1024
 
 export function classifyPersistError(err: unknown, context: PersistContext): PersistFailure {
   const e = err as { code?: unknown; message?: unknown } | null
-  const code = typeof e?.code === 'string' ? e.code : ''
+  // The stores raise typed faults (src/storage/errors.ts); their native code says what the database said.
+  const code = isStorageFault(err) ? err.nativeCode ?? err.code : typeof e?.code === 'string' ? e.code : ''
   const text = typeof e?.message === 'string' ? e.message : String(err)
   // better-sqlite3 refuses a value above SQLite's length limit with a RangeError (SQLITE_TOOBIG);
   // PostgreSQL answers 54000 program_limit_exceeded.
@@ -33,7 +37,7 @@ export function classifyPersistError(err: unknown, context: PersistContext): Per
         'train a smaller model (hidden_size, num_layers) so its checkpoint fits',
     }
   }
-  if (code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC') {
+  if (err instanceof StorageFullError || code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC') {
     return {
       code: 'storage_full',
       retryable: true,
