@@ -44,10 +44,12 @@ const plateau: JobRequest = {
 
 /**
  * An uninterrupted run of the job on this thread (omitted options take the same PyTorch
- * defaults), in the precision the API gives a job that names none.
+ * defaults), in the precision the API gives a job that names none, on the JavaScript kernels
+ * the service below uses: the slower kernels keep both jobs training long enough for the test
+ * to catch them mid-plateau at the same time (the WebAssembly ones can finish a job first).
  */
 function referenceRun(request: JobRequest): { results: EpochResult[]; trainer: Trainer } {
-  const trainer = new Trainer({ ...request, model: { ...request.model, dtype: DEFAULT_DTYPE } })
+  const trainer = new Trainer({ ...request, model: { ...request.model, dtype: DEFAULT_DTYPE } }, undefined, 'js')
   const results: EpochResult[] = []
   while (!trainer.done) results.push(trainer.runEpoch()!)
   return { results, trainer }
@@ -62,7 +64,7 @@ t.test('kill -9 mid-plateau: schedule, patience and metrics continue exactly', a
   t.ok(cycleRef.at(-1)!.stoppedEarly && plateauRef.at(-1)!.stoppedEarly, `uninterrupted, both stop early (epochs ${cycleRef.length} and ${plateauRef.length})`)
 
   const dbPath = path.join(t.testdir({}), 'seqserve.db')
-  const env = { DATABASE_PATH: dbPath, WORKERS: '2', LEASE_TTL_MS: '1500', HEARTBEAT_MS: '300' }
+  const env = { DATABASE_PATH: dbPath, WORKERS: '2', LEASE_TTL_MS: '1500', HEARTBEAT_MS: '300', KERNELS: 'js' }
   const first = await startMain(t, { env })
   let client = new JobsClient(first.url)
   const ids = [(await client.submit(cycling)).id, (await client.submit(plateau)).id]
