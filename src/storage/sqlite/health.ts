@@ -44,7 +44,7 @@ export class SqliteHealth {
     if (this.damage !== null) problems.push(`the database file is damaged: ${this.damage}; restore it from a backup`)
     const free = this.file === null ? undefined : await freeBytes(this.file)
     if (free !== undefined && free < MIN_FREE_BYTES) {
-      problems.push(`the disk holding the database is full (${free} bytes free, under ${MIN_FREE_BYTES}): free space on that volume; jobs waiting to save continue by themselves`)
+      problems.push(`the disk holding the database is full (${free} bytes free, under ${MIN_FREE_BYTES}): free space on that volume; writes are accepted again without a restart`)
     }
     const refused = this.probeWrite()
     if (refused !== null) problems.push(refused)
