@@ -35,6 +35,8 @@ const submitted = {
   // Two jobs of one name: ?model= serves the newer one.
   shifterOld: await service.submitOk(tutorialJob({ name: 'shifter', data: { pairs: [{ input: 'abc', target: 'bca' }] } })),
 }
+// Versions are numbered in order of completion: the newer job starts once the older one has ended.
+await service.waitForEnd(submitted.shifterOld.id, 60_000)
 const shifterNew = await service.submitOk(tutorialJob({ name: 'shifter', data: { pairs: [{ input: 'abc', target: 'cab' }] } }))
 const jobs = {} as Record<keyof typeof submitted, JobBody>
 for (const [name, job] of Object.entries(submitted)) jobs[name as keyof typeof submitted] = await service.waitForEnd(job.id, 60_000)

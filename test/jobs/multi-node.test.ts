@@ -65,7 +65,9 @@ t.test('2 API + 3 worker processes on one PostgreSQL survive kill -9 of an API a
 
   // kill -9 worker 1 while it trains a job past a checkpoint (losses after it must be dropped on resume).
   const victim = await waitFor('worker w1 mid-training past a checkpoint', async () =>
-    (await running()).find((j) => j.lease_owner.startsWith('w1:') && j.checkpoint !== null && j.progress_epoch > j.checkpoint), 60_000, undefined, 5)
+    (await running()).find((j) => j.lease_owner.startsWith('w1:') && j.checkpoint !== null && j.progress_epoch > j.checkpoint &&
+      // Far enough from its end that it cannot finish before the kill lands.
+      j.epochs - j.progress_epoch >= 20), 60_000, undefined, 5)
   w1.child.kill('SIGKILL')
   t.equal(await w1.exited, 'SIGKILL', 'worker w1 died of SIGKILL mid-epoch')
   const killedRows = (await running()).filter((j) => j.lease_owner.startsWith('w1:'))
