@@ -74,6 +74,12 @@ export interface Config {
   nodeEnv: string
   leaseTtlMs: number
   heartbeatMs: number
+  /**
+   * STORAGE_PAUSE_MAX_MS: how long a running job waits for a full or unavailable database to
+   * take its progress again (it resumes by itself when it does) before it fails
+   * storage_full / storage_error; 0 = it fails after a few seconds of retries.
+   */
+  storagePauseMaxMs: number
   /** Deprecated MODEL_CACHE_SIZE (a count of models per process); undefined when unset. */
   modelCacheSize: number | undefined
   /** EXPORT_CACHE_BYTES: built model cards, safetensors and ONNX files of succeeded jobs kept for reuse; 0 = off. */
@@ -382,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     leaseTtlMs,
     heartbeatMs,
+    storagePauseMaxMs: read.integer('STORAGE_PAUSE_MAX_MS', { default: 15 * 60_000, min: 0 }),
     modelCacheSize: read.optional('MODEL_CACHE_SIZE') === undefined ? undefined : read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
     exportCacheBytes: read.integer('EXPORT_CACHE_BYTES', { default: 64 * MIB, min: 0 }),
     serving: readServing(read, workers),
