@@ -61,6 +61,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       maxPredictLength: 2000,
       maxPredictBatch: 256,
       maxCheckpointBytes: 256 * 1024 * 1024,
+      maxTrainingMemoryBytes: os.totalmem(),
     },
     apiKeys: ApiKeyTable.NONE,
     rateLimits: { jobsPerMinute: 60, predictPerMinute: 0 },
@@ -162,6 +163,7 @@ t.test('every variable is read', async (t) => {
     maxPredictLength: 50,
     maxPredictBatch: 8,
     maxCheckpointBytes: 4194304,
+    maxTrainingMemoryBytes: os.totalmem(),
   })
 })
 
