@@ -51,6 +51,12 @@ export interface Limits {
    * and bounds the memory a checkpoint write takes.
    */
   maxCheckpointBytes: number
+  /**
+   * Working memory a training job may take (MAX_TRAINING_MEMORY_BYTES, default: the machine's
+   * memory). A job whose estimate passes WebAssembly's 4 GiB trains on the JavaScript kernels;
+   * past this limit it is refused at submission (400 model_too_large).
+   */
+  maxTrainingMemoryBytes: number
 }
 
 export interface Config {
@@ -249,6 +255,7 @@ function readLimits(read: EnvReader): Limits {
     maxPredictLength: read.integer('MAX_PREDICT_LENGTH', { default: 2000, min: 1 }),
     maxPredictBatch: read.integer('MAX_PREDICT_BATCH', { default: 256, min: 1 }),
     maxCheckpointBytes: read.integer('MAX_CHECKPOINT_BYTES', { default: 256 * MIB, min: 2 * MIB, max: 512 * MIB - MIB }),
+    maxTrainingMemoryBytes: read.integer('MAX_TRAINING_MEMORY_BYTES', { default: os.totalmem(), min: 64 * MIB }),
   }
 }
 

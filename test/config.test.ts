@@ -62,6 +62,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       maxPredictLength: 2000,
       maxPredictBatch: 256,
       maxCheckpointBytes: 256 * 1024 * 1024,
+      maxTrainingMemoryBytes: os.totalmem(),
     },
     apiKeys: ApiKeyTable.NONE,
     rateLimits: { jobsPerMinute: 60, predictPerMinute: 0 },
@@ -165,6 +166,7 @@ t.test('every variable is read', async (t) => {
     maxPredictLength: 50,
     maxPredictBatch: 8,
     maxCheckpointBytes: 4194304,
+    maxTrainingMemoryBytes: os.totalmem(),
   })
 })
 

@@ -36,6 +36,10 @@ export function modelSchema(limits: Limits) {
       default: DEFAULT_DTYPE,
       description: 'Precision of the weights and of training and prediction (float32 is PyTorch\'s default and the faster one; float64 is the exact reference). Fixed for the job, kept in its checkpoints.',
     }),
+    kernels: Type.Optional(Type.Union([Type.Literal('wasm'), Type.Literal('js')], {
+      description: 'Kernel set training computes with: WebAssembly SIMD or plain JavaScript. Omitted: the server\'s default (wasm), except that a job ' +
+        'whose working memory would pass WebAssembly\'s 4 GiB (large batch x long sequences x hidden size) is set to "js" at submission. Fixed for the job, kept in its checkpoints.',
+    })),
   }, { examples: [TUTORIAL_JOB.model] })
 }
 
