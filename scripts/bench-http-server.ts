@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => {
     void Promise.all([app.close(), bare.close()]).then(() => process.exit(0))
   })
-  process.stdout.write(`${JSON.stringify({ url, bare: `${bareUrl}/bare`, loop: `${bareUrl}/loop`, workers: config.workers, predictWorkers: config.serving.workers })}\n`)
+  process.stdout.write(`${JSON.stringify({ url, bare: `${bareUrl}/bare`, loop: `${bareUrl}/loop`, workers: config.workers, predictWorkers: config.serving.workers, batchRows: config.serving.batchRows, batchDelayMs: config.serving.batchDelayMs })}\n`)
 }
 
 main().catch((err: unknown) => {

@@ -25,7 +25,7 @@ const DURATION = Number(arg('duration', '10'))
 const CONNECTIONS = Number(arg('connections', '32'))
 const JSON_OUT = arg('json', '')
 
-interface Server { url: string; bare: string; loop: string; workers: number; predictWorkers: number; child: ChildProcess }
+interface Server { url: string; bare: string; loop: string; workers: number; predictWorkers: number; batchRows: number; batchDelayMs: number; child: ChildProcess }
 
 async function startServer(env: Record<string, string>): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench-http-server.ts'], {
@@ -94,6 +94,28 @@ async function load(name: string, options: autocannon.Options): Promise<Run> {
   return run
 }
 
+/** The server's batch-size histogram (`seqserve_predict_batch_rows`): batches per `le` bucket, cumulative. */
+async function batchRows(server: Server): Promise<Record<string, number>> {
+  const text = await (await fetch(`${server.url}/metrics`)).text()
+  const buckets: Record<string, number> = {}
+  for (const match of text.matchAll(/^seqserve_predict_batch_rows_bucket\{le="([^"]+)"[^}]*\} (\d+)/gm)) buckets[match[1]] = Number(match[2])
+  return buckets
+}
+
+/** Batches per rows bucket (`<=1`, `2-8`, ...) between two readings of the cumulative histogram. */
+function histogramDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const delta: Record<string, number> = {}
+  let previous = { le: '0', count: 0 }
+  for (const [le, count] of Object.entries(after)) {
+    const cumulative = count - (before[le] ?? 0)
+    const from = Number(previous.le) + 1
+    const label = le === '+Inf' ? `>${previous.le}` : from >= Number(le) ? `${le}` : `${from}-${le}`
+    if (cumulative - previous.count > 0) delta[label] = cumulative - previous.count
+    previous = { le, count: cumulative }
+  }
+  return delta
+}
+
 const TEXT = 'the cat sat on the mat and the dog sat on the log; a bird sang in the tree while the sun set. '.repeat(6)
 const LONG_JOB = { name: 'saturator', model: { type: 'lstm', hidden_size: 64 }, data: { type: 'text', text: TEXT, seq_len: 32 }, training: { epochs: 100000, checkpoint_every: 50 } }
 
@@ -117,7 +139,10 @@ async function main(): Promise<void> {
     runs.push(await load('bare fastify route', { url: server.bare }))
     runs.push(await load('GET /predict seed model', { url: seed }))
     runs.push(await load('POST /v2/models/greeter/infer', v2))
+    const rowsBefore = await batchRows(server)
     runs.push(await load('text LSTM-256 length 100 (micro-batching)', { url: text }))
+    notes.textBatchRows = histogramDelta(rowsBefore, await batchRows(server))
+    process.stderr.write(`  batches by rows (PREDICT_BATCH_ROWS=${server.batchRows}): ${JSON.stringify(notes.textBatchRows)}\n`)
 
     // The most expensive prediction the default budget admits on the text model: length
     // 2000 and the longest prompt that still passes admission.
@@ -184,6 +209,7 @@ async function main(): Promise<void> {
     command: `npm run bench:http -- --duration ${DURATION} --connections ${CONNECTIONS}`,
     machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, loadavgBefore: loadBefore, loadavgAfter: os.loadavg() },
     workers: { training: server.workers, inference: server.predictWorkers },
+    batching: { rows: server.batchRows, delayMs: server.batchDelayMs },
     ratios, notes, runs,
   }
   if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(report, null, 2)}\n`)

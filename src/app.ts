@@ -107,9 +107,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
   serving = new PredictionService({
     source: storageModelSource(storage, registry),
     ...config.serving,
-    cacheBytes: config.serving.modelCacheBytes,
     cacheModels: config.modelCacheSize,
-    budget: { maxCost: config.serving.maxCost, maxMemoryBytes: config.serving.maxMemoryBytes },
     events: metrics.servingEvents,
   })
   const runner = options.training === false || !trains(config.role) ? null : new JobRunner({

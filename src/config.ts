@@ -138,7 +138,7 @@ export interface ServingConfig {
   stopGraceMs: number
   /** PREDICT_BATCH_ROWS: rows merged into one batched forward. */
   batchRows: number
-  /** PREDICT_BATCH_DELAY_MS: how long a lone request waits for others while a worker is idle. */
+  /** PREDICT_BATCH_DELAY_MS: how long a free worker waits for the rows its model recently had (src/serving/micro-batcher.ts). */
   batchDelayMs: number
   /** PREDICT_QUEUE_LIMIT: requests waiting for a worker before 503 overloaded. */
   queueLimit: number
@@ -300,7 +300,7 @@ function readServing(read: EnvReader, trainingWorkers: number): ServingConfig {
     timeoutMs: read.integer('PREDICT_TIMEOUT_MS', { default: 5000, min: 1 }),
     stopGraceMs: read.integer('PREDICT_STOP_GRACE_MS', { default: 1000, min: 0 }),
     batchRows: read.integer('PREDICT_BATCH_ROWS', { default: 32, min: 1 }),
-    batchDelayMs: read.integer('PREDICT_BATCH_DELAY_MS', { default: 0, min: 0, max: 10_000 }),
+    batchDelayMs: read.integer('PREDICT_BATCH_DELAY_MS', { default: 5, min: 0, max: 10_000 }),
     queueLimit: read.integer('PREDICT_QUEUE_LIMIT', { default: 256, min: 1 }),
     inlineMaxCost: read.integer('PREDICT_INLINE_MAX_COST', { default: 100_000, min: 0 }),
     resolveTtlMs: read.integer('PREDICT_RESOLVE_TTL_MS', { default: 1000, min: 0, max: 3_600_000 }),

@@ -42,7 +42,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       timeoutMs: 5000,
       stopGraceMs: 1000,
       batchRows: 32,
-      batchDelayMs: 0,
+      batchDelayMs: 5,
       queueLimit: 256,
       inlineMaxCost: 100_000,
       resolveTtlMs: 1000,

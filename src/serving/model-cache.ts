@@ -9,6 +9,8 @@ import { decodeCheckpoint } from '../engine/tasks/checkpoint.js'
  */
 export class ModelCache {
   private readonly entries = new Map<string, BatchPredictor>()
+  /** The most recently used entry: a hit on it needs no reordering (the hot path of one busy model). */
+  private newest: string | null = null
   hits = 0
   misses = 0
 
@@ -22,8 +24,11 @@ export class ModelCache {
       return undefined
     }
     this.hits++
-    this.entries.delete(jobId)
-    this.entries.set(jobId, cached)
+    if (this.newest !== jobId) {
+      this.entries.delete(jobId)
+      this.entries.set(jobId, cached)
+      this.newest = jobId
+    }
     return cached
   }
 
@@ -32,6 +37,7 @@ export class ModelCache {
     this.evict(jobId)
     const predictor = new BatchPredictor(decodeCheckpoint(checkpoint))
     this.entries.set(jobId, predictor)
+    this.newest = jobId
     for (const oldest of this.entries.keys()) {
       if (this.entries.size <= 1 || (this.bytes <= this.budgetBytes && this.entries.size <= this.maxModels)) break
       this.entries.delete(oldest)
@@ -43,6 +49,7 @@ export class ModelCache {
     const entry = this.entries.get(jobId)
     if (!entry) return
     this.entries.delete(jobId)
+    if (this.newest === jobId) this.newest = null
   }
 
   get size(): number {

@@ -1,3 +1,4 @@
+import type { ServingConfig } from '../config.js'
 import { decodeCheckpointHeader } from '../engine/tasks/checkpoint.js'
 import { InferencePool } from '../pool/inference-pool.js'
 import { type Budget, admit, estimate } from './admission.js'
@@ -45,32 +46,34 @@ export interface ServingEvents {
   served(model: string, seconds: number): void
 }
 
-export interface ServingOptions {
+/**
+ * The serving settings (src/config.ts ServingConfig, read from the PREDICT_* variables) plus
+ * what the app wires in: where models come from and who hears about batches and refusals.
+ */
+export interface ServingOptions extends ServingConfig {
   source: ModelSource
-  /** PREDICT_WORKERS */
-  workers: number
-  /** PREDICT_WORKER_NICE */
-  workerNice?: number
-  /** MODEL_CACHE_BYTES */
-  cacheBytes: number
   /** Deprecated MODEL_CACHE_SIZE */
   cacheModels?: number
-  /** PREDICT_TIMEOUT_MS */
-  timeoutMs: number
-  /** PREDICT_STOP_GRACE_MS */
-  stopGraceMs: number
-  /** PREDICT_BATCH_ROWS */
-  batchRows: number
-  /** PREDICT_BATCH_DELAY_MS */
-  batchDelayMs: number
-  /** PREDICT_QUEUE_LIMIT */
-  queueLimit: number
-  /** PREDICT_INLINE_MAX_COST: predictions estimated at most this run on the main thread (0 = never). */
-  inlineMaxCost: number
-  /** PREDICT_RESOLVE_TTL_MS: how long a resolved selector is reused (0 = resolve every request). */
-  resolveTtlMs?: number
-  budget: Budget
   events?: ServingEvents
+}
+
+/** `{job}`, or `{model}` (NAME, NAME@ALIAS), optionally with `version` (of NAME). */
+export interface Selector {
+  job?: string
+  model?: string
+  version?: number
+}
+
+/** The resolution cache's key of a valid selector; refuses an invalid one. */
+function selectorKey(selector: Selector): string {
+  if ((selector.job === undefined) === (selector.model === undefined)) {
+    throw new ServingError('validation_failed', 'give exactly one of job (a job id) or model (NAME, NAME@ALIAS, or NAME with version)')
+  }
+  if (selector.job !== undefined) {
+    if (selector.version !== undefined) throw new ServingError('validation_failed', 'version selects a version of a model: give model=NAME with it, not job')
+    return `job\0${selector.job}`
+  }
+  return `model\0${selector.model!}\0${selector.version ?? ''}`
 }
 
 export interface ResolvedModel {
@@ -105,20 +108,24 @@ export class PredictionService {
   /** Tiny models served on the main thread: one share of MODEL_CACHE_BYTES, the workers split the rest. */
   private readonly inline: ModelCache
 
+  /** PREDICT_MAX_COST and PREDICT_MAX_MEMORY_BYTES: what one request (and one batch) may take. */
+  readonly budget: Budget
+
   constructor(private readonly options: ServingOptions) {
-    this.resolutions = new ResolutionCache(options.resolveTtlMs ?? 0)
-    const share = Math.floor(options.cacheBytes / (options.workers + 1))
+    this.budget = { maxCost: options.maxCost, maxMemoryBytes: options.maxMemoryBytes }
+    this.resolutions = new ResolutionCache(options.resolveTtlMs)
+    const share = Math.floor(options.modelCacheBytes / (options.workers + 1))
     this.inline = new ModelCache(share, options.cacheModels)
     this.batcher = new MicroBatcher({
       maxRows: options.batchRows,
       delayMs: options.batchDelayMs,
       maxPending: options.queueLimit,
-      budget: options.budget,
+      budget: this.budget,
       onBatch: options.events?.batch,
     })
     this.pool = new InferencePool({
       size: options.workers,
-      cacheBytes: options.cacheBytes - share,
+      cacheBytes: options.modelCacheBytes - share,
       cacheModels: options.cacheModels,
       source: this.batcher,
       stopGraceMs: options.stopGraceMs,
@@ -128,28 +135,27 @@ export class PredictionService {
     this.batcher.attach(() => this.pool.wake())
   }
 
-  get budget(): Budget {
-    return this.options.budget
-  }
 
   /**
    * `{job}`, or `{model}` resolved through the registry (NAME = its highest version,
    * NAME@ALIAS, or NAME with `version`) -> a servable model and the version it is.
    */
-  async resolve(selector: { job?: string; model?: string; version?: number }): Promise<ResolvedModel> {
-    if ((selector.job === undefined) === (selector.model === undefined)) {
-      throw new ServingError('validation_failed', 'give exactly one of job (a job id) or model (NAME, NAME@ALIAS, or NAME with version)')
-    }
-    if (selector.job !== undefined && selector.version !== undefined) {
-      throw new ServingError('validation_failed', 'version selects a version of a model: give model=NAME with it, not job')
-    }
-    const key = selector.job !== undefined ? `job\0${selector.job}` : `model\0${selector.model!}\0${selector.version ?? ''}`
+  async resolve(selector: Selector): Promise<ResolvedModel> {
+    const key = selectorKey(selector)
     const cached = this.resolutions.get(key)
     if (cached) return cached
     const generation = this.resolutions.begin()
     const resolved = await this.lookUp(selector)
     this.resolutions.set(key, resolved, generation)
     return resolved
+  }
+
+  /**
+   * What `resolve` answers, when it is remembered (PREDICT_RESOLVE_TTL_MS), without a trip
+   * through the event loop: the hot path of a busy model. Undefined: call `resolve`.
+   */
+  resolved(selector: Selector): ResolvedModel | undefined {
+    return this.resolutions.get(selectorKey(selector))
   }
 
   /**
@@ -160,7 +166,7 @@ export class PredictionService {
     this.resolutions.clear()
   }
 
-  private async lookUp(selector: { job?: string; model?: string; version?: number }): Promise<ResolvedModel> {
+  private async lookUp(selector: Selector): Promise<ResolvedModel> {
     const { source } = this.options
     let version: ServedVersion | undefined
     let jobId: string
@@ -188,7 +194,7 @@ export class PredictionService {
     const events = this.options.events
     try {
       const estimated = estimate(model.cost, shapes)
-      admit(estimated, this.options.budget)
+      admit(estimated, this.budget)
       let outputs
       if (estimated.cost <= this.options.inlineMaxCost && model.parameterCount <= INLINE_MAX_PARAMETERS) {
         // Measured: for the smallest models the hop to a worker costs the event loop more

@@ -15,10 +15,12 @@ const MODEL_ROUTE = /^\/models\b|^\/jobs\/:id\/(model|weights)$/
 export default fp<{ metrics: Metrics }>(
   async (app, { metrics }) => {
     app.decorate('metrics', metrics)
-    app.addHook('onResponse', async (request, reply) => {
+    // A callback hook: it runs on every response (no promise, no extra tick).
+    app.addHook('onResponse', (request, reply, done) => {
       const url = request.routeOptions.url
       if (url === '/predict') metrics.observePredict(request.method, reply.statusCode, reply.elapsedTime / 1000)
       else if (url !== undefined && MODEL_ROUTE.test(url)) metrics.observeModelRequest(`${request.method} ${url}`, reply.statusCode)
+      done()
     })
   },
   { name: 'seqserve-metrics' },

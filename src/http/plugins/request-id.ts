@@ -7,8 +7,10 @@ import { REQUEST_ID_HEADER } from '../../logger.js'
  */
 export default fp(
   async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
+    // A callback hook, not an async one: it runs on every request (no promise, no extra tick).
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header(REQUEST_ID_HEADER, request.id)
+      done()
     })
   },
   { name: 'seqserve-request-id' },

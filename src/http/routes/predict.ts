@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, jsonResponse } from '../schemas/common.js'
 import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from '../schemas/predict.js'
-import { served } from '../serving-errors.js'
+import { served, servingHttpError } from '../serving-errors.js'
 
 /**
  * Prediction routes: parse, ask the serving layer (which runs the model on the inference
@@ -22,11 +22,17 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: predictQuery(limits),
       response: { 200: jsonResponse('The prediction', PredictResponse), ...errorResponses(400, 404, 409, 503, 504) },
     },
-  }, async (request) => served(async () => {
-    const { job, model, served: version } = await serving.resolve(request.query)
-    const [result] = await serving.predict(model, [request.query.input], request.query)
-    return { job: job.id, ...version, task: model.meta.kind, ...result }
-  }))
+  }, async (request) => {
+    // The hottest route: a remembered model is used without a trip through the event loop,
+    // and refusals are mapped here rather than through a wrapping closure (served()).
+    try {
+      const { job, model, served: version } = serving.resolved(request.query) ?? await serving.resolve(request.query)
+      const [result] = await serving.predict(model, [request.query.input], request.query)
+      return { job: job.id, ...version, task: model.meta.kind, ...result }
+    } catch (err) {
+      throw servingHttpError(err)
+    }
+  })
 
   app.post('/predict', {
     config: { scope: 'predict', rateLimitGroup: 'predict' },

@@ -59,6 +59,18 @@ function compileWith(ajv: Ajv, schema: AnySchema) {
   return ajv.compile(schema)
 }
 
+/** True when `data` holds a number that is not finite (checked on every request: allocates nothing). */
+function hasNonFinite(data: unknown): boolean {
+  if (typeof data === 'number') return !Number.isFinite(data)
+  if (data === null || typeof data !== 'object') return false
+  if (Array.isArray(data)) {
+    for (const value of data) if (hasNonFinite(value)) return true
+    return false
+  }
+  for (const key in data) if (Object.hasOwn(data, key) && hasNonFinite((data as Record<string, unknown>)[key])) return true
+  return false
+}
+
 /** JSON pointers of the numbers in `data` that are not finite. */
 function nonFiniteNumbers(data: unknown, path = ''): string[] {
   if (typeof data === 'number') return Number.isFinite(data) ? [] : [path]
@@ -76,9 +88,9 @@ function nonFiniteNumbers(data: unknown, path = ''): string[] {
 function rejectCoercedNonFinite(validate: ValidateFunction): ValidateFunction {
   const checked = function (this: unknown, data: unknown, context?: unknown) {
     const valid = validate.call(this, data, context as never)
-    const paths = nonFiniteNumbers(data)
     checked.errors = validate.errors
-    if (paths.length === 0) return valid
+    if (!hasNonFinite(data)) return valid
+    const paths = nonFiniteNumbers(data)
     checked.errors = [
       ...(validate.errors ?? []),
       ...paths.map((instancePath): ErrorObject => ({
