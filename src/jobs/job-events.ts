@@ -9,12 +9,13 @@
  */
 import type { Storage } from '../storage/storage.js'
 import { isFinishedStatus, type BatchProgress, type JobRecord, type JobStatus, type LossPoint, msToIso } from '../storage/types.js'
+import { describeStorageWait, type StorageWait } from './persist-retry.js'
 import type { JobWakeups } from './wakeups.js'
 
 export interface JobEvent {
   /** null: an event that is not part of the resumable history (`progress`). */
   id: string | null
-  event: 'status' | 'epoch' | 'progress'
+  event: 'status' | 'epoch' | 'progress' | 'storage_wait'
   data: Record<string, unknown>
 }
 
@@ -84,8 +85,21 @@ export class JobFollower {
   ended = false
   /** The last read stopped at MAX_POINTS_PER_READ: read again without waiting. */
   behind = false
+  /** When the wait for storage last reported began (null: not waiting). */
+  private waitingSince: number | null = null
 
-  constructor(readonly jobId: string, readonly cursor: Cursor, private readonly storage: Storage) {}
+  /** `storageWaits`: what a job training in this process waits for (JobRunner.storageWait). */
+  constructor(readonly jobId: string, readonly cursor: Cursor, private readonly storage: Storage,
+    private readonly storageWaits?: (jobId: string) => Readonly<StorageWait> | undefined) {}
+
+  /** A `storage_wait` event when the job began or stopped waiting for its database since the last read. */
+  private storageWaitEvent(): JobEvent[] {
+    const wait = this.storageWaits?.(this.jobId)
+    const since = wait?.since ?? null
+    if (since === this.waitingSince) return []
+    this.waitingSince = since
+    return [{ id: null, event: 'storage_wait', data: { storage_wait: wait ? describeStorageWait(wait) : null } }]
+  }
 
   /** Events since the last read; `ended` is set once the final status was returned or the job is gone. */
   async read(): Promise<JobEvent[]> {
@@ -115,6 +129,7 @@ export class JobFollower {
     // More points than one read takes: the rest on the next read (at once), before the job can end.
     this.behind = points.length === MAX_POINTS_PER_READ
     if (this.behind) return events
+    if (!finished) events.push(...this.storageWaitEvent())
     if (finished) {
       if (job.status !== cursor.status) {
         cursor.status = job.status
@@ -135,12 +150,14 @@ export interface JobEventOptions {
   /** How often storage is read again without a wake-up. */
   pollMs: number
   signal: AbortSignal
+  /** What a job training in this process waits for, for `storage_wait` events (JobRunner.storageWait). */
+  storageWaits?: (jobId: string) => Readonly<StorageWait> | undefined
 }
 
 /** Events after `lastEventId` until the job ends (or `signal` aborts, or the job is deleted). */
 export async function* jobEvents(jobId: string, lastEventId: string | undefined, options: JobEventOptions): AsyncGenerator<JobEvent> {
   const { storage, wakeups, pollMs, signal } = options
-  const follower = new JobFollower(jobId, parseEventId(lastEventId), storage)
+  const follower = new JobFollower(jobId, parseEventId(lastEventId), storage, options.storageWaits)
   while (!signal.aborted) {
     yield* await follower.read()
     if (follower.ended) return

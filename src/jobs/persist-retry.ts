@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { HOLD_OFF, HOLD_ON } from '../pool/protocol.js'
 import { StorageFullError, StorageUnavailableError, type StorageFaultError } from '../storage/errors.js'
+import { msToIso } from '../storage/types.js'
 import { PersistError, classifyPersistError, type PersistContext } from './persist-failure.js'
 
 /** How writes of training progress are tried again. */
@@ -35,6 +36,15 @@ export interface StorageWait {
   failsAt: number
   /** Writes tried so far in this wait. */
   tries: number
+}
+
+/** The public form of a wait: `storage_wait` of GET /jobs/{id} and of the job's event stream. */
+export function describeStorageWait(wait: Readonly<StorageWait>) {
+  return {
+    since: msToIso(wait.since), code: wait.code, reason: wait.problem, pending: wait.pending,
+    what_to_do: `${wait.advice}. Nothing saved is lost: the job goes on by itself once the database takes writes again (after a restart, from its last saved checkpoint).`,
+    fails_at: msToIso(wait.failsAt),
+  }
 }
 
 /** How a wait for the database ended: the write went through, the job gave up (or met another error), or the runner stopped. */

@@ -43,5 +43,6 @@ export class JobWakeups {
     epoch: (jobId) => this.notify(jobId),
     progress: (jobId) => this.notify(jobId),
     finished: (jobId) => this.notify(jobId),
+    storageWait: (jobId) => this.notify(jobId),
   }
 }

@@ -19,6 +19,7 @@ import { gruPairsJob, referenceLosses } from '../helpers/job-specs.js'
 import { JobsClient, waitFor, type JobView } from '../helpers/jobs-client.js'
 import { assertLossHistory } from '../helpers/loss-checks.js'
 import { sample } from '../helpers/metrics.js'
+import { openSse, type SseEvent } from '../helpers/sse.js'
 import type { TapTest } from '../helpers/server.js'
 
 interface StorageWaitView {
@@ -121,6 +122,13 @@ t.test('a full disk pauses a running job; it resumes by itself and matches an un
   const { client } = await startApp(t, storage)
   const request = gruPairsJob('paused', { seed: 5, epochs: 30, checkpointEvery: 5 })
   const { id } = await client.submit(request)
+  // The job's event stream, read in the background until it ends.
+  const stream = await openSse(`${client.baseUrl}/jobs/${id}/events`)
+  t.teardown(() => stream.close())
+  const events: SseEvent[] = []
+  const streamed = (async () => {
+    for (let e = await stream.next(); e !== null; e = await stream.next()) events.push(e)
+  })()
 
   const paused = await waitUntilWaiting(client, id)
   t.equal(paused.status, 'running', 'still running')
@@ -129,7 +137,7 @@ t.test('a full disk pauses a running job; it resumes by itself and matches an un
   t.equal(wait.code, 'storage_full')
   t.equal(wait.pending, 'loss of epoch 7', 'names the write it waits for')
   t.match(wait.reason, /^the disk holding the database is full \(SQLITE_FULL\)$/)
-  t.match(wait.what_to_do, /Free space on that volume.*resumes by itself/)
+  t.match(wait.what_to_do, /Free space on that volume.*goes on by itself/)
   t.equal(Date.parse(wait.fails_at) - Date.parse(wait.since), 15 * 60_000, 'fails only after STORAGE_PAUSE_MAX_MS (default 15 minutes)')
   t.equal(sample(await metrics(client), 'seqserve_jobs_waiting_for_storage'), 1, 'the metric counts the waiting job')
 
@@ -147,6 +155,12 @@ t.test('a full disk pauses a running job; it resumes by itself and matches an un
   const text = await metrics(client)
   t.equal(sample(text, 'seqserve_jobs_waiting_for_storage'), 0)
   t.equal(sample(text, 'seqserve_storage_waits_total', 'outcome="resumed"'), 1)
+  await streamed
+  const waits = events.filter((e) => e.event === 'storage_wait')
+  t.match(waits, [{ id: null, data: { storage_wait: { code: 'storage_full', pending: 'loss of epoch 7' } } }, { id: null, data: { storage_wait: null } }],
+    'the event stream said when it began waiting and when it went on')
+  t.equal(waits.length, 2)
+  t.match(events.at(-1), { event: 'status', data: { status: 'succeeded' } })
 
   // The same job on a disk that never fills: the same final weights.
   const roomy = await client.submit({ ...request, name: 'roomy' })

@@ -47,7 +47,7 @@ t.test('a full disk pauses a training job; freeing space resumes it on the same 
     code: 'storage_full',
     reason: /^the disk holding the database is full \(SQLITE_FULL\)$/,
     pending: /^(loss|checkpoint) of epoch \d+$/,
-    what_to_do: /Free space on that volume.*resumes by itself/,
+    what_to_do: /Free space on that volume.*goes on by itself/,
   })
   const since = Date.parse(paused.storage_wait!.since)
   t.equal(Date.parse(paused.storage_wait!.fails_at) - since, 15 * 60_000, 'it would fail only after STORAGE_PAUSE_MAX_MS (15 minutes)')

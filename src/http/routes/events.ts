@@ -13,6 +13,9 @@ const POLL_MS = 1000
 const EVENT_FIELDS = 'Events `status` ({status, epoch, epochs, stopped_early, error}), `epoch` ({epoch, epochs, loss, val_loss, lr, metrics, at, eta_seconds, tokens_per_second}) ' +
   'and, within long epochs, `progress` ({epoch, epochs, batch, batches, tokens_per_second, at}; every PROGRESS_INTERVAL_MS of training, without an id: never replayed)'
 
+/** Only the stream of one job, from the node training it. */
+const STORAGE_WAIT_EVENT = 'When the job begins or stops waiting for its database (full disk, read-only or unreachable), `storage_wait` ({storage_wait}: as in GET /jobs/{id}, null once it goes on; without an id) on the node training it'
+
 /**
  * GET /jobs/{id}/events and GET /events: Server-Sent Events of one job or of all jobs
  * (status changes, every epoch, progress inside epochs, the end), read from storage and
@@ -55,14 +58,14 @@ const eventRoutes: FastifyPluginAsyncTypebox = async (app) => {
       raw.end()
     }
   }
-  const options = (signal: AbortSignal) => ({ storage: app.storage, wakeups: app.wakeups, pollMs: POLL_MS, signal })
+  const options = (signal: AbortSignal) => ({ storage: app.storage, wakeups: app.wakeups, pollMs: POLL_MS, signal, storageWaits: (jobId: string) => app.runner?.storageWait(jobId) })
 
   app.get('/jobs/:id/events', {
     config: { scope: 'jobs:read' },
     schema: {
       operationId: 'streamJobEvents',
       summary: 'Follow a job as Server-Sent Events',
-      description: `${EVENT_FIELDS}, ending with the final \`status\`. Send the last \`id:\` seen as \`Last-Event-ID\` to continue without gaps or repeats. Comment lines are heartbeats.`,
+      description: `${EVENT_FIELDS}. ${STORAGE_WAIT_EVENT}; ending with the final \`status\`. Send the last \`id:\` seen as \`Last-Event-ID\` to continue without gaps or repeats. Comment lines are heartbeats.`,
       tags: ['jobs'],
       params: JobIdParams,
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64, description: 'The id of the last event received' })) }),

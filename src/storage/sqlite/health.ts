@@ -47,8 +47,28 @@ export class SqliteHealth {
       problems.push(`the disk holding the database is full (${free} bytes free, under ${MIN_FREE_BYTES}): free space on that volume; writes are accepted again without a restart`)
     }
     const refused = this.probeWrite()
-    if (refused !== null) problems.push(refused)
+    if (refused !== null) problems.push((await this.readOnlyFileSystem()) ?? refused)
     return problems
+  }
+
+  /**
+   * SQLite reports a file system that turned read-only under it (a failing disk, ext4
+   * `errors=remount-ro`) as an I/O error; creating a file beside the database (off the event
+   * loop, only once the probe failed) tells which it is.
+   */
+  private async readOnlyFileSystem(): Promise<string | null> {
+    if (this.file === null) return null
+    const probe = path.join(path.dirname(path.resolve(this.file)), `.seqserve-probe-${process.pid}`)
+    try {
+      await (await fs.promises.open(probe, 'w')).close()
+      await fs.promises.unlink(probe)
+      return null
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EROFS') return null
+      return 'the database is not writable: the file system holding the database is read-only (EROFS). ' +
+        'Remount it read-write; a volume the kernel made read-only after disk errors (see dmesg) needs a file-system check and a restart of seqserve, ' +
+        'after which running jobs resume from their last saved checkpoint'
+    }
   }
 
   private lockOnly(): string | null {
