@@ -1,10 +1,12 @@
 /**
- * `npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare] [--tfjs]`:
+ * `npm run bench -- [W1|W2|W3|W4|GEN|all] [--precision float32|float64] [--kernels wasm|js] [--compare] [--tfjs]`:
  * the standard engine workloads of ../shared/bench/WORKLOADS.md, one JSON line per workload on
  * stdout, each naming the kernel set and precision it ran on (default: a job's defaults).
  * --compare also runs ../shared/bench/torch_bench.py (PyTorch, one thread) in the same run and
  * prints both side by side with the ratios. --tfjs also trains W2 on TensorFlow.js 4.22's
  * WebAssembly backend (one thread; ~1-2 minutes) and adds it to the table.
+ * GEN (not part of `all`) times batched text generation: 100 characters for B = 8, 16, 32 prompts in
+ * one batched call versus B single-row calls, on an LSTM-256 (rows/s of both and the ratio).
  * The corpus is ../shared/bench/corpus.txt unless $SEQSERVE_BENCH_CORPUS names another file.
  */
 import os from 'node:os'
@@ -17,12 +19,15 @@ import { runW1 } from '../src/bench/workloads/w1.js'
 import { runW2 } from '../src/bench/workloads/w2.js'
 import { runW3 } from '../src/bench/workloads/w3.js'
 import { runW4 } from '../src/bench/workloads/w4.js'
+import { runGen } from '../src/bench/workloads/gen.js'
 import { setEngineDefaults } from '../src/engine/backend/select.js'
 import { type Dtype, type KernelSetName, DTYPES, KERNEL_SETS, isDtype, isKernelSetName } from '../src/engine/backend/types.js'
 
 const WORKLOADS = ['W1', 'W2', 'W3', 'W4'] as const
-type WorkloadId = (typeof WORKLOADS)[number]
-const USAGE = 'usage: npm run bench -- [W1|W2|W3|W4|all] [--precision float32|float64] [--kernels wasm|js] [--compare] [--tfjs]'
+/** Run only when named. */
+const EXTRA = ['GEN'] as const
+type WorkloadId = (typeof WORKLOADS)[number] | (typeof EXTRA)[number]
+const USAGE = 'usage: npm run bench -- [W1|W2|W3|W4|GEN|all] [--precision float32|float64] [--kernels wasm|js] [--compare] [--tfjs]'
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`)
@@ -48,10 +53,10 @@ function parse(args: string[]): { ids: WorkloadId[]; dtype?: Dtype; kernels?: Ke
       if (!isKernelSetName(v)) fail(`--kernels must be one of ${KERNEL_SETS.join(', ')}`)
       kernels = v
     } else if (flag.toUpperCase() === 'ALL') WORKLOADS.forEach((w) => ids.add(w))
-    else if ((WORKLOADS as readonly string[]).includes(flag.toUpperCase())) ids.add(flag.toUpperCase() as WorkloadId)
+    else if ([...WORKLOADS, ...EXTRA].includes(flag.toUpperCase() as WorkloadId)) ids.add(flag.toUpperCase() as WorkloadId)
     else fail(`unknown argument '${args[i]}'`)
   }
-  const chosen = ids.size === 0 ? [...WORKLOADS] : WORKLOADS.filter((w) => ids.has(w))
+  const chosen = ids.size === 0 ? [...WORKLOADS] : [...WORKLOADS, ...EXTRA].filter((w) => ids.has(w))
   return { ids: chosen, dtype, kernels, compare, tfjs }
 }
 
@@ -71,6 +76,7 @@ for (const id of ids) {
     case 'W2': result = ours.W2 = runW2({ corpus: needCorpus(), ...choice }); break
     case 'W3': result = ours.W3 = runW3(choice); break
     case 'W4': result = ours.W4 = runW4({ corpus: needCorpus(), ...choice }); break
+    case 'GEN': result = runGen({ corpus: needCorpus(), ...choice }); break
   }
   console.log(JSON.stringify({ ...result, ...benchEnvironment() }))
 }

@@ -3,6 +3,7 @@ import { runW1 } from '../../src/bench/workloads/w1.js'
 import { runW2 } from '../../src/bench/workloads/w2.js'
 import { runW3 } from '../../src/bench/workloads/w3.js'
 import { runW4 } from '../../src/bench/workloads/w4.js'
+import { runGen } from '../../src/bench/workloads/gen.js'
 
 // Smoke runs with tiny step counts: the figures are not checked (speed lives in the benchmark),
 // only that every reported field is present and finite.
@@ -47,4 +48,10 @@ t.test('W4 smoke run', async (t) => {
   t.same(notFinite(result, ['forward_ms_median', 'generate_200_ms', 'generate_step_ms_median']), {})
   t.equal(result.generate_length, 5)
   t.equal(result.generated_prefix.length, 5)
+})
+
+t.test('GEN smoke run: batched and one-row generation give the same text', async (t) => {
+  const result = runGen({ batches: [3], runs: 1, length: 6 })
+  t.equal(result.workload, 'GEN')
+  t.same(result.rows.map((r) => [r.B, r.sampling, r.same_output]), [[3, 'greedy', true], [3, 'temperature 1', true]])
 })

@@ -198,3 +198,24 @@ for (const be of BACKENDS.filter((b) => b.kernels === 'wasm')) {
     t.same(Array.from(c), Array.from(ic))
   })
 }
+
+for (const be of BACKENDS.filter((b) => b.kernels === 'wasm')) {
+  t.test(`${label(be)} gemmNT beyond the cache (B > 512 KiB: row panels): right values, and each row as computed alone`, async (t) => {
+    const rnd = lcg(2024)
+    // Rows of 4800 bytes: panels of 52 rows, so 221 rows are 4 panels, 13 rows and a 1-row tail; B is 111 x 4800 = 520 KiB.
+    const [m, n, k] = [221, 111, 4800 / (be.dtype === 'float32' ? 4 : 8)]
+    for (const accumulate of [false, true]) {
+      const cs: Case = { kind: 'NT', m, n, k, accumulate, padA: 0, padB: 0, padC: 2, aOff: 0, bOff: 4, cOff: 1 }
+      t.equal(check(cs, rnd, be), null, describe(cs))
+    }
+    const a = be.floats(m * k), b = be.floats(n * k), c = be.floats(m * n), row = be.floats(n)
+    for (const x of [a, b]) for (let i = 0; i < x.length; i++) x[i] = rnd() * 2 - 1
+    be.gemmNT(c, 0, n, a, 0, k, b, 0, k, m, n, k, false)
+    const differing: number[] = []
+    for (const i of [0, 3, 51, 52, 103, 207, 208, 219, 220]) {
+      be.gemmNT(row, 0, n, a, i * k, k, b, 0, k, 1, n, k, false)
+      for (let j = 0; j < n; j++) if (!Object.is(row[j], c[i * n + j])) { differing.push(i); break }
+    }
+    t.same(differing, [], 'every row equals the same row computed alone, bit for bit')
+  })
+}
