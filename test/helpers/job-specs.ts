@@ -4,6 +4,7 @@
  */
 import { DEFAULT_DTYPE } from '../../src/engine/backend/select.js'
 import type { Dtype } from '../../src/engine/backend/types.js'
+import type { Checkpoint } from '../../src/engine/tasks/checkpoint.js'
 import type { JobSpec, ModelSpec, TrainingSpec } from '../../src/engine/tasks/spec.js'
 import { Trainer } from '../../src/engine/tasks/trainer.js'
 
@@ -91,18 +92,29 @@ export interface ReferenceLoss {
   valLoss: number | null
 }
 
+/** An uninterrupted run of a spec: its losses, epoch by epoch, and the state it ends in. */
+export interface ReferenceRun {
+  losses: ReferenceLoss[]
+  final: Checkpoint
+}
+
 /**
- * Losses of an uninterrupted run of `spec` on this thread. A spec naming no model.dtype runs in
+ * An uninterrupted run of `spec` on this thread. A spec naming no model.dtype runs in
  * `dtype`: by default the one the API fills in; a job stored by an older version (no dtype in
  * its spec) trains in float64.
  */
-export function referenceLosses(spec: JobSpec, dtype: Dtype = DEFAULT_DTYPE): ReferenceLoss[] {
+export function referenceRun(spec: JobSpec, dtype: Dtype = DEFAULT_DTYPE): ReferenceRun {
   const trainer = new Trainer({ model: { dtype, ...spec.model }, data: spec.data, training: spec.training })
-  const out: ReferenceLoss[] = []
+  const losses: ReferenceLoss[] = []
   while (!trainer.done) {
     const result = trainer.runEpoch()
     if (result === null) throw new Error('an uninterrupted run cannot stop early')
-    out.push(result)
+    losses.push(result)
   }
-  return out
+  return { losses, final: trainer.checkpoint() }
+}
+
+/** Losses of an uninterrupted run of `spec` (see referenceRun). */
+export function referenceLosses(spec: JobSpec, dtype: Dtype = DEFAULT_DTYPE): ReferenceLoss[] {
+  return referenceRun(spec, dtype).losses
 }

@@ -87,6 +87,36 @@ export class JobsClient {
     }, timeoutMs, () => JSON.stringify(last.map((j) => ({ id: j.id, status: j.status, progress: j.progress, attempt: j.attempt, checkpoint: j.checkpoint?.epoch, error: j.error }))))
   }
 
+  /**
+   * Polls the jobs until `done` holds for the list, however long that takes while training
+   * moves: fails only when a running job's epoch (or, with nothing running, any job's state)
+   * has not changed for `stallMs`. For a loaded machine, where a fixed deadline measures load.
+   */
+  async waitForJobsWhileProgressing(ids: readonly string[], what: string, done: (jobs: JobView[]) => boolean, stallMs: number): Promise<JobView[]> {
+    /** Per job: its last seen (status, epoch) and when that was first seen. */
+    const seen = new Map<string, { state: string; since: number }>()
+    let lastChange = Date.now()
+    for (;;) {
+      const jobs = await this.jobs(ids)
+      if (done(jobs)) return jobs
+      const now = Date.now()
+      for (const j of jobs) {
+        const state = `${j.status}@${j.progress.epoch}`
+        if (seen.get(j.id)?.state !== state) {
+          seen.set(j.id, { state, since: now })
+          lastChange = now
+        }
+      }
+      const stuck = jobs.find((j) => j.status === 'running' && now - seen.get(j.id)!.since > stallMs)
+      if (stuck !== undefined || now - lastChange > stallMs) {
+        const states = jobs.map((j) => ({ id: j.id, status: j.status, epoch: j.progress.epoch, checkpoint: j.checkpoint?.epoch, attempt: j.attempt, error: j.error }))
+        const why = stuck ? `job ${stuck.id} running without a new epoch` : 'no job changed state'
+        throw new Error(`waiting for: ${what}: ${why} for ${stallMs} ms; jobs: ${JSON.stringify(states)}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+
   /** Waits until every job has ended (succeeded, failed or cancelled). */
   waitForFinished(ids: readonly string[], timeoutMs = 60_000): Promise<JobView[]> {
     return this.waitForJobs(ids, 'every job finished', (jobs) => jobs.every((j) => ['succeeded', 'failed', 'cancelled'].includes(j.status)), timeoutMs)

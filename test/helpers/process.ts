@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
 import { createInterface } from 'node:readline'
 import { findProjectRoot } from '../../src/http/package-info.js'
 import type { LogLine } from './logs.js'
@@ -19,6 +20,8 @@ export interface RunOptions {
   env?: Record<string, string>
   /** How long to wait for the "listening" log line before failing (default 20 s). */
   startTimeoutMs?: number
+  /** Appends everything the process prints (stdout and stderr) to this file, so a failure can show it. */
+  logFile?: string
 }
 
 /**
@@ -48,7 +51,11 @@ export function spawnMain(options: RunOptions = {}): Omit<ServiceProcess, 'url'>
   })
   const lines: LogLine[] = []
   let stderr = ''
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const keep = options.logFile ? (text: string) => fs.appendFileSync(options.logFile!, text) : () => undefined
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk
+    keep(chunk)
+  })
 
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1))
@@ -60,6 +67,7 @@ export function spawnMain(options: RunOptions = {}): Omit<ServiceProcess, 'url'>
       options.startTimeoutMs ?? 20_000,
     )
     createInterface({ input: child.stdout! }).on('line', (text) => {
+      keep(`${text}\n`)
       let line: LogLine
       try {
         line = JSON.parse(text) as LogLine
@@ -96,4 +104,10 @@ export async function startMain(
   })
   const url = await service.listening
   return { ...service, url }
+}
+
+/** The last `count` lines of a log file written through `logFile` ('' when there is none). */
+export function logTail(file: string, count: number): string {
+  if (!fs.existsSync(file)) return ''
+  return fs.readFileSync(file, 'utf8').split('\n').slice(-count - 1).join('\n')
 }

@@ -3,6 +3,7 @@
  * process left behind, and rows a test plants before starting one.
  */
 import BetterSqlite3 from 'better-sqlite3'
+import { decodeCheckpoint, type Checkpoint } from '../../src/engine/tasks/checkpoint.js'
 import { summarizeData } from '../../src/engine/tasks/task.js'
 import { openSqliteStorage } from '../../src/storage/sqlite/storage.js'
 import type { JobRequest } from './job-specs.js'
@@ -33,6 +34,17 @@ export function readJobStates(path: string): Map<string, JobState> {
       id: r.id, status: r.status, attempt: r.attempt, progressEpoch: r.progress_epoch, leaseOwner: r.lease_owner,
       cancelRequested: r.cancel_requested === 1, checkpoints: checkpoints.all(r.id), lossEpochs: losses.all(r.id),
     }]))
+  } finally {
+    db.close()
+  }
+}
+
+/** The final checkpoint a finished job stored (its trained state), or undefined when it has none. */
+export function finalCheckpoint(path: string, jobId: string): Checkpoint | undefined {
+  const db = new BetterSqlite3(path, { readonly: true })
+  try {
+    const blob = db.prepare<[string], Buffer>('SELECT blob FROM checkpoints WHERE job_id = ? AND is_final = 1').pluck().get(jobId)
+    return blob === undefined ? undefined : decodeCheckpoint(new Uint8Array(blob))
   } finally {
     db.close()
   }
