@@ -117,6 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     nice: config.workerNice,
     leaseTtlMs: config.leaseTtlMs,
     heartbeatMs: config.heartbeatMs,
+    persistRetries: { pauseMaxMs: config.storagePauseMaxMs },
     progressMs: config.progressIntervalMs,
     logger: app.log as Logger,
     events: combineRunnerEvents(metrics.runnerEvents, wakeups.runnerEvents, { finished: (_jobId, status) => { if (status === 'succeeded') serving.modelsChanged() } }),

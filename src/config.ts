@@ -51,6 +51,12 @@ export interface Limits {
    * and bounds the memory a checkpoint write takes.
    */
   maxCheckpointBytes: number
+  /**
+   * Working memory a training job may take (MAX_TRAINING_MEMORY_BYTES, default: the machine's
+   * memory). A job whose estimate passes WebAssembly's 4 GiB trains on the JavaScript kernels;
+   * past this limit it is refused at submission (400 model_too_large).
+   */
+  maxTrainingMemoryBytes: number
 }
 
 export interface Config {
@@ -74,6 +80,12 @@ export interface Config {
   nodeEnv: string
   leaseTtlMs: number
   heartbeatMs: number
+  /**
+   * STORAGE_PAUSE_MAX_MS: how long a running job waits for a full or unavailable database to
+   * take its progress again (it resumes by itself when it does) before it fails
+   * storage_full / storage_error; 0 = it fails after a few seconds of retries.
+   */
+  storagePauseMaxMs: number
   /** Deprecated MODEL_CACHE_SIZE (a count of models per process); undefined when unset. */
   modelCacheSize: number | undefined
   /** EXPORT_CACHE_BYTES: built model cards, safetensors and ONNX files of succeeded jobs kept for reuse; 0 = off. */
@@ -243,6 +255,7 @@ function readLimits(read: EnvReader): Limits {
     maxPredictLength: read.integer('MAX_PREDICT_LENGTH', { default: 2000, min: 1 }),
     maxPredictBatch: read.integer('MAX_PREDICT_BATCH', { default: 256, min: 1 }),
     maxCheckpointBytes: read.integer('MAX_CHECKPOINT_BYTES', { default: 256 * MIB, min: 2 * MIB, max: 512 * MIB - MIB }),
+    maxTrainingMemoryBytes: read.integer('MAX_TRAINING_MEMORY_BYTES', { default: os.totalmem(), min: 64 * MIB }),
   }
 }
 
@@ -382,6 +395,7 @@ export function loadConfig(env: Env = process.env): Config {
     nodeEnv,
     leaseTtlMs,
     heartbeatMs,
+    storagePauseMaxMs: read.integer('STORAGE_PAUSE_MAX_MS', { default: 15 * 60_000, min: 0 }),
     modelCacheSize: read.optional('MODEL_CACHE_SIZE') === undefined ? undefined : read.integer('MODEL_CACHE_SIZE', { default: 16, min: 1 }),
     exportCacheBytes: read.integer('EXPORT_CACHE_BYTES', { default: 64 * MIB, min: 0 }),
     serving: readServing(read, workers),

@@ -32,6 +32,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     nodeEnv: 'production',
     leaseTtlMs: 15_000,
     heartbeatMs: 5_000,
+    storagePauseMaxMs: 900_000,
     modelCacheSize: undefined,
     exportCacheBytes: 64 * 1024 * 1024,
     serving: {
@@ -61,6 +62,7 @@ t.test('an empty environment gives the documented defaults', async (t) => {
       maxPredictLength: 2000,
       maxPredictBatch: 256,
       maxCheckpointBytes: 256 * 1024 * 1024,
+      maxTrainingMemoryBytes: os.totalmem(),
     },
     apiKeys: ApiKeyTable.NONE,
     rateLimits: { jobsPerMinute: 60, predictPerMinute: 0 },
@@ -119,6 +121,7 @@ t.test('every variable is read', async (t) => {
     TRUST_PROXY: '10.0.0.0/8',
     EVENTS_HEARTBEAT_MS: '500',
     PROGRESS_INTERVAL_MS: '0',
+    STORAGE_PAUSE_MAX_MS: '0',
     CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
   })
   t.same(config.serving, {
@@ -144,6 +147,7 @@ t.test('every variable is read', async (t) => {
     shutdownTimeoutMs: 20000,
     eventsHeartbeatMs: 500,
     progressIntervalMs: 0,
+    storagePauseMaxMs: 0,
   })
   t.same(config.corsOrigins, ['https://app.example.com', 'http://localhost:5173'])
   t.same(
@@ -162,6 +166,7 @@ t.test('every variable is read', async (t) => {
     maxPredictLength: 50,
     maxPredictBatch: 8,
     maxCheckpointBytes: 4194304,
+    maxTrainingMemoryBytes: os.totalmem(),
   })
 })
 

@@ -57,6 +57,27 @@ export function trainStep(
   return loss
 }
 
+/**
+ * Allocates every workspace of a training step at the job's largest batch shape, once, by
+ * running a forward and backward pass on zero inputs (the parameters, optimizer and RNG are
+ * not touched; the gradients are left zeroed). Layers only grow their buffers, and the
+ * WebAssembly memory never frees them: without this, batches that grow one after another
+ * (samples of unequal length in shuffled order) would each leave their smaller buffers behind.
+ * With it, what a job holds is what tasks/training-memory.ts estimates.
+ */
+export function reserveWorkspaces(model: SequenceModel, workspace: LossWorkspace, T: number, B: number): void {
+  if (T <= 0 || B <= 0) return
+  const config = model.config
+  const input: ModelBatch['input'] = config.oneHot
+    ? { kind: 'ids', ids: new Int32Array(T * B).fill(-1) }
+    : { kind: 'dense', data: new Float64Array(T * B * config.inputSize) }
+  model.forward({ T, B, input, lengths: null, h0: null, c0: null, training: false, rng: null })
+  const grad = workspace.gradBuffer(model, logitRows(model, { T, B }) * config.outputSize)
+  grad.fill(0)
+  model.backward(grad)
+  model.params.zeroGrad()
+}
+
 /** Index of the largest value in each row (first one on ties, like torch.argmax). */
 export function argmaxRows(out: Int32Array, values: Floats, rows: number, cols: number): Int32Array {
   for (let r = 0; r < rows; r++) {

@@ -16,6 +16,8 @@ export interface PersistContext {
   what: string
   /** Size of the checkpoint in the write, if any. */
   checkpointBytes?: number
+  /** How long the job waited for the database to take the write (STORAGE_PAUSE_MAX_MS), if it did. */
+  waited?: { ms: number; maxMs: number }
 }
 
 
@@ -37,11 +39,19 @@ export function classifyPersistError(err: unknown, context: PersistContext): Per
         'train a smaller model (hidden_size, num_layers) so its checkpoint fits',
     }
   }
+  const waited = context.waited ? `, waited ${Math.round(context.waited.ms / 1000)} s for it (STORAGE_PAUSE_MAX_MS=${context.waited.maxMs})` : ''
   if (err instanceof StorageFullError || code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC') {
     return {
       code: 'storage_full',
       retryable: true,
-      message: `the database's disk is full: could not save the ${context.what} (${code}); free disk space, then submit the job again`,
+      message: `the database's disk is full: could not save the ${context.what} (${code})${waited}; free disk space, then submit the job again`,
+    }
+  }
+  if (isStorageFault(err)) {
+    return {
+      code: 'storage_error',
+      retryable: true,
+      message: `could not save the ${context.what}: ${err.problem}${waited}. ${err.advice}; then submit the job again`,
     }
   }
   return {

@@ -4,58 +4,18 @@ import { MessageChannel } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { JobSpec } from '../engine/tasks/spec.js'
 import { CHECKPOINT_FORMAT } from '../engine/tasks/checkpoint.js'
-import { STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../pool/protocol.js'
+import { HOLD_OFF, STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, type WorkerMessage } from '../pool/protocol.js'
 import { TrainingPool } from '../pool/training-pool.js'
 import { InitFromMissingError, loadInitWeights } from './init-from.js'
 import type { Storage } from '../storage/storage.js'
 import { unlockedNodeId, type NodeIdHold } from '../storage/node-id.js'
 import { leaseOwner, newIncarnation, type JobRecord, type LeaseOwner, type NewCheckpoint, type ReapResult } from '../storage/types.js'
+import { isStorageFault } from '../storage/errors.js'
 import { PersistError, classifyPersistError, type PersistContext, type PersistFailure } from './persist-failure.js'
+import { DEFAULT_PERSIST_RETRY, PersistAbandoned, PersistRetrier, type StorageWait } from './persist-retry.js'
+import type { JobRunnerEvents, JobRunnerOptions } from './runner-options.js'
 
-export interface JobRunnerOptions {
-  storage: Storage
-  /**
-   * This node's id in leases (NODE_ID); defaults to the hostname. Held exclusively on the
-   * database while the runner runs (`Storage.holdNodeId`), so a restart gets it back and
-   * takes over at once the jobs its previous incarnation was training.
-   */
-  node?: string
-  /** Worker threads, i.e. jobs trained at once. */
-  workers: number
-  /** WORKER_NICE: how much lower than the event loop the training threads run. */
-  nice?: number
-  leaseTtlMs: number
-  heartbeatMs: number
-  /** How often the queue is polled besides the wake-ups after each submission. */
-  pollMs?: number
-  maxAttempts?: number
-  /** Writes of training progress are tried this often, waiting `baseDelayMs`, then twice that, ... between tries. */
-  persistRetries?: { attempts: number; baseDelayMs: number }
-  logger: Logger
-  /** Observes lifecycle events (metrics). */
-  events?: Partial<JobRunnerEvents>
-  /** Workers report progress inside an epoch at most this often (ms); default 2000. */
-  progressMs?: number
-}
-
-/** Several observers as one (metrics, event-stream wake-ups). */
-export function combineRunnerEvents(...observers: Partial<JobRunnerEvents>[]): Partial<JobRunnerEvents> {
-  return {
-    started: (job, epoch) => observers.forEach((o) => o.started?.(job, epoch)),
-    epoch: (jobId, epoch, tokens) => observers.forEach((o) => o.epoch?.(jobId, epoch, tokens)),
-    progress: (jobId) => observers.forEach((o) => o.progress?.(jobId)),
-    finished: (jobId, outcome) => observers.forEach((o) => o.finished?.(jobId, outcome)),
-  }
-}
-
-export interface JobRunnerEvents {
-  started(job: JobRecord, resumedFromEpoch: number): void
-  /** `tokens`: target values trained on in the epoch (characters, series values or labels). */
-  epoch(jobId: string, epoch: number, tokens: number): void
-  /** Progress inside an epoch was stored. */
-  progress?(jobId: string): void
-  finished(jobId: string, status: 'succeeded' | 'failed' | 'cancelled' | 'requeued'): void
-}
+export { combineRunnerEvents, type JobRunnerEvents, type JobRunnerOptions } from './runner-options.js'
 
 interface ActiveJob {
   id: string
@@ -70,11 +30,13 @@ interface ActiveJob {
    * Why the runner stopped the job itself (never a cancel): its lease was taken over, or a
    * write kept failing and the job is to end `failed` with that code.
    */
-  halted: { reason: 'lease_lost' } | { reason: 'persist_failed'; failure: PersistFailure } | null
+  halted: { reason: 'lease_lost' } | { reason: 'persist_failed'; failure: PersistFailure } | { reason: 'abandoned' } | null
+  /** Set while a write waits for a full or unavailable database (GET /jobs/{id} shows it). */
+  storageWait: StorageWait | null
+  /** HOLD_ON while waiting: the worker holds at its next epoch boundary. */
+  holdFlag: Int32Array
   done: Promise<void>
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Owns the training lifecycle: claims queued jobs (oldest first) under a lease, trains them
@@ -95,6 +57,8 @@ export class JobRunner {
   private refill = false
   /** A heartbeat still waiting for the database skips the next tick instead of piling up. */
   private beating = false
+  /** When a heartbeat last logged that the database refused it (one line a minute while it does). */
+  private heartbeatFaultLoggedAt = 0
   /** Jobs claimed but never started whose return to the queue failed. */
   private readonly unreleased = new Set<string>()
   /** Stops the wake-ups on jobs queued by other processes (PostgreSQL NOTIFY). */
@@ -104,11 +68,14 @@ export class JobRunner {
   private stopping = false
   private pool: TrainingPool | null = null
   private readonly maxAttempts: number
-  private readonly persistRetries: { attempts: number; baseDelayMs: number }
+  private readonly retrier: PersistRetrier
 
   constructor(private readonly options: JobRunnerOptions) {
     this.maxAttempts = options.maxAttempts ?? 3
-    this.persistRetries = options.persistRetries ?? { attempts: 5, baseDelayMs: 250 }
+    this.retrier = new PersistRetrier({ ...DEFAULT_PERSIST_RETRY, ...options.persistRetries }, {
+      abandoning: () => this.stopping,
+      waitChanged: (jobId, state) => this.emit('storageWait', jobId, state),
+    })
     this.incarnation = newIncarnation(process.pid, randomUUID().slice(0, 8))
     this.leaseOwner = leaseOwner(options.node ?? hostname(), this.incarnation)
   }
@@ -120,6 +87,16 @@ export class JobRunner {
 
   get activeJobs(): number {
     return this.active.size
+  }
+
+  /** What a job training here waits for, while a write of its progress waits for the database. */
+  storageWait(jobId: string): Readonly<StorageWait> | undefined {
+    return this.active.get(jobId)?.storageWait ?? undefined
+  }
+
+  /** True while this process trains the job (its worker runs, or its last writes are pending). */
+  isTraining(jobId: string): boolean {
+    return this.active.has(jobId)
   }
 
   /** True once started and until stopped: the worker pool is up. */
@@ -194,7 +171,10 @@ export class JobRunner {
   /** Asks a job running in this process to stop at its next step boundary. */
   cancel(jobId: string): void {
     const job = this.active.get(jobId)
-    if (job) Atomics.store(job.stopFlag, 0, STOP_CANCEL)
+    if (!job) return
+    Atomics.store(job.stopFlag, 0, STOP_CANCEL)
+    // A worker held while the job waits for the database stops now.
+    Atomics.notify(job.holdFlag, 0)
   }
 
   /**
@@ -205,11 +185,19 @@ export class JobRunner {
     this.stopping = true
     if (this.pollTimer) clearInterval(this.pollTimer)
     this.pollTimer = null
-    // Stop the jobs first: every await below lets them train on.
-    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    // Stop the jobs first: every await below lets them train on. A job waiting for the
+    // database stops waiting: it resumes from its last saved checkpoint at the next start.
+    const stopAll = () => {
+      for (const job of this.active.values()) {
+        Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+        Atomics.notify(job.holdFlag, 0)
+      }
+      this.retrier.interrupt()
+    }
+    stopAll()
     // A claim in flight either launches its job (stopped here too) or hands it back.
     await this.filling
-    for (const job of this.active.values()) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+    stopAll()
     const unwatch = this.unwatch
     this.unwatch = null
     if (unwatch) await (await unwatch)()
@@ -265,10 +253,16 @@ export class JobRunner {
       for (const job of this.active.values()) {
         if (await storage.jobs.isCancelRequested(job.id)) Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_CANCEL)
       }
+      // Reached only when the renewal went through: while the database refuses writes, this
+      // node's own reaper never takes the jobs waiting for it here.
       await this.reap()
       this.fill()
     } catch (err) {
-      logger.error({ err }, 'heartbeat failed')
+      if (!isStorageFault(err)) logger.error({ err }, 'heartbeat failed')
+      else if (Date.now() - this.heartbeatFaultLoggedAt >= 60_000) {
+        this.heartbeatFaultLoggedAt = Date.now()
+        logger.warn({ err, jobs: this.active.size }, `heartbeat could not renew the leases: ${err.problem}; jobs training here keep going and are not reaped by this node (another node may take them once their leases lapse)`)
+      }
     } finally {
       this.beating = false
     }
@@ -344,10 +338,13 @@ export class JobRunner {
     }
     const pool = this.pool
     const stopFlag = new Int32Array(new SharedArrayBuffer(4))
+    const holdFlag = new Int32Array(new SharedArrayBuffer(4))
+    Atomics.store(holdFlag, 0, HOLD_OFF)
     const { port1, port2 } = new MessageChannel()
     let settle!: () => void
     const active: ActiveJob = {
       id: job.id, attempt: job.attempt, stopFlag, log, epoch: resume.progress.epoch, finalCheckpoint: null, halted: null,
+      storageWait: null, holdFlag,
       done: new Promise<void>((resolve) => { settle = resolve }),
     }
     this.active.set(job.id, active)
@@ -375,7 +372,7 @@ export class JobRunner {
     }))
     pool.run({
       jobId: job.id, attempt: job.attempt, spec: job.spec as JobSpec,
-      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, init, stopFlag, port: port2, progressMs: this.options.progressMs,
+      checkpoint: resume.checkpoint ? new Uint8Array(resume.checkpoint.blob) : null, init, stopFlag, holdFlag, port: port2, progressMs: this.options.progressMs,
     }).then(() => {
       // Messages can trail the task's completion; give them a turn before deciding it vanished.
       setTimeout(() => this.safely('ending a training task', () => {
@@ -410,7 +407,12 @@ export class JobRunner {
       }
       case 'progress': {
         const { epoch, batch, batches, tokensPerSecond, at } = message
-        if (await storage.progress.record(job.id, this.owner, { epoch, batch, batches, tokensPerSecond, at })) this.options.events?.progress?.(job.id)
+        try {
+          if (await storage.progress.record(job.id, this.owner, { epoch, batch, batches, tokensPerSecond, at })) this.options.events?.progress?.(job.id)
+        } catch (err) {
+          // A view of the moment: a database that refuses it now loses nothing worth waiting for.
+          if (!isStorageFault(err)) throw err
+        }
         return
       }
       case 'checkpoint': {
@@ -431,8 +433,8 @@ export class JobRunner {
 
   private async finish(job: ActiveJob, message: Extract<WorkerMessage, { type: 'finished' }>): Promise<void> {
     const { storage } = this.options
-    if (job.halted?.reason === 'lease_lost') return
-    if (job.halted?.reason === 'persist_failed') return this.failJob(job, job.halted.failure.code, job.halted.failure.message)
+    if (job.halted?.reason === 'lease_lost' || job.halted?.reason === 'abandoned') return
+    if (job.halted?.reason === 'persist_failed') return this.failJob(job, job.halted.failure.code, job.halted.failure.message, { wait: false })
     if (message.outcome === 'succeeded') {
       const current = await this.persist(job, { what: 'job status' }, () => storage.jobs.findById(job.id))
       const final = job.finalCheckpoint
@@ -459,23 +461,9 @@ export class JobRunner {
     }
   }
 
-  /**
-   * A write that fails is tried again with growing pauses (the lease is renewed meanwhile);
-   * one that cannot succeed (a value too big) or still fails at the end throws PersistError.
-   */
-  private async persist<T>(job: ActiveJob, context: PersistContext, write: () => Promise<T>): Promise<T> {
-    const { attempts, baseDelayMs } = this.persistRetries
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write()
-      } catch (err) {
-        const failure = classifyPersistError(err, context)
-        if (!failure.retryable || attempt >= attempts) throw new PersistError(failure, err)
-        const delayMs = baseDelayMs * 2 ** (attempt - 1)
-        job.log.warn({ err, epoch: job.epoch, code: failure.code, try: attempt, delayMs }, `could not save the ${context.what}; trying again`)
-        await sleep(delayMs)
-      }
-    }
+  /** Writes with the retries and waits of persist-retry.ts; throws PersistError once they give up. */
+  private persist<T>(job: ActiveJob, context: PersistContext, write: () => Promise<T>, options?: { wait?: boolean }): Promise<T> {
+    return this.retrier.write(job, context, write, options)
   }
 
   /**
@@ -483,13 +471,21 @@ export class JobRunner {
    * its worker has already finished, else when it reports that it stopped).
    */
   private async persistFailed(job: ActiveJob, err: unknown, workerFinished: boolean): Promise<void> {
+    if (err instanceof PersistAbandoned) {
+      // Shutting down while the database refuses writes: nothing more is written for this job
+      // here; it resumes from its last saved checkpoint at the next start (or on another node).
+      if (job.halted === null) job.log.warn({ epoch: job.epoch }, `${err.message}; the job resumes from its last saved checkpoint at the next start`)
+      job.halted ??= { reason: 'abandoned' }
+      Atomics.compareExchange(job.stopFlag, 0, STOP_NONE, STOP_SHUTDOWN)
+      return
+    }
     const failure = err instanceof PersistError ? err.failure : classifyPersistError(err, { what: 'training progress' })
     job.log.error({ err: err instanceof PersistError ? err.original : err, epoch: job.epoch, code: failure.code }, `could not record training progress: ${failure.message}`)
     if (job.halted?.reason === 'lease_lost') return
     const first = job.halted === null
     job.halted = { reason: 'persist_failed', failure }
     Atomics.store(job.stopFlag, 0, STOP_CANCEL)
-    if (workerFinished || !first) await this.failJob(job, failure.code, failure.message)
+    if (workerFinished || !first) await this.failJob(job, failure.code, failure.message, { wait: false })
   }
 
   /** A run whose computation threw counts as an attempt; the job runs again until the attempts are used up. */
@@ -502,12 +498,15 @@ export class JobRunner {
     this.emit('finished', job.id, 'requeued')
   }
 
-  /** Ends the job `failed`; when even that cannot be written, its lease lapses and the reaper takes it back. */
-  private async failJob(job: ActiveJob, code: string, message: string): Promise<void> {
+  /**
+   * Ends the job `failed`; when even that cannot be written, its lease lapses and the reaper
+   * takes it back. `wait: false` after a write gave up waiting for the database: no second wait.
+   */
+  private async failJob(job: ActiveJob, code: string, message: string, options?: { wait: boolean }): Promise<void> {
     let done
     try {
       done = await this.persist(job, { what: 'job status' }, () =>
-        this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now()))
+        this.options.storage.finishJob(job.id, this.owner, { status: 'failed', errorCode: code, errorMessage: message }, Date.now()), options)
     } catch (err) {
       job.log.error({ err, code, epoch: job.epoch }, 'could not record that the job failed; its lease will lapse and it will be taken back')
       return

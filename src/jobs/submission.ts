@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Limits } from '../config.js'
 import type { DataSpec, JobSpec, ModelSpec, TrainingSpec } from '../engine/tasks/spec.js'
-import { BaseModelMismatchError, DataError, prepareTask, summarizeData } from '../engine/tasks/task.js'
+import { BaseModelMismatchError, DataError, type PreparedTask, prepareTask, summarizeData } from '../engine/tasks/task.js'
 import { TrainingConfigError, resolveTrainingConfig } from '../engine/tasks/training-config.js'
+import { TrainingMemoryError, chooseTrainingKernels, trainingMemory } from '../engine/tasks/training-memory.js'
 import { type InitSource, architectureDifferences, describeInitFrom } from './init-from.js'
 import { modelFootprint } from './model-footprint.js'
 
@@ -56,6 +57,7 @@ export function acceptSubmission(body: { name?: string; model: ModelSpec; data: 
     throw err
   }
   checkCheckpointSize(modelFootprint(task.model, spec.training), limits)
+  spec = withKernels(spec, task, limits)
   const name = body.name ?? `${model.type}-${data.type}`
   // The hash is of the request as given (a replay after an alias moved is the same request);
   // the stored job holds the version the reference resolved to.
@@ -91,6 +93,22 @@ function checkCheckpointSize(footprint: { parameters: number; checkpointBytes: n
     `body/model has ${footprint.parameters} parameters: its checkpoint (weights and optimizer state, as float64) would take up to ` +
     `${mib(footprint.checkpointBytes)}, more than the ${mib(limits.maxCheckpointBytes)} a checkpoint may take (MAX_CHECKPOINT_BYTES); ` +
     'make the model smaller (hidden_size, num_layers, bidirectional) or use sgd/adagrad, which keep less optimizer state')
+}
+
+/**
+ * Fixes the kernel set when the job's working memory decides it: the JavaScript kernels when
+ * it would not fit a WebAssembly memory, a refusal when it would not fit MAX_TRAINING_MEMORY_BYTES.
+ */
+function withKernels(spec: JobSpec, task: PreparedTask, limits: Limits): JobSpec {
+  const memory = trainingMemory(task, spec.training, spec.model.dtype ?? 'float64')
+  let kernels
+  try {
+    kernels = chooseTrainingKernels(memory, spec.model.kernels, limits.maxTrainingMemoryBytes)
+  } catch (err) {
+    if (err instanceof TrainingMemoryError) throw new SubmissionError('model_too_large', `body/model: ${err.message}`)
+    throw err
+  }
+  return kernels === spec.model.kernels ? spec : { ...spec, model: { ...spec.model, kernels } }
 }
 
 /** sha256 of the request with object keys sorted, so key order does not matter. */

@@ -1,4 +1,4 @@
-import type { Dtype } from '../engine/backend/types.js'
+import type { Dtype, KernelSetName } from '../engine/backend/types.js'
 /**
  * The model card: everything needed to rebuild and run a seqserve model outside seqserve, as
  * one JSON document (the Hugging Face config + tokenizer idea, in PyTorch terms). Pure: it is
@@ -48,7 +48,8 @@ export interface ModelCard {
   text?: { seq_len: number }
   prediction: { rules: string; generation?: Record<string, string> }
   /** `compute`: what the model trained and predicts in; the exported weights are float64 either way (float32 values convert exactly). */
-  precision: { compute: Dtype; weights: 'float64'; onnx: 'float32' }
+  /** `kernels`: the kernel set training computed with (checkpoint kernels; absent for imports). */
+  precision: { compute: Dtype; weights: 'float64'; onnx: 'float32'; kernels?: KernelSetName }
   training: Record<string, unknown> | null
   metrics: { epochs_completed: number; loss_kind: string; final_loss: number | null; best_loss: number | null; best_loss_of: string; final_val_loss: number | null; best_val_loss: number | null }
   data: Record<string, unknown> | null
@@ -66,6 +67,8 @@ export interface CardSource {
   model: SequenceModelConfig
   /** The precision the engine computed in (checkpoint dtype). */
   dtype: Dtype
+  /** The kernel set training computed with (checkpoint kernels), for trained jobs. */
+  kernels?: KernelSetName
   epoch: number
   loss: number | null
   bestLoss: number | null
@@ -164,7 +167,7 @@ export function buildModelCard(src: CardSource): ModelCard {
       ],
     },
     prediction: predictionOf(meta),
-    precision: { compute: src.dtype, weights: 'float64', onnx: 'float32' },
+    precision: { compute: src.dtype, weights: 'float64', onnx: 'float32', ...(src.kernels ? { kernels: src.kernels } : {}) },
     training: src.job.training,
     metrics: {
       epochs_completed: src.epoch,

@@ -72,7 +72,7 @@ export class ModelsService {
         training: job.spec.training as Record<string, unknown>, dataSummary: job.dataSummary,
         ...initFromOf(job),
       },
-      meta: c.meta, model: c.model, dtype: c.dtype, params: Float64Array.from(c.params),
+      meta: c.meta, model: c.model, dtype: c.dtype, ...(job.dataSummary.type === 'import' ? {} : { kernels: c.kernels }), params: Float64Array.from(c.params),
       epoch: c.epoch, loss: c.loss, bestLoss: c.bestLoss, valLosses: losses.map((p) => p.valLoss),
     }
   }

@@ -6,6 +6,10 @@ export const STOP_NONE = 0
 export const STOP_CANCEL = 1
 export const STOP_SHUTDOWN = 2
 
+/** Values of the shared hold flag: while HOLD_ON, the worker waits at its next epoch boundary. */
+export const HOLD_OFF = 0
+export const HOLD_ON = 1
+
 /** What every training thread is started with. */
 export interface TrainingWorkerData {
   /** WORKER_NICE */
@@ -24,6 +28,13 @@ export interface TrainingTask {
   progressMs?: number
   /** Int32Array(1) over a SharedArrayBuffer: STOP_* requested by the main thread. */
   stopFlag: Int32Array
+  /**
+   * Int32Array(1) over a SharedArrayBuffer: HOLD_ON while the main thread cannot save what
+   * the job already reported (the database is full or unavailable). The worker then waits
+   * at its next epoch boundary, so unsaved epochs and checkpoints cannot pile up in memory;
+   * the main thread notifies it when it clears the flag or sets the stop flag.
+   */
+  holdFlag?: Int32Array
   port: MessagePort
 }
 

@@ -6,7 +6,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../engine/tasks/checkpoint.j
 import { DataError } from '../engine/tasks/task.js'
 import { NonFiniteLossError, Trainer } from '../engine/tasks/trainer.js'
 import { workerData } from 'piscina'
-import { STOP_CANCEL, STOP_NONE, type TrainingTask, type TrainingWorkerData, type WorkerMessage } from './protocol.js'
+import { HOLD_ON, STOP_CANCEL, STOP_NONE, type TrainingTask, type TrainingWorkerData, type WorkerMessage } from './protocol.js'
 import { lowerThreadPriority } from './thread-priority.js'
 
 lowerThreadPriority((workerData as TrainingWorkerData | undefined)?.nice ?? 0)
@@ -32,9 +32,17 @@ export default function train(task: TrainingTask): void {
     const { checkpoint_every: every, max_runtime_seconds: maxRuntime } = task.spec.training
     post({ type: 'started', epoch: trainer.epoch })
     // Runtime counts training time across attempts: what the checkpoint recorded plus this run.
-    const deadline = performance.now() + maxRuntime * 1000 - trainer.elapsedMs
+    let deadline = performance.now() + maxRuntime * 1000 - trainer.elapsedMs
     const overtime = () => performance.now() > deadline
     const stopRequested = () => Atomics.load(task.stopFlag, 0) !== STOP_NONE
+    // Waiting for the database to take what was sent: not training time, so not runtime either.
+    const waitWhileHeld = () => {
+      const hold = task.holdFlag
+      if (hold === undefined) return
+      const since = performance.now()
+      while (Atomics.load(hold, 0) === HOLD_ON && !stopRequested()) Atomics.wait(hold, 0, HOLD_ON, 1000)
+      deadline += performance.now() - since
+    }
     // Where training stands inside long epochs, and its speed, at most every progressMs.
     const progressMs = task.progressMs ?? 2000
     let reported = performance.now()
@@ -60,6 +68,7 @@ export default function train(task: TrainingTask): void {
       })
       progress(result.epoch, batches, batches, result.tokens, started)
       if (!trainer.done && result.epoch % every === 0) postCheckpoint(trainer, false)
+      if (!trainer.done) waitWhileHeld()
       if (stopRequested() || overtime()) break
     }
     if (trainer.done) {

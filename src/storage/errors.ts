@@ -103,7 +103,7 @@ export abstract class StorageFaultError extends StorageError {
 /** The disk holding the database is full: nothing was written. Writes work again once space is freed. */
 export class StorageFullError extends StorageFaultError {
   constructor(nativeCode: string | undefined, options?: { cause?: unknown }) {
-    super('storage_full', 'the disk holding the database is full', 'Free space on that volume (or grow it); writes are accepted again without a restart, and a job that could not save its progress ended failed with storage_full: submit it again', nativeCode, options)
+    super('storage_full', 'the disk holding the database is full', 'Free space on that volume (or grow it); writes are accepted again without a restart, and running jobs waiting to save their progress resume by themselves (they fail with storage_full only if it takes longer than STORAGE_PAUSE_MAX_MS)', nativeCode, options)
   }
 }
 

@@ -23,7 +23,7 @@ const trainingService = (t: TapTest, workers = 2) => startService(t, { dir, work
 
 const JOB_FIELDS = [
   'attempt', 'best_loss', 'cancel_requested', 'checkpoint', 'created_at', 'data', 'error', 'finished_at', 'id', 'loss', 'model', 'name',
-  'progress', 'started_at', 'status', 'stopped_early', 'training',
+  'progress', 'started_at', 'status', 'stopped_early', 'storage_wait', 'training',
 ]
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -51,6 +51,7 @@ t.test('POST /jobs -> 202, Location and the job with every default filled in', a
   t.same([job.loss, job.best_loss, job.error, job.attempt, job.checkpoint], [null, null, null, 0, null])
   t.match(job.created_at, ISO)
   t.same([job.started_at, job.finished_at], [null, null])
+  t.equal(job.storage_wait, null, 'not waiting for its database')
 
   t.same(await service.getJob(job.id), job, 'GET /jobs/{id} returns the same job')
 })

@@ -1,9 +1,11 @@
 /**
- * A full disk while a job trains, for real: the service's SQLite file lives on a small tmpfs
- * that the test fills up. Every failing write is retried with growing pauses, then the job
- * stops and ends `failed` with `storage_full` once its status can be written (the test frees
- * the space after the give-up) — never `cancelled`, never stuck `running`, no epoch lost or
- * stored twice. Mounting needs root; elsewhere the test is skipped and says why.
+ * A full disk that outlasts STORAGE_PAUSE_MAX_MS while a job trains, for real: the service's
+ * SQLite file lives on a small tmpfs that the test fills up. The job waits for space, trying
+ * its write again with growing pauses; past the limit it stops and ends `failed` with
+ * `storage_full` once its status can be written (the test frees the space after the give-up)
+ * — never `cancelled`, never stuck `running`, no epoch lost or stored twice. (A disk that gets
+ * space back in time: test/operations/storage-wait.test.ts.) Mounting needs root; elsewhere
+ * the test is skipped and says why.
  */
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -39,7 +41,7 @@ function fillUp(file: string): number {
   return written
 }
 
-t.test('a full disk mid-training: retried with backoff, then failed with storage_full once the status can be written', { skip: isRoot ? false : 'mounting a small tmpfs needs root' }, async (t) => {
+t.test('a full disk mid-training past STORAGE_PAUSE_MAX_MS: retried with backoff, then failed with storage_full once the status can be written', { skip: isRoot ? false : 'mounting a small tmpfs needs root' }, async (t) => {
   // Not t.testdir(): the folder must outlive the service and the mount, so one teardown does all three in order.
   const mount = fs.mkdtempSync(path.join(os.tmpdir(), 'seqserve-small-disk-'))
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount])
@@ -49,7 +51,7 @@ t.test('a full disk mid-training: retried with backoff, then failed with storage
     execFileSync('umount', ['-l', mount])
     fs.rmSync(mount, { recursive: true, force: true })
   })
-  const env = { DATABASE_PATH: path.join(mount, 'seqserve.db'), WORKERS: '1', LEASE_TTL_MS: '60000', HEARTBEAT_MS: '1000' }
+  const env = { DATABASE_PATH: path.join(mount, 'seqserve.db'), WORKERS: '1', LEASE_TTL_MS: '60000', HEARTBEAT_MS: '1000', STORAGE_PAUSE_MAX_MS: '3000' }
   service = await startMain(t, { env, startTimeoutMs: 60_000 })
   const client = new JobsClient(service.url)
   const { id } = await client.submit(gruPairsJob('disk-full', { seed: 9, epochs: 100_000, checkpointEvery: 2 }))
@@ -66,7 +68,9 @@ t.test('a full disk mid-training: retried with backoff, then failed with storage
   const [job] = await client.waitForFinished([id], 60_000)
   t.equal(job.status, 'failed', 'failed, not cancelled: nobody cancelled it')
   t.equal(job.error?.code, 'storage_full')
-  t.match(job.error?.message, /disk is full: could not save the (loss of epoch \d+|checkpoint of epoch \d+) \(SQLITE_FULL\); free disk space/)
+  t.match(job.error?.message, /disk is full: could not save the (loss of epoch \d+|checkpoint of epoch \d+) \(SQLITE_FULL\), waited \d+ s for it \(STORAGE_PAUSE_MAX_MS=3000\); free disk space/)
+  const waiting = lines.find((l) => l.jobId === id && l.msg?.startsWith('waiting for the database to take the'))
+  t.match(waiting?.msg, /disk holding the database is full.*resumes by itself/, 'the log said it waited for space')
   const retries = lines.filter((l) => l.jobId === id && l.msg?.startsWith('could not save the') && typeof l.delayMs === 'number').map((l) => l.delayMs)
   t.same(retries.slice(0, 4), [250, 500, 1000, 2000], 'each write was tried again after 250, 500, 1000, 2000 ms')
   const epochs = (await client.losses(id)).map((p) => p.epoch)

@@ -8,28 +8,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
 import { JobsClient, waitFor } from '../helpers/jobs-client.js'
-import { gruPairsJob } from '../helpers/job-specs.js'
 import { fillDisk, rootSkipReason, smallTmpfs } from '../helpers/mounts.js'
 import { startMain } from '../helpers/process.js'
+import { bulkyJob, readiness, submitUntilRefused } from '../helpers/storage-faults.js'
 
 const skip = rootSkipReason()
-
-interface Readiness { status: string; checks: { database: boolean }; reasons: string[] }
-
-async function readiness(url: string): Promise<{ status: number; body: Readiness }> {
-  const response = await fetch(`${url}/readyz`)
-  return { status: response.status, body: (await response.json()) as Readiness }
-}
-
-/** A job whose stored spec is ~`bytes` large (many distinct pairs), so each submission needs fresh pages. */
-function bulkyJob(name: string, bytes: number) {
-  const job = gruPairsJob(name, { seed: 1, epochs: 1, checkpointEvery: 1 })
-  const pairs = Array.from({ length: Math.ceil(bytes / 40) }, (_, i) => {
-    const word = `w${i.toString(36).padStart(6, 'a')}`.slice(0, 7)
-    return { input: word, target: word.split('').reverse().join('') }
-  })
-  return { ...job, data: { type: 'pairs' as const, pairs } }
-}
 
 t.test('disk full: POST /jobs answers 507 storage_full, /readyz 503 with the reason; both recover when space returns', { skip }, async (t) => {
   const dir = smallTmpfs(t, 12 * 1024 * 1024)
@@ -51,15 +34,7 @@ t.test('disk full: POST /jobs answers 507 storage_full, /readyz 503 with the rea
   t.equal(red.checks.database, false)
   t.match(red.reasons.join(' '), /disk holding the database is full/, 'the reason names the full disk')
 
-  // The WAL may still have room for a few pages: keep submitting until the database refuses.
-  const statuses: number[] = []
-  let refusal: Response | undefined
-  for (let i = 0; i < 200 && refusal === undefined; i++) {
-    const response = await fetch(`${service.url}/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bulkyJob(`full-${i}`, 20_000)) })
-    statuses.push(response.status)
-    if (response.status === 202) await response.body?.cancel()
-    else refusal = response
-  }
+  const { refusal, statuses } = await submitUntilRefused(service.url)
   t.ok(refusal, `a submission was refused (statuses: ${statuses.join(',')})`)
   t.equal(refusal!.status, 507, 'HTTP 507 Insufficient Storage')
   t.equal(refusal!.headers.get('retry-after'), '60', 'Retry-After says when to try again')

@@ -285,6 +285,11 @@ export class WasmBackend implements Backend {
     return this.memory.buffer.byteLength
   }
 
+  /** Bytes handed out so far, with the module's static data below them (what the memory must hold). */
+  get used(): number {
+    return this.top
+  }
+
   floats(n: number): Floats {
     const start = this.top
     const end = start + Math.ceil((n * this.size) / 16) * 16

@@ -93,10 +93,13 @@ export class Recurrent {
     const width = this.outputWidth
     const size = T * B * width
     if (this.outputs.length === 0 || this.outputs[0].length < size) {
+      // Only what is used: the gradient of every layer's output but the last (the caller's),
+      // and dropout's masks and outputs between layers (dropout never applies to the input).
+      const dropout = this.config.dropout > 0
       this.outputs = Array.from({ length: L }, () => this.backend.floats(size))
-      this.dOutputs = Array.from({ length: L }, () => this.backend.floats(size))
-      this.dropMasks = Array.from({ length: L }, () => this.backend.floats(size))
-      this.dropped = Array.from({ length: L }, () => this.backend.floats(size))
+      this.dOutputs = Array.from({ length: L }, (_, l) => (l < L - 1 ? this.backend.floats(size) : EMPTY))
+      this.dropMasks = Array.from({ length: L }, (_, l) => (l > 0 && dropout ? this.backend.floats(size) : EMPTY))
+      this.dropped = Array.from({ length: L }, (_, l) => (l > 0 && dropout ? this.backend.floats(size) : EMPTY))
     }
     const states = L * this.D * B
     if (this.hN.length < states * this.Hout) {

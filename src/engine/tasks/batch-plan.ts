@@ -7,6 +7,8 @@ export interface BatchPlan {
   readonly stateful: boolean
   readonly batchCount: number
   readonly sampleCount: number
+  /** Steps and rows of the largest batch: every batch has at most T steps and B rows. */
+  readonly maxShape: { T: number; B: number }
   /** Starts an epoch; a plan that shuffles draws the permutation from `rng`. */
   beginEpoch(rng: Rng | null): void
   fill(k: number, training: boolean): FilledBatch
@@ -27,6 +29,10 @@ export class SampleBatchPlan implements BatchPlan {
 
   get sampleCount(): number {
     return this.indices.length
+  }
+
+  get maxShape(): { T: number; B: number } {
+    return { T: this.batcher.maxSteps, B: Math.min(this.batchSize, this.indices.length) }
   }
 
   beginEpoch(rng: Rng | null): void {
@@ -65,6 +71,10 @@ export class StreamBatchPlan implements BatchPlan {
 
   get sampleCount(): number {
     return this.B * this.batchCount
+  }
+
+  get maxShape(): { T: number; B: number } {
+    return { T: Math.min(this.T, this.streamLength), B: this.B }
   }
 
   beginEpoch(): void {}

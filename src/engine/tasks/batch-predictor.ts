@@ -1,10 +1,10 @@
-import { createBackend } from '../backend/select.js'
 import type { Floats, KernelSetName } from '../backend/types.js'
 import { softmax } from '../losses.js'
-import { SequenceModel } from '../model.js'
+import type { SequenceModel } from '../model.js'
 import { Rng } from '../rng.js'
 import type { Checkpoint } from './checkpoint.js'
-import { type GenerateOptions, sampleNext, workingMemoryLimit } from './predictor.js'
+import { type GenerateOptions, sampleNext } from './predictor.js'
+import { ServedModel } from './served-model.js'
 import type { TaskMeta } from './task.js'
 import { UnknownCharactersError, Vocabulary } from './vocabulary.js'
 
@@ -33,12 +33,8 @@ const never: ShouldStop = () => false
  */
 export class BatchPredictor {
   readonly meta: TaskMeta
-  /** Replaced by a fresh instance after a request grew its working memory unusually (see `release`). */
-  model: SequenceModel
   readonly vocab: Vocabulary | null
-  private readonly source: Pick<Checkpoint, 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>
-  private readonly kernels: KernelSetName | undefined
-  private readonly bytesLimit: number
+  private readonly served: ServedModel
   private readonly idOf: Map<string, number> | null
   private probs: Float64Array
   private sorted: Float64Array
@@ -51,10 +47,7 @@ export class BatchPredictor {
    */
   constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>, kernels?: KernelSetName) {
     this.meta = checkpoint.meta
-    this.source = checkpoint
-    this.kernels = kernels
-    this.model = this.instance()
-    this.bytesLimit = workingMemoryLimit(this.model)
+    this.served = new ServedModel(checkpoint, kernels)
     this.StateFloats = checkpoint.dtype === 'float32' ? Float32Array : Float64Array
     this.vocab = 'vocab' in this.meta ? new Vocabulary(this.meta.vocab) : null
     this.idOf = this.vocab && new Map(this.vocab.chars.map((ch, id) => [ch, id]))
@@ -62,10 +55,9 @@ export class BatchPredictor {
     this.sorted = new Float64Array(checkpoint.model.outputSize)
   }
 
-  private instance(): SequenceModel {
-    const model = new SequenceModel(this.source.model, createBackend(this.source.dtype ?? 'float64', this.kernels))
-    model.params.data.set(this.source.params)
-    return model
+  /** Replaced by a fresh instance after a batch grew its working memory unusually (see `release`). */
+  get model(): SequenceModel {
+    return this.served.model
   }
 
   /**
@@ -75,9 +67,7 @@ export class BatchPredictor {
    * not keep its memory for as long as the model stays cached. True when it dropped one.
    */
   release(): boolean {
-    if (this.model.params.backend.bytes <= this.bytesLimit) return false
-    this.model = this.instance()
-    return true
+    return this.served.release()
   }
 
   /** Bytes this model holds in memory, as its backend counts them (the WebAssembly memory for wasm). */

@@ -10,6 +10,8 @@ export interface FilledBatch {
 
 /** Builds batches from sample indices into buffers it reuses (grown only for larger batches). */
 export interface Batcher {
+  /** Steps of the longest sample (every batch is at most this long). */
+  readonly maxSteps: number
   fill(order: ArrayLike<number>, start: number, count: number, training: boolean): FilledBatch
 }
 
@@ -22,12 +24,15 @@ export class IdSequenceBatcher implements Batcher {
   private ids = new Int32Array(0)
   private lengths = new Int32Array(0)
   private targets = new Int32Array(0)
+  readonly maxSteps: number
 
   constructor(
     private readonly inputs: readonly Int32Array[],
     private readonly stepTargets: readonly Int32Array[] | null,
     private readonly labels: Int32Array | null,
-  ) {}
+  ) {
+    this.maxSteps = inputs.reduce((max, x) => Math.max(max, x.length), 0)
+  }
 
   fill(order: ArrayLike<number>, start: number, count: number, training: boolean): FilledBatch {
     const B = count
@@ -71,6 +76,10 @@ export class WindowBatcher implements Batcher {
   private targets = new Float64Array(0)
 
   constructor(private readonly series: Float64Array, private readonly features: number, private readonly window: number) {}
+
+  get maxSteps(): number {
+    return this.window
+  }
 
   fill(order: ArrayLike<number>, start: number, count: number, training: boolean): FilledBatch {
     const B = count

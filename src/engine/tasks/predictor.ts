@@ -1,11 +1,11 @@
-import { createBackend } from '../backend/select.js'
 import type { Floats, KernelSetName } from '../backend/types.js'
 import { softmax } from '../losses.js'
-import { SequenceModel } from '../model.js'
+import type { SequenceModel } from '../model.js'
 import type { StateDict } from '../params.js'
 import { Rng } from '../rng.js'
 import { argmaxRows } from '../train-step.js'
 import type { Checkpoint } from './checkpoint.js'
+import { ServedModel } from './served-model.js'
 import type { TaskMeta } from './task.js'
 import { Vocabulary } from './vocabulary.js'
 
@@ -22,11 +22,7 @@ export interface GenerateOptions {
 /** Serves a trained model: one instance per checkpoint, reused across requests (not thread-safe). */
 export class Predictor {
   readonly meta: TaskMeta
-  /** Replaced by a fresh instance after a request grew its memory unusually (see `release`). */
-  model: SequenceModel
-  private readonly source: Pick<Checkpoint, 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>
-  private readonly kernels: KernelSetName | undefined
-  private readonly bytesLimit: number
+  private readonly served: ServedModel
   private readonly vocab: Vocabulary | null
   private readonly h: Floats
   private readonly c: Floats
@@ -41,10 +37,7 @@ export class Predictor {
    */
   constructor(checkpoint: Pick<Checkpoint, 'meta' | 'model' | 'params'> & Partial<Pick<Checkpoint, 'dtype'>>, kernels?: KernelSetName) {
     this.meta = checkpoint.meta
-    this.source = checkpoint
-    this.kernels = kernels
-    this.model = this.instance()
-    this.bytesLimit = workingMemoryLimit(this.model)
+    this.served = new ServedModel(checkpoint, kernels)
     this.vocab = 'vocab' in this.meta ? new Vocabulary(this.meta.vocab) : null
     const sizes = this.model.stateSizes
     const Floats = checkpoint.dtype === 'float32' ? Float32Array : Float64Array
@@ -54,18 +47,9 @@ export class Predictor {
     this.sorted = new Float64Array(checkpoint.model.outputSize)
   }
 
-  private instance(): SequenceModel {
-    const model = new SequenceModel(this.source.model, createBackend(this.source.dtype ?? 'float64', this.kernels))
-    model.params.data.set(this.source.params)
-    return model
-  }
-
-  /**
-   * A WebAssembly memory never shrinks: after a request that grew this instance's workspaces
-   * far beyond the weights (a very long input), drop it and start a fresh one.
-   */
-  private release(): void {
-    if (this.model.params.backend.bytes > this.bytesLimit) this.model = this.instance()
+  /** Replaced by a fresh instance after a request grew its memory unusually (see ServedModel). */
+  get model(): SequenceModel {
+    return this.served.model
   }
 
   /** Characters of `text` the model has never seen (prediction would reject them). */
@@ -79,37 +63,39 @@ export class Predictor {
 
   /** Same-length mapping (the tutorial task): argmax at every step. */
   mapSequence(input: string): string {
-    const ids = this.vocab!.encode(input)
-    const T = ids.length
-    if (T === 0) return ''
-    const V = this.model.config.outputSize
-    const logits = this.model.forward({ T, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
-    const out = this.vocab!.decode(argmaxRows(new Int32Array(T), logits, T, V))
-    this.release()
-    return out
+    return this.served.run(() => {
+      const ids = this.vocab!.encode(input)
+      const T = ids.length
+      if (T === 0) return ''
+      const V = this.model.config.outputSize
+      const logits = this.model.forward({ T, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
+      const out = this.vocab!.decode(argmaxRows(new Int32Array(T), logits, T, V))
+      return out
+    })
   }
 
   /** Reads the prompt, then generates one character at a time, carrying the recurrent state. */
   generate(prompt: string, options: GenerateOptions): string {
-    const vocab = this.vocab!
-    const ids = vocab.encode(prompt)
-    if (ids.length === 0) throw new RangeError('the prompt must contain at least one character')
-    const rng = new Rng(options.seed)
-    const V = this.model.config.outputSize
-    let logits = this.model.forward({ T: ids.length, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
-    let row = (ids.length - 1) * V
-    let out = ''
-    for (let i = 0; i < options.length; i++) {
-      const next = this.pick(logits, row, V, options, rng)
-      out += vocab.chars[next]
-      if (i === options.length - 1) break
-      this.saveState()
-      this.oneId[0] = next
-      logits = this.model.forward({ T: 1, B: 1, input: { kind: 'ids', ids: this.oneId }, lengths: null, h0: this.h, c0: this.c.length > 0 ? this.c : null, training: false, rng: null })
-      row = 0
-    }
-    this.release()
-    return out
+    return this.served.run(() => {
+      const vocab = this.vocab!
+      const ids = vocab.encode(prompt)
+      if (ids.length === 0) throw new RangeError('the prompt must contain at least one character')
+      const rng = new Rng(options.seed)
+      const V = this.model.config.outputSize
+      let logits = this.model.forward({ T: ids.length, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
+      let row = (ids.length - 1) * V
+      let out = ''
+      for (let i = 0; i < options.length; i++) {
+        const next = this.pick(logits, row, V, options, rng)
+        out += vocab.chars[next]
+        if (i === options.length - 1) break
+        this.saveState()
+        this.oneId[0] = next
+        logits = this.model.forward({ T: 1, B: 1, input: { kind: 'ids', ids: this.oneId }, lengths: null, h0: this.h, c0: this.c.length > 0 ? this.c : null, training: false, rng: null })
+        row = 0
+      }
+      return out
+    })
   }
 
   private saveState(): void {
@@ -123,18 +109,19 @@ export class Predictor {
 
   /** Classifies a sequence: the label with the highest probability, and every label's probability. */
   classify(input: string): { label: string; probabilities: Record<string, number> } {
-    if (this.meta.kind !== 'classes') throw new Error('not a classification model')
-    const ids = this.vocab!.encode(input)
-    if (ids.length === 0) throw new RangeError('the input must contain at least one character')
-    const logits = this.model.forward({ T: ids.length, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
-    const labels = this.meta.labels
-    const p = softmax(this.probs, logits, 1, labels.length)
-    let best = 0
-    for (let j = 1; j < labels.length; j++) if (p[j] > p[best]) best = j
-    // fromEntries defines own properties, so labels like "__proto__" are kept as labels.
-    const probabilities: Record<string, number> = Object.fromEntries(labels.map((label, j) => [label, p[j]]))
-    this.release()
-    return { label: labels[best], probabilities }
+    return this.served.run(() => {
+      if (this.meta.kind !== 'classes') throw new Error('not a classification model')
+      const ids = this.vocab!.encode(input)
+      if (ids.length === 0) throw new RangeError('the input must contain at least one character')
+      const logits = this.model.forward({ T: ids.length, B: 1, input: { kind: 'ids', ids }, lengths: null, h0: null, c0: null, training: false, rng: null })
+      const labels = this.meta.labels
+      const p = softmax(this.probs, logits, 1, labels.length)
+      let best = 0
+      for (let j = 1; j < labels.length; j++) if (p[j] > p[best]) best = j
+      // fromEntries defines own properties, so labels like "__proto__" are kept as labels.
+      const probabilities: Record<string, number> = Object.fromEntries(labels.map((label, j) => [label, p[j]]))
+      return { label: labels[best], probabilities }
+    })
   }
 
   /**
@@ -142,35 +129,25 @@ export class Predictor {
    * it and repeats. Input and output rows have one value per feature.
    */
   forecast(history: number[][], horizon: number): number[][] {
-    if (this.meta.kind !== 'series') throw new Error('not a forecasting model')
-    const { features: F, window, mean, std } = this.meta
-    if (history.length === 0) throw new RangeError('the input must contain at least one value')
-    const rows = history.map((r) => r.map((v, f) => (v - mean[f]) / std[f]))
-    const out: number[][] = []
-    for (let step = 0; step < horizon; step++) {
-      const recent = rows.slice(-window)
-      const T = recent.length
-      const data = new Float64Array(T * F)
-      recent.forEach((r, t) => data.set(r, t * F))
-      const pred = this.model.forward({ T, B: 1, input: { kind: 'dense', data }, lengths: null, h0: null, c0: null, training: false, rng: null })
-      const next = Array.from(pred.subarray(0, F))
-      rows.push(next)
-      out.push(next.map((v, f) => v * std[f] + mean[f]))
-    }
-    this.release()
-    return out
+    return this.served.run(() => {
+      if (this.meta.kind !== 'series') throw new Error('not a forecasting model')
+      const { features: F, window, mean, std } = this.meta
+      if (history.length === 0) throw new RangeError('the input must contain at least one value')
+      const rows = history.map((r) => r.map((v, f) => (v - mean[f]) / std[f]))
+      const out: number[][] = []
+      for (let step = 0; step < horizon; step++) {
+        const recent = rows.slice(-window)
+        const T = recent.length
+        const data = new Float64Array(T * F)
+        recent.forEach((r, t) => data.set(r, t * F))
+        const pred = this.model.forward({ T, B: 1, input: { kind: 'dense', data }, lengths: null, h0: null, c0: null, training: false, rng: null })
+        const next = Array.from(pred.subarray(0, F))
+        rows.push(next)
+        out.push(next.map((v, f) => v * std[f] + mean[f]))
+      }
+      return out
+    })
   }
-}
-
-/** Room for ordinary requests' workspaces beyond the weights (parameters and gradients). */
-const WORKSPACE_ALLOWANCE_BYTES = 64 * 2 ** 20
-
-/**
- * How much memory a freshly loaded model may keep after a request: twice the weights plus
- * room for ordinary requests. Past it, a predictor drops the instance for a fresh one.
- */
-export function workingMemoryLimit(model: SequenceModel): number {
-  return 2 * model.params.backend.bytes + WORKSPACE_ALLOWANCE_BYTES
 }
 
 /**

@@ -2,7 +2,7 @@
  * The training job as the engine receives it: every field present (the HTTP layer fills
  * defaults). Field names follow PyTorch's vocabulary in snake_case, as in the public API.
  */
-import type { Dtype } from '../backend/types.js'
+import type { Dtype, KernelSetName } from '../backend/types.js'
 import type { OptimizerName } from '../optimizers.js'
 import type { LrSchedulerSpec } from '../schedulers/training-schedule.js'
 import type { EarlyStoppingSpec } from './early-stopping.js'
@@ -24,6 +24,12 @@ export interface ModelSpec {
    * existed: those ran, and resume, in float64. The HTTP layer fills DEFAULT_DTYPE.
    */
   dtype?: Dtype
+  /**
+   * Kernel set, fixed at submission: set when asked for, or to "js" when the job's working
+   * memory would not fit a WebAssembly memory (tasks/training-memory.ts). Absent: the worker's
+   * default kernel set, recorded in the first checkpoint.
+   */
+  kernels?: KernelSetName
 }
 
 export interface PairsData { type: 'pairs'; pairs: { input: string; target: string }[] }

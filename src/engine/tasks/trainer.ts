@@ -4,7 +4,7 @@ import { type ModelBatch, SequenceModel } from '../model.js'
 import { type Optimizer, type OptimizerOptions, createOptimizer } from '../optimizers.js'
 import { Rng } from '../rng.js'
 import { TrainingSchedule, optimizerHandle } from '../schedulers/training-schedule.js'
-import { LossWorkspace, batchLoss, logitRows, trainStep } from '../train-step.js'
+import { LossWorkspace, batchLoss, logitRows, reserveWorkspaces, trainStep } from '../train-step.js'
 import type { Checkpoint } from './checkpoint.js'
 import { EarlyStopping, type EarlyStoppingSpec } from './early-stopping.js'
 import { MetricAccumulator, type Metrics } from './metrics.js'
@@ -75,7 +75,7 @@ export class Trainer {
   elapsedMs = 0
 
   /**
-   * `kernels` applies to a fresh run only (default: the process's default kernel set); a resume
+   * `kernels` applies to a fresh run of a job that names none in spec.model.kernels (default: the process's default kernel set); a resume
    * keeps the precision and kernel set recorded in its checkpoint. `init` (training.init_from)
    * is the model a fresh run starts from instead of the seeded weights: its parameters, and its
    * task metadata, whose vocabulary, labels and normalisation the job keeps.
@@ -87,7 +87,7 @@ export class Trainer {
     const t = resolveTrainingConfig(spec.training, this.task)
     this.training = t
     const dtype: Dtype = resume?.dtype ?? spec.model.dtype ?? 'float64'
-    this.model = new SequenceModel(this.task.model, createBackend(dtype, resume?.kernels ?? kernels))
+    this.model = new SequenceModel(this.task.model, createBackend(dtype, resume?.kernels ?? spec.model.kernels ?? kernels))
     this.rng = new Rng(t.seed)
     // The seeded init runs even when init_from replaces its weights, so the RNG (shuffling,
     // dropout) is where a fresh job of the same seed has it.
@@ -107,6 +107,8 @@ export class Trainer {
     this.trainMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
     this.validationMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
     if (resume) this.restore(resume)
+    const shapes = [this.task.train.maxShape, ...(this.task.validation ? [this.task.validation.maxShape] : [])]
+    reserveWorkspaces(this.model, this.workspace, Math.max(...shapes.map((s) => s.T)), Math.max(...shapes.map((s) => s.B)))
     this.snapshot = this.capture()
   }
 

@@ -42,6 +42,12 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
   const finished = new Counter({ name: 'seqserve_jobs_finished_total', help: 'Training runs that ended, by outcome (succeeded, failed, cancelled, requeued at shutdown)', labelNames: ['outcome'], registers: [registry] })
   const epochs = new Counter({ name: 'seqserve_epochs_trained_total', help: 'Epochs trained', registers: [registry] })
   const tokens = new Counter({ name: 'seqserve_tokens_trained_total', help: 'Target values trained on (characters, series values or labels)', registers: [registry] })
+  const waitingForStorage = new Gauge({
+    name: 'seqserve_jobs_waiting_for_storage', help: 'Jobs training here that wait for a full or unavailable database to take their progress (STORAGE_PAUSE_MAX_MS)', registers: [registry],
+  })
+  const storageWaits = new Counter({
+    name: 'seqserve_storage_waits_total', help: 'Waits of jobs for a full or unavailable database, by how they ended (resumed, failed, abandoned at shutdown)', labelNames: ['outcome'], registers: [registry],
+  })
   const queueWait = new Histogram({
     name: 'seqserve_queue_wait_seconds', help: 'Time from submission to the first start of a job', registers: [registry],
     buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600],
@@ -126,6 +132,11 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
       },
       finished(_jobId, outcome) {
         finished.inc({ outcome })
+      },
+      storageWait(_jobId, state) {
+        if (state === 'waiting') return waitingForStorage.inc()
+        waitingForStorage.dec()
+        storageWaits.inc({ outcome: state })
       },
     },
     servingEvents: {

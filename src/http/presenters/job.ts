@@ -1,5 +1,6 @@
 import type { CheckpointMeta, JobRecord, JobSummary, LossPoint } from '../../storage/types.js'
 import { msToIso } from '../../storage/types.js'
+import type { StorageWait } from '../../jobs/persist-retry.js'
 import type { JobBody } from '../schemas/jobs.js'
 
 /** Settings a job shows when its stored spec predates them (schemas/jobs.ts `storedDefaults`). */
@@ -13,8 +14,11 @@ export function stoppedEarly(job: JobRecord | JobSummary): boolean {
   return job.status === 'succeeded' && job.progressEpoch < job.epochs
 }
 
-/** The public JSON of a job (snake_case, ISO times, a data summary instead of the data). */
-export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMeta | undefined, defaults: SpecDefaults): JobBody {
+/**
+ * The public JSON of a job (snake_case, ISO times, a data summary instead of the data).
+ * `storageWait`: what the job waits for, when this process trains it and its database refuses its writes.
+ */
+export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMeta | undefined, defaults: SpecDefaults, storageWait?: Readonly<StorageWait>): JobBody {
   return {
     id: job.id,
     name: job.name,
@@ -30,9 +34,17 @@ export function presentJob(job: JobRecord | JobSummary, checkpoint: CheckpointMe
     error: job.errorCode ? { code: job.errorCode, message: job.errorMessage ?? '' } : null,
     attempt: job.attempt,
     checkpoint: checkpoint ? { epoch: checkpoint.epoch, created_at: msToIso(checkpoint.createdAt) } : null,
+    storage_wait: storageWait && job.status === 'running' ? presentStorageWait(storageWait) : null,
     created_at: msToIso(job.createdAt),
     started_at: msToIso(job.startedAt),
     finished_at: msToIso(job.finishedAt),
+  }
+}
+
+function presentStorageWait(wait: Readonly<StorageWait>): NonNullable<JobBody['storage_wait']> {
+  return {
+    since: msToIso(wait.since), code: wait.code, reason: wait.problem, pending: wait.pending,
+    what_to_do: `${wait.advice}. Nothing is lost: the job resumes by itself once the database takes writes again.`, fails_at: msToIso(wait.failsAt),
   }
 }
 

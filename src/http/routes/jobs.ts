@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { resolveInitFrom } from '../../jobs/init-from.js'
 import { SubmissionError, acceptSubmission } from '../../jobs/submission.js'
-import { InvalidCursorError, QueueFullError } from '../../storage/errors.js'
+import { InvalidCursorError, QueueFullError, isStorageFault } from '../../storage/errors.js'
 import { isFinishedStatus, type JobRecord, type JobSummary } from '../../storage/types.js'
 import { httpError } from '../errors.js'
 import { lossesCsv, presentJob, presentLoss, stoppedEarly } from '../presenters/job.js'
@@ -39,7 +39,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
   const { storage } = app
   const specDefaults = storedDefaults(limits)
-  const present = async (job: JobRecord | JobSummary) => presentJob(job, await storage.checkpoints.latestMeta(job.id), specDefaults)
+  const present = async (job: JobRecord | JobSummary) => presentJob(job, await storage.checkpoints.latestMeta(job.id), specDefaults, app.runner?.storageWait(job.id))
   const findJob = async (id: string): Promise<JobRecord> => {
     const job = await storage.jobs.findById(id)
     if (!job) throw httpError('job_not_found', `No job with id ${id}`)
@@ -126,7 +126,7 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     try {
       const page = await storage.jobs.list({ status, name, limit, cursor })
       const checkpoints = await storage.checkpoints.latestMetaForJobs(page.items.map((job) => job.id))
-      return { items: page.items.map((job) => presentJob(job, checkpoints.get(job.id), specDefaults)), next_cursor: page.nextCursor }
+      return { items: page.items.map((job) => presentJob(job, checkpoints.get(job.id), specDefaults, app.runner?.storageWait(job.id))), next_cursor: page.nextCursor }
     } catch (err) {
       if (err instanceof InvalidCursorError) throw httpError('invalid_cursor', 'cursor is not a next_cursor value returned by GET /jobs')
       throw err
@@ -196,7 +196,8 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'cancelJob',
       summary: 'Cancel a job',
-      description: 'A queued job is cancelled at once; a running job stops at its next step boundary, keeps its last checkpoint and ends `cancelled`.',
+      description: 'A queued job is cancelled at once; a running job stops at its next step boundary, keeps its last checkpoint and ends `cancelled`. ' +
+        'A job waiting for its database (`storage_wait`) stops too when the node training it answers, and ends `cancelled` once the database takes writes again.',
       tags: ['jobs'],
       params: JobIdParams,
       response: {
@@ -207,7 +208,16 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const job = await findJob(request.params.id)
     if (isFinishedStatus(job.status)) throw httpError('job_finished', `Job ${job.id} already ended ${job.status}; there is nothing to cancel`)
-    const updated = (await storage.jobs.requestCancel(job.id, Date.now())) ?? job
+    let updated
+    try {
+      updated = (await storage.jobs.requestCancel(job.id, Date.now())) ?? job
+    } catch (err) {
+      // A job training here while its database refuses writes (full disk, read-only) still
+      // stops now; it ends `cancelled` once its last writes go through.
+      if (!isStorageFault(err) || !app.runner?.isTraining(job.id)) throw err
+      request.log.warn({ jobId: job.id, err }, 'cancel could not be recorded (the database refuses writes); the job training here stops anyway')
+      updated = { ...job, cancelRequested: true }
+    }
     app.runner?.cancel(job.id)
     reply.code(202).header('location', `/jobs/${job.id}`)
     return present(updated)

@@ -36,6 +36,10 @@ export function modelSchema(limits: Limits) {
       default: DEFAULT_DTYPE,
       description: 'Precision of the weights and of training and prediction (float32 is PyTorch\'s default and the faster one; float64 is the exact reference). Fixed for the job, kept in its checkpoints.',
     }),
+    kernels: Type.Optional(Type.Union([Type.Literal('wasm'), Type.Literal('js')], {
+      description: 'Kernel set training computes with: WebAssembly SIMD or plain JavaScript. Omitted: the server\'s default (wasm), except that a job ' +
+        'whose working memory would pass WebAssembly\'s 4 GiB (large batch x long sequences x hidden size) is set to "js" at submission. Fixed for the job, kept in its checkpoints.',
+    })),
   }, { examples: [TUTORIAL_JOB.model] })
 }
 
@@ -135,6 +139,16 @@ export const DataSummarySchema = TaggedUnion('type', [
   Type.Object({ type: Type.Literal('classes'), examples: count('Labelled sequences'), labels: count('Distinct labels') }, { additionalProperties: false }),
 ], { description: 'A summary of the dataset (never the data itself)' })
 
+/** GET /jobs/{id} `storage_wait`: what a running job waits for (src/jobs/persist-retry.ts). */
+const StorageWaitSchema = Type.Object({
+  since: Timestamp,
+  code: Type.Union([Type.Literal('storage_full'), Type.Literal('storage_unavailable')], { description: 'Why: the disk is full, or the database cannot take writes (read-only, I/O errors, unreachable)' }),
+  reason: Type.String({ examples: ['the disk holding the database is full (SQLITE_FULL)'] }),
+  pending: Type.String({ description: 'What the job waits to save', examples: ['loss of epoch 12'] }),
+  what_to_do: Type.String({ examples: ['Free space on that volume (or grow it); writes are accepted again without a restart, ...'] }),
+  fails_at: Timestamp,
+})
+
 /**
  * The job resource, registered as the `Job` component. `model` and `training` are the
  * request's own schemas as stored: every field present with its default filled in, so a
@@ -167,6 +181,11 @@ export function jobResponse(limits: Limits) {
         'and a run whose training throws counts each time (`training_error` after 3).',
     }),
     checkpoint: Nullable(Type.Object({ epoch: Type.Integer(), created_at: Timestamp })),
+    storage_wait: Nullable(StorageWaitSchema, {
+      description: 'Set while the job (`running`) waits for its database to take its progress again: the disk is full, or the database is read-only or unreachable. ' +
+        'Training holds at the next epoch boundary, nothing is lost, and the job resumes by itself once writes work again; it fails ' +
+        '(`storage_full` / `storage_error`) if they do not by `fails_at` (STORAGE_PAUSE_MAX_MS). Shown by the node training the job; null otherwise.',
+    }),
     created_at: Timestamp,
     started_at: Nullable(Timestamp),
     finished_at: Nullable(Timestamp),
@@ -178,7 +197,7 @@ export function jobResponse(limits: Limits) {
       model: { ...TUTORIAL_JOB.model, proj_size: 0, dtype: DEFAULT_DTYPE },
       training: { ...TUTORIAL_JOB.training, carry_hidden: false, shuffle: true, weight_decay: 0, momentum: 0 },
       data: { type: 'pairs', pairs: 1, characters: 5 }, progress: { epoch: 200, epochs: 200 }, stopped_early: false, cancel_requested: false, loss: 0.0012, best_loss: 0.0012,
-      error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' },
+      error: null, attempt: 1, checkpoint: { epoch: 200, created_at: '2026-11-27T16:20:01.000Z' }, storage_wait: null,
       created_at: '2026-11-27T16:20:00.000Z', started_at: '2026-11-27T16:20:00.100Z', finished_at: '2026-11-27T16:20:01.000Z',
     }],
   })

@@ -17,7 +17,7 @@ export const ModelCardResponse = Type.Object({
   series: Type.Optional(Loose('Forecasters: features, window, horizon, per-feature mean and std (population std)')),
   text: Type.Optional(Loose('Text models: `seq_len`, the training sequence length (prompts may have any length)')),
   prediction: Loose('How predict turns the network into answers (text: generation rules)'),
-  precision: Loose('float64 compute and weights; ONNX exports are float32'),
+  precision: Loose('compute precision (the job\'s dtype), float64 weights, float32 ONNX exports; `kernels`: the kernel set a trained job computed with (wasm or js)'),
   training: Type.Union([Loose('The training configuration of the job'), Type.Null()]),
   metrics: Loose('Final and best loss, validation losses, epochs completed'),
   data: Type.Union([Loose('A summary of the training data (never the data)'), Type.Null()]),
