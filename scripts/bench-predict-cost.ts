@@ -9,6 +9,12 @@
  * the fastest: on a shared machine other processes only ever make a run slower, so the
  * fastest run is the closest to the machine's own speed. Run it on an idle machine.
  *
+ * Then it sends the most expensive request the budget admits of every kind (pairs, text,
+ * classes, series; one row as GET /predict sends, and MAX_PREDICT_BATCH rows as a batched
+ * POST) to a few model shapes, sized by the service's own admission (prepareRows +
+ * estimate, PREDICT_MAX_MEMORY_BYTES and the request limits included), and times each on the
+ * path a worker runs (runRows): the budget is right when the slowest of them takes ~1 s.
+ *
  *   npm run bench:predict-cost [-- --budget 750000000 --repeat 3]
  */
 import os from 'node:os'
@@ -21,7 +27,8 @@ import type { TaskMeta } from '../src/engine/tasks/task.js'
 import { SequenceModel } from '../src/engine/model.js'
 import { Rng } from '../src/engine/rng.js'
 import { costModel, estimate } from '../src/serving/admission.js'
-import { PREDICT_MAX_COST_DEFAULT } from '../src/config.js'
+import { loadConfig, PREDICT_MAX_COST_DEFAULT } from '../src/config.js'
+import { mostExpensiveAdmitted } from './predict-cost-requests.js'
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -75,3 +82,11 @@ for (const r of rows) console.log(`| ${r.model} | ${r.dtype} | ${r.steps} | ${(r
 const slowest = rows.reduce((a, b) => (a.unitsPerSecond < b.unitsPerSecond ? a : b))
 console.log(`\nslowest: ${slowest.model} ${slowest.dtype} at ${(slowest.unitsPerSecond / 1e9).toFixed(2)}e9 units/s: the budget of ${budget} takes ${slowest.budgetSeconds.toFixed(2)} s there`)
 console.log(`a budget of ~1 s on the slowest shape: ${Math.round(slowest.unitsPerSecond / 1e6) * 1e6} (PREDICT_MAX_COST); load average before ${loadBefore.map((l) => l.toFixed(1)).join(', ')}, after ${os.loadavg().map((l) => l.toFixed(1)).join(', ')}`)
+
+// The most expensive admitted request of every kind, timed.
+const config = loadConfig({ ...process.env, PREDICT_MAX_COST: String(budget) })
+const requests = mostExpensiveAdmitted(config, repeat)
+console.log('\n| kind | request | model | dtype | rows x size | est. cost | seconds |\n|---|---|---|---|---|---|---|')
+for (const r of requests) console.log(`| ${r.kind} | ${r.request} | ${r.model} | ${r.dtype} | ${r.rows} x ${r.size} | ${(r.cost / 1e6).toFixed(0)}e6 | ${r.seconds.toFixed(3)} |`)
+const longest = requests.reduce((a, b) => (a.seconds > b.seconds ? a : b))
+console.log(`\nthe most expensive admitted request took ${longest.seconds.toFixed(2)} s (${longest.kind} ${longest.request}, ${longest.model} ${longest.dtype}); load average after ${os.loadavg().map((l) => l.toFixed(1)).join(', ')}`)
