@@ -66,6 +66,10 @@ export async function buildApp(options: BuildAppOptions): Promise<App> {
     // fastify also takes a hop count; its types only list the other forms.
     trustProxy: config.trustProxy as boolean | string,
     schemaController: { compilersFactory: { buildValidator } },
+    // fast-json-stringify compiles the validators of a response schema's unions (anyOf) on
+    // the first response that needs them: ~0.1 s of blocked event loop on a route's first
+    // request (the first GET /jobs after a start). Compile them with the routes instead.
+    serializerOpts: { compileValidators: true },
     // Requests that never reach a route (malformed HTTP, unroutable URLs) still get the one
     // error shape.
     clientErrorHandler,
