@@ -15,31 +15,11 @@ import t from 'tap'
 import { gruPairsJob } from '../helpers/job-specs.js'
 import { JobsClient, waitFor } from '../helpers/jobs-client.js'
 import { killNine } from '../helpers/kill.js'
+import { fillDisk } from '../helpers/mounts.js'
 import { startMain, type ServiceProcess } from '../helpers/process.js'
 
 const isRoot = process.getuid?.() === 0
 
-/** Writes zeros into `file` until the filesystem refuses with ENOSPC. */
-function fillUp(file: string): number {
-  const fd = fs.openSync(file, 'w')
-  let written = 0
-  try {
-    for (const size of [1024 * 1024, 64 * 1024, 4096, 512]) {
-      const chunk = Buffer.alloc(size)
-      for (;;) {
-        try {
-          written += fs.writeSync(fd, chunk)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break
-          throw err
-        }
-      }
-    }
-  } finally {
-    fs.closeSync(fd)
-  }
-  return written
-}
 
 t.test('a full disk mid-training past STORAGE_PAUSE_MAX_MS: retried with backoff, then failed with storage_full once the status can be written', { skip: isRoot ? false : 'mounting a small tmpfs needs root' }, async (t) => {
   // Not t.testdir(): the folder must outlive the service and the mount, so one teardown does all three in order.
@@ -58,7 +38,7 @@ t.test('a full disk mid-training past STORAGE_PAUSE_MAX_MS: retried with backoff
   await client.waitForJobs([id], 'the job past a checkpoint', ([j]) => j.status === 'running' && (j.checkpoint?.epoch ?? 0) >= 2, 60_000)
 
   const filler = path.join(mount, 'filler')
-  t.ok(fillUp(filler) > 0, 'filled the disk')
+  t.ok(fillDisk(filler) > 0, 'filled the disk')
   const lines = service.lines
   const gaveUp = await waitFor('the runner giving up on a write', () =>
     lines.find((l) => l.jobId === id && l.level === 50 && l.msg?.startsWith('could not record training progress')), 60_000)
