@@ -3,7 +3,8 @@
  * main.ts does) and a bare fastify route in the same process, so the two are measured under
  * the same conditions. Prints one JSON line with both URLs when ready; exits on SIGTERM.
  * `GET <bare>/loop` answers the event loop's delay and the longest GC pause since the last
- * call, so the bench can tell a blocked event loop from a descheduled process.
+ * call, so the bench can tell a blocked event loop from a descheduled process, and the
+ * process's CPU time so far (all threads), from which the bench derives CPU per request.
  */
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks'
 import Fastify from 'fastify'
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   const bare = Fastify({ logger: false })
   bare.get('/bare', async () => ({ ok: true }))
   bare.get('/loop', async () => {
-    const stats = { loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, gcMaxMs }
+    const cpu = process.cpuUsage()
+    const stats = { loopMaxMs: loop.max / 1e6, loopP99Ms: loop.percentile(99) / 1e6, gcMaxMs, cpuUs: cpu.user + cpu.system }
     loop.reset()
     gcMaxMs = 0
     return stats

@@ -74,21 +74,27 @@ interface Run {
   /** The server's event loop over the run: its longest delay and GC pause (ms). */
   loopMaxMs: number
   gcMaxMs: number
+  /**
+   * The server process's CPU time (all threads, user + system) per answered request, in µs:
+   * steadier than req/s on a shared machine, where the load generator competes for the cores.
+   */
+  serverCpuUsPerRequest: number
 }
 
 /** The server being measured (its event loop is sampled around every run). */
 let measured: Server | null = null
 
-const loopStats = async () => (measured ? await (await fetch(measured.loop)).json() as { loopMaxMs: number; gcMaxMs: number } : { loopMaxMs: NaN, gcMaxMs: NaN })
+const loopStats = async () => (measured ? await (await fetch(measured.loop)).json() as { loopMaxMs: number; gcMaxMs: number; cpuUs: number } : { loopMaxMs: NaN, gcMaxMs: NaN, cpuUs: NaN })
 
 async function load(name: string, options: autocannon.Options): Promise<Run> {
-  await loopStats()
+  const { cpuUs: cpuBefore } = await loopStats()
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options })
-  const { loopMaxMs, gcMaxMs } = await loopStats()
+  const { loopMaxMs, gcMaxMs, cpuUs } = await loopStats()
   const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, (stat as { count: number }).count]))
   const run = {
     name, requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max,
     total: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, statuses, loopMaxMs, gcMaxMs,
+    serverCpuUsPerRequest: Math.round(((cpuUs - cpuBefore) / result.requests.total) * 10) / 10,
   }
   process.stderr.write(`${name}: ${run.requestsPerSecond.toFixed(0)} req/s, p99 ${run.p99} ms, max ${run.max} ms, non-2xx ${run.non2xx}, event loop max ${loopMaxMs.toFixed(1)} ms, GC max ${gcMaxMs.toFixed(1)} ms\n`)
   return run
@@ -204,6 +210,8 @@ async function main(): Promise<void> {
     seedVsBare: by('GET /predict seed model').requestsPerSecond / by('bare fastify route').requestsPerSecond,
     v2VsBare: by('POST /v2').requestsPerSecond / by('bare fastify route').requestsPerSecond,
     textBatchedVsUnbatched: by('text LSTM-256 length 100 (micro').requestsPerSecond / by('text LSTM-256 length 100 (PREDICT').requestsPerSecond,
+    /** The same comparison by the server's CPU per request (bare ÷ seed: higher is better). */
+    seedVsBareByCpu: by('bare fastify route').serverCpuUsPerRequest / by('GET /predict seed model').serverCpuUsPerRequest,
   }
   const report = {
     command: `npm run bench:http -- --duration ${DURATION} --connections ${CONNECTIONS}`,
@@ -214,12 +222,12 @@ async function main(): Promise<void> {
   }
   if (JSON_OUT) writeFileSync(JSON_OUT, `${JSON.stringify(report, null, 2)}\n`)
   console.log(JSON.stringify(report, null, 2))
-  console.log(`\n| scenario | req/s | p50 ms | p99 ms | max ms | statuses | errors | event loop max ms | GC max ms |\n|---|---|---|---|---|---|---|---|---|`)
+  console.log(`\n| scenario | req/s | p50 ms | p99 ms | max ms | statuses | errors | event loop max ms | GC max ms | server CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|`)
   for (const r of runs) {
     const statuses = Object.entries(r.statuses).map(([code, count]) => `${code}×${count}`).join(' ')
-    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${statuses} | ${r.errors} | ${r.loopMaxMs.toFixed(1)} | ${r.gcMaxMs.toFixed(1)} |`)
+    console.log(`| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.max} | ${statuses} | ${r.errors} | ${r.loopMaxMs.toFixed(1)} | ${r.gcMaxMs.toFixed(1)} | ${r.serverCpuUsPerRequest.toFixed(1)} |`)
   }
-  console.log(`\nseed GET /predict / bare: ${ratios.seedVsBare.toFixed(2)}; v2 infer / bare: ${ratios.v2VsBare.toFixed(2)}; text batched / unbatched: ${ratios.textBatchedVsUnbatched.toFixed(2)}`)
+  console.log(`\nseed GET /predict / bare: ${ratios.seedVsBare.toFixed(2)}; v2 infer / bare: ${ratios.v2VsBare.toFixed(2)}; text batched / unbatched: ${ratios.textBatchedVsUnbatched.toFixed(2)}; by server CPU per request, bare / seed: ${ratios.seedVsBareByCpu.toFixed(2)}`)
   console.log(`load average (1, 5, 15 min) before ${loadBefore.map((l) => l.toFixed(1)).join(', ')}, after ${os.loadavg().map((l) => l.toFixed(1)).join(', ')} on ${os.availableParallelism()} cores`)
 }
 

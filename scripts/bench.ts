@@ -6,7 +6,8 @@
  * prints both side by side with the ratios. --tfjs also trains W2 on TensorFlow.js 4.22's
  * WebAssembly backend (one thread; ~1-2 minutes) and adds it to the table.
  * GEN (not part of `all`) times batched text generation: 100 characters for B = 8, 16, 32 prompts in
- * one batched call versus B single-row calls, on an LSTM-256 (rows/s of both and the ratio).
+ * one batched call versus B single-row calls, on an LSTM-256 (rows/s of both and the ratio), and
+ * the ceiling of 128-bit WebAssembly SIMD here (src/bench/simd-peak.ts), which bounds that ratio.
  * The corpus is ../shared/bench/corpus.txt unless $SEQSERVE_BENCH_CORPUS names another file.
  */
 import os from 'node:os'
@@ -20,6 +21,7 @@ import { runW2 } from '../src/bench/workloads/w2.js'
 import { runW3 } from '../src/bench/workloads/w3.js'
 import { runW4 } from '../src/bench/workloads/w4.js'
 import { runGen } from '../src/bench/workloads/gen.js'
+import { measureSimdPeak } from '../src/bench/simd-peak.js'
 import { setEngineDefaults } from '../src/engine/backend/select.js'
 import { type Dtype, type KernelSetName, DTYPES, KERNEL_SETS, isDtype, isKernelSetName } from '../src/engine/backend/types.js'
 
@@ -76,7 +78,11 @@ for (const id of ids) {
     case 'W2': result = ours.W2 = runW2({ corpus: needCorpus(), ...choice }); break
     case 'W3': result = ours.W3 = runW3(choice); break
     case 'W4': result = ours.W4 = runW4({ corpus: needCorpus(), ...choice }); break
-    case 'GEN': result = runGen({ corpus: needCorpus(), ...choice }); break
+    case 'GEN': {
+      const simdPeakGflops = choice.kernels === 'wasm' ? (await measureSimdPeak(choice.dtype)).gflops : undefined
+      result = runGen({ corpus: needCorpus(), ...choice, simdPeakGflops })
+      break
+    }
   }
   console.log(JSON.stringify({ ...result, ...benchEnvironment() }))
 }

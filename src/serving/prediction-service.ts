@@ -7,7 +7,9 @@ import { MicroBatcher } from './micro-batcher.js'
 import { ModelCache } from './model-cache.js'
 import { ResolutionCache } from './resolution-cache.js'
 import { runRows } from './run-rows.js'
-import { type PredictInput, type PredictionResult, type PredictOptions, type ServedModel, prepareRows, presentOutputs, servedModel } from './prediction.js'
+import type { BatchPredictor } from '../engine/tasks/batch-predictor.js'
+import type { InferenceOutputs } from '../pool/inference-protocol.js'
+import { type PredictInput, type PredictionResult, type PredictOptions, type PreparedRows, type ServedModel, prepareRows, presentOutputs, servedModel } from './prediction.js'
 
 /** A job as serving needs it. */
 export interface ServableJob {
@@ -187,34 +189,60 @@ export class PredictionService {
     return { job, model, served: { model: version?.name ?? job.name, version: version?.version ?? null, alias: version?.alias ?? null } }
   }
 
-  /** Runs `inputs` through the model on the inference workers (one result per input). */
-  async predict(model: ServedModel, inputs: readonly PredictInput[], options: PredictOptions): Promise<PredictionResult[]> {
+  /**
+   * Runs `inputs` through the model (one result per input). A cheap request for a model so
+   * small that the hop to a worker would cost more than its forward pass runs on this thread;
+   * when this thread already holds its weights the results come back at once, not as a
+   * promise (the seed model's hot path: no promise, no microtask). Everything else is queued
+   * for the micro-batcher, whose batches run on the inference workers.
+   */
+  predict(model: ServedModel, inputs: readonly PredictInput[], options: PredictOptions): PredictionResult[] | Promise<PredictionResult[]> {
     const started = performance.now()
     const { rows, shapes, seeds } = prepareRows(model, inputs, options)
-    const events = this.options.events
+    const estimated = estimate(model.cost, shapes)
     try {
-      const estimated = estimate(model.cost, shapes)
       admit(estimated, this.budget)
-      let outputs
-      if (estimated.cost <= this.options.inlineMaxCost && model.parameterCount <= INLINE_MAX_PARAMETERS) {
-        // Measured: for the smallest models the hop to a worker costs the event loop more
-        // than the forward pass itself (README "Serving").
-        const predictor = this.inline.get(model.jobId) ?? this.inline.load(model.jobId, await this.checkpoint(model.jobId))
-        outputs = runRows(predictor, rows, Number.POSITIVE_INFINITY)
-        events?.inline()
-      } else {
-        // Deadlines count once the workers are up: only the very first predictions of a
-        // process wait for them (main.ts starts them with the server).
-        await this.pool.start()
-        outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
-      }
-      const results = presentOutputs(model, inputs, outputs, seeds)
-      events?.served(model.name, (performance.now() - started) / 1000)
-      return results
     } catch (err) {
-      if (err instanceof ServingError && (err.code === 'predict_too_costly' || err.code === 'overloaded' || err.code === 'predict_timeout')) events?.refused(err.code)
-      throw err
+      this.refused(err)
     }
+    if (estimated.cost <= this.options.inlineMaxCost && model.parameterCount <= INLINE_MAX_PARAMETERS) {
+      // Measured: for the smallest models the hop to a worker costs the event loop more
+      // than the forward pass itself (README "Serving").
+      const held = this.inline.get(model.jobId)
+      const inline = (predictor: BatchPredictor) => {
+        const outputs = runRows(predictor, rows, Number.POSITIVE_INFINITY)
+        this.options.events?.inline()
+        return this.served(model, inputs, outputs, seeds, started)
+      }
+      if (held) return inline(held)
+      return this.checkpoint(model.jobId).then((blob) => inline(this.inline.load(model.jobId, blob)))
+    }
+    return this.onWorkers(model, inputs, { rows, shapes, seeds }, started)
+  }
+
+  private async onWorkers(model: ServedModel, inputs: readonly PredictInput[], { rows, shapes, seeds }: PreparedRows, started: number): Promise<PredictionResult[]> {
+    // Deadlines count once the workers are up: only the very first predictions of a
+    // process wait for them (main.ts starts them with the server).
+    await this.pool.start()
+    let outputs: InferenceOutputs
+    try {
+      outputs = await this.batcher.submit({ jobId: model.jobId, rows, shapes, model: model.cost, deadline: Date.now() + this.options.timeoutMs })
+    } catch (err) {
+      this.refused(err)
+    }
+    return this.served(model, inputs, outputs, seeds, started)
+  }
+
+  private served(model: ServedModel, inputs: readonly PredictInput[], outputs: InferenceOutputs, seeds: PreparedRows['seeds'], started: number): PredictionResult[] {
+    const results = presentOutputs(model, inputs, outputs, seeds)
+    this.options.events?.served(model.name, (performance.now() - started) / 1000)
+    return results
+  }
+
+  /** Rethrows `err`, counting it when it is a refusal (too costly, overloaded, timed out). */
+  private refused(err: unknown): never {
+    if (err instanceof ServingError && (err.code === 'predict_too_costly' || err.code === 'overloaded' || err.code === 'predict_timeout')) this.options.events?.refused(err.code)
+    throw err
   }
 
   /** Model cache counters over the main thread's and the workers' caches. */

@@ -17,10 +17,35 @@ function expectApiHeaders(t: TapTest, response: Response, what: string) {
   t.equal(h.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`)
   t.equal(h.get('referrer-policy'), 'no-referrer', `${what}: Referrer-Policy`)
   t.equal(h.get('cross-origin-resource-policy'), 'same-origin', `${what}: CORP`)
-  t.equal(h.get('cross-origin-opener-policy'), 'same-origin', `${what}: COOP`)
-  t.equal(h.get('x-permitted-cross-domain-policies'), 'none', `${what}: no Flash/PDF cross-domain policies`)
   t.equal(h.get('strict-transport-security'), null, `${what}: no HSTS (the TLS terminator owns it)`)
+  for (const name of PAGE_ONLY) t.equal(h.get(name), null, `${what}: no ${name} (it acts on HTML documents only)`)
 }
+
+/** Headers browsers apply to HTML documents only: on the /docs and /ui pages, not on JSON. */
+const PAGE_ONLY = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection']
+
+function expectPageHeaders(t: TapTest, response: Response, what: string) {
+  const h = response.headers
+  t.equal(h.get('x-content-type-options'), 'nosniff', `${what}: nosniff`)
+  t.equal(h.get('x-frame-options'), 'DENY', `${what}: X-Frame-Options`)
+  t.equal(h.get('cross-origin-opener-policy'), 'same-origin', `${what}: COOP`)
+  t.equal(h.get('origin-agent-cluster'), '?1', `${what}: Origin-Agent-Cluster`)
+  t.equal(h.get('x-dns-prefetch-control'), 'off', `${what}: no DNS prefetching`)
+  t.equal(h.get('x-download-options'), 'noopen', `${what}: X-Download-Options`)
+  t.equal(h.get('x-permitted-cross-domain-policies'), 'none', `${what}: no Flash/PDF cross-domain policies`)
+  t.equal(h.get('x-xss-protection'), '0', `${what}: the legacy XSS auditor off`)
+}
+
+t.test('the HTML pages (/docs, /ui) carry the document-only headers too', async (t) => {
+  const server = await startServer(t)
+  for (const path of ['/docs/', '/ui/']) {
+    const response = await server.fetch(path)
+    t.equal(response.status, 200, path)
+    t.match(response.headers.get('content-type') ?? '', /^text\/html/, `${path} is a page`)
+    expectPageHeaders(t, response, path)
+    await response.arrayBuffer()
+  }
+})
 
 t.test('API responses, successes and errors alike, carry the security headers', async (t) => {
   const server = await startServer(t, { config: configWith({ API_KEYS: JSON.stringify({ [ADMIN]: ['admin'] }) }) })
@@ -33,6 +58,7 @@ t.test('API responses, successes and errors alike, carry the security headers', 
     ['GET /jobs without a key', server.fetch('/jobs'), 401],
     ['unknown route', server.fetch('/nope', { headers: auth }), 404],
     ['GET /openapi.json', server.fetch('/openapi.json'), 200],
+    ['GET /predict (unknown model)', server.fetch('/predict?model=nope&input=a', { headers: auth }), 404],
   ]
   for (const [what, pending, status] of cases) {
     const response = await pending

@@ -18,6 +18,8 @@ export interface GenOptions extends Partial<EngineChoice> {
   /** Timed repetitions per batch size and mode; the median is reported (default 3). */
   runs?: number
   length?: number
+  /** The SIMD ceiling (simd-peak.ts) in GFLOP/s: with it, every row says how far batching could go. */
+  simdPeakGflops?: number
 }
 
 
@@ -31,6 +33,14 @@ export interface GenRow {
   ratio: number
   /** The batched call continued every prompt exactly as its own call did. */
   same_output: boolean
+  /** Matrix-product GFLOP/s of either mode (flopsPerRow: the products only). */
+  batched_gflops: number
+  sequential_gflops: number
+  /**
+   * The most batching could gain even if the batched call ran entirely at the SIMD ceiling:
+   * simd_peak_gflops / sequential_gflops (only with simdPeakGflops).
+   */
+  ratio_bound?: number
 }
 
 export interface GenResult {
@@ -40,7 +50,19 @@ export interface GenResult {
   kernels: EngineChoice['kernels']
   hidden: number
   length: number
+  flops_per_row: number
+  simd_peak_gflops?: number
   rows: GenRow[]
+}
+
+/**
+ * Multiply-add FLOPs of one row: every prompt step and every generated step but the last
+ * runs the LSTM's recurrent product (4H x H) and the output layer (V x H); the one-hot input
+ * is a gather (no products). Sampling, activations and the rest are not counted, so
+ * figures derived from it flatter the kernels, never the argument.
+ */
+export function genFlopsPerRow(H: number, V: number, prompt: number, length: number): number {
+  return (prompt + length - 1) * (2 * 4 * H * H + 2 * V * H)
 }
 
 /**
@@ -82,6 +104,9 @@ export function runGen(options: GenOptions = {}): GenResult {
   }, choice.kernels)
   const rng = new Rng(11)
   const rows: GenRow[] = []
+  const flops = genFlopsPerRow(GEN_HIDDEN, V, GEN_PROMPT, length)
+  const gflops = (rowsPerS: number) => Math.round((rowsPerS * flops) / 1e8) / 10
+  const peak = options.simdPeakGflops
   for (const B of options.batches ?? GEN_BATCHES) {
     const prompts = Array.from({ length: B }, () => {
       const at = Math.floor(rng.next() * (corpus.text.length - GEN_PROMPT))
@@ -93,14 +118,19 @@ export function runGen(options: GenOptions = {}): GenResult {
       let alone: string[] = []
       const batched = cpuMs(() => { together = predictor.generate(prompts, opts) }, runs)
       const sequential = cpuMs(() => { alone = prompts.map((prompt, b) => predictor.generate([prompt], [opts[b]])[0]) }, runs)
+      const batchedRows = (B / batched) * 1000
+      const sequentialRows = (B / sequential) * 1000
       rows.push({
         B, sampling: temperature === 0 ? 'greedy' : 'temperature 1',
-        batched_rows_per_s: Math.round((B / batched) * 1000 * 10) / 10,
-        sequential_rows_per_s: Math.round((B / sequential) * 1000 * 10) / 10,
+        batched_rows_per_s: Math.round(batchedRows * 10) / 10,
+        sequential_rows_per_s: Math.round(sequentialRows * 10) / 10,
         ratio: Math.round((sequential / batched) * 100) / 100,
         same_output: together.every((text, b) => text === alone[b]),
+        batched_gflops: gflops(batchedRows),
+        sequential_gflops: gflops(sequentialRows),
+        ...(peak === undefined ? {} : { ratio_bound: Math.round((peak / ((sequentialRows * flops) / 1e9)) * 100) / 100 }),
       })
     }
   }
-  return { workload: 'GEN', name: 'batched-generation', ...engineFields(choice), hidden: GEN_HIDDEN, length, rows }
+  return { workload: 'GEN', name: 'batched-generation', ...engineFields(choice), hidden: GEN_HIDDEN, length, flops_per_row: flops, ...(peak === undefined ? {} : { simd_peak_gflops: peak }), rows }
 }

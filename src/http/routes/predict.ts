@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses, jsonResponse } from '../schemas/common.js'
 import { PredictBatchResponse, PredictResponse, predictBody, predictQuery } from '../schemas/predict.js'
+import type { ResolvedModel } from '../../serving/prediction-service.js'
+import type { PredictionResult } from '../../serving/prediction.js'
 import { served, servingHttpError } from '../serving-errors.js'
 
 /**
@@ -8,6 +10,14 @@ import { served, servingHttpError } from '../serving-errors.js'
  * workers), present. The response names what served it: the job, its model name, and the
  * registry version and alias.
  */
+function presentPrediction({ job, model, served: version }: ResolvedModel, result: PredictionResult) {
+  return { job: job.id, ...version, task: model.meta.kind, ...result }
+}
+
+function failed(err: unknown): never {
+  throw servingHttpError(err)
+}
+
 const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
   const serving = app.serving
@@ -22,16 +32,26 @@ const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
       querystring: predictQuery(limits),
       response: { 200: jsonResponse('The prediction', PredictResponse), ...errorResponses(400, 404, 409, 503, 504) },
     },
-  }, async (request) => {
+  }, (request) => {
     // The hottest route: a remembered model is used without a trip through the event loop,
-    // and refusals are mapped here rather than through a wrapping closure (served()).
+    // a tiny one (the seed model) answers without a promise at all (the handler returns the
+    // payload, which fastify sends at once), and refusals are mapped here rather than
+    // through a wrapping closure (served()).
+    const { query } = request
     try {
-      const { job, model, served: version } = serving.resolved(request.query) ?? await serving.resolve(request.query)
-      const [result] = await serving.predict(model, [request.query.input], request.query)
-      return { job: job.id, ...version, task: model.meta.kind, ...result }
+      const resolved = serving.resolved(query)
+      if (resolved) {
+        const results = serving.predict(resolved.model, [query.input], query)
+        if (!(results instanceof Promise)) return presentPrediction(resolved, results[0]!)
+        return served(async () => presentPrediction(resolved, (await results)[0]!))
+      }
     } catch (err) {
-      throw servingHttpError(err)
+      return failed(err)
     }
+    return served(async () => {
+      const resolved = await serving.resolve(query)
+      return presentPrediction(resolved, (await serving.predict(resolved.model, [query.input], query))[0]!)
+    })
   })
 
   app.post('/predict', {
