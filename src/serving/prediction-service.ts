@@ -209,15 +209,16 @@ export class PredictionService {
       // Measured: for the smallest models the hop to a worker costs the event loop more
       // than the forward pass itself (README "Serving").
       const held = this.inline.get(model.jobId)
-      const inline = (predictor: BatchPredictor) => {
-        const outputs = runRows(predictor, rows, Number.POSITIVE_INFINITY)
-        this.options.events?.inline()
-        return this.served(model, inputs, outputs, seeds, started)
-      }
-      if (held) return inline(held)
-      return this.checkpoint(model.jobId).then((blob) => inline(this.inline.load(model.jobId, blob)))
+      if (held) return this.runInline(held, model, inputs, { rows, shapes, seeds }, started)
+      return this.checkpoint(model.jobId).then((blob) => this.runInline(this.inline.load(model.jobId, blob), model, inputs, { rows, shapes, seeds }, started))
     }
     return this.onWorkers(model, inputs, { rows, shapes, seeds }, started)
+  }
+
+  private runInline(predictor: BatchPredictor, model: ServedModel, inputs: readonly PredictInput[], { rows, seeds }: PreparedRows, started: number): PredictionResult[] {
+    const outputs = runRows(predictor, rows, Number.POSITIVE_INFINITY)
+    this.options.events?.inline()
+    return this.served(model, inputs, outputs, seeds, started)
   }
 
   private async onWorkers(model: ServedModel, inputs: readonly PredictInput[], { rows, shapes, seeds }: PreparedRows, started: number): Promise<PredictionResult[]> {

@@ -5,11 +5,6 @@ import type { ResolvedModel } from '../../serving/prediction-service.js'
 import type { PredictionResult } from '../../serving/prediction.js'
 import { served, servingHttpError } from '../serving-errors.js'
 
-/**
- * Prediction routes: parse, ask the serving layer (which runs the model on the inference
- * workers), present. The response names what served it: the job, its model name, and the
- * registry version and alias.
- */
 function presentPrediction({ job, model, served: version }: ResolvedModel, result: PredictionResult) {
   return { job: job.id, ...version, task: model.meta.kind, ...result }
 }
@@ -18,6 +13,11 @@ function failed(err: unknown): never {
   throw servingHttpError(err)
 }
 
+/**
+ * Prediction routes: parse, ask the serving layer (which runs the model on the inference
+ * workers), present. The response names what served it: the job, its model name, and the
+ * registry version and alias.
+ */
 const predictRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { limits } = app.config
   const serving = app.serving
