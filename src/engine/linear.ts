@@ -1,4 +1,5 @@
 import type { Backend, Floats } from './backend/types.js'
+import { type Interrupt, inRowChunks, rowsPerPoll } from './interrupt.js'
 import type { ParamSpec, Parameters } from './params.js'
 
 /** torch.nn.Linear: y = x W^T + b, W [out x in]. */
@@ -29,19 +30,20 @@ export class Linear {
     this.gb = params.gradView(`${prefix}bias`)
   }
 
-  /** out[rows x out] = x[rows x in] · W^T + b */
-  forward(out: Floats, x: Floats, rows: number): void {
+  /** out[rows x out] = x[rows x in] · W^T + b; `interrupt` is polled inside the product (interrupt.ts). */
+  forward(out: Floats, x: Floats, rows: number, interrupt: Interrupt | null = null): void {
     const O = this.outFeatures
-    this.backend.gemmNT(out, 0, O, x, 0, this.inFeatures, this.w, 0, this.inFeatures, rows, O, this.inFeatures, false)
+    this.backend.gemmNT(out, 0, O, x, 0, this.inFeatures, this.w, 0, this.inFeatures, rows, O, this.inFeatures, false, interrupt)
     this.backend.addRowBias(out, this.b, rows, O)
   }
 
   /** Adds dW, db into the gradient vector; writes d loss / d x into dx when given. */
-  backward(dx: Floats | null, dy: Floats, x: Floats, rows: number): void {
+  backward(dx: Floats | null, dy: Floats, x: Floats, rows: number, interrupt: Interrupt | null = null): void {
     const I = this.inFeatures
     const O = this.outFeatures
-    this.backend.gemmTN(this.gw, 0, I, dy, 0, O, x, 0, I, O, I, rows, true)
-    this.backend.columnSums(this.gb, dy, 0, rows, O)
-    if (dx) this.backend.gemmNN(dx, 0, I, dy, 0, O, this.w, 0, I, rows, I, O, false)
+    this.backend.gemmTN(this.gw, 0, I, dy, 0, O, x, 0, I, O, I, rows, true, interrupt)
+    // Column sums add row after row in order: pieces of rows give the same bits.
+    inRowChunks(rows, rowsPerPoll(O), interrupt, (r, n) => this.backend.columnSums(this.gb, dy, r * O, n, O))
+    if (dx) this.backend.gemmNN(dx, 0, I, dy, 0, O, this.w, 0, I, rows, I, O, false, interrupt)
   }
 }

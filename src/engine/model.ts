@@ -1,5 +1,6 @@
 import type { Backend, Floats } from './backend/types.js'
 import { initLinearParams, initRecurrentParams } from './init.js'
+import { type Interrupt, pollInterrupt } from './interrupt.js'
 import { Linear } from './linear.js'
 import { Parameters } from './params.js'
 import type { Rng } from './rng.js'
@@ -77,18 +78,20 @@ export class SequenceModel {
 
   /**
    * Returns the logits: [T*B x O] time-major for `every_step`, [B x O] for `last_step`.
-   * The returned buffer is reused by the next call.
+   * The returned buffer is reused by the next call. `interrupt` is polled every time step and
+   * inside the long products (interrupt.ts); a stop throws StepInterruptedError.
    */
-  forward(batch: ModelBatch): Floats {
+  forward(batch: ModelBatch, interrupt: Interrupt | null = null): Floats {
     const { T, B } = batch
     this.T = T
     this.B = B
     const O = this.config.outputSize
-    const out = this.rnn.forward(batch)
+    const out = this.rnn.forward(batch, interrupt)
     this.rnnOutput = out
+    pollInterrupt(interrupt)
     if (this.config.head === 'every_step') {
       if (this.logits.length < T * B * O) this.logits = this.params.backend.floats(T * B * O)
-      this.fc.forward(this.logits, out, T * B)
+      this.fc.forward(this.logits, out, T * B, interrupt)
       return this.logits
     }
     const F = this.features
@@ -121,14 +124,15 @@ export class SequenceModel {
     }
   }
 
-  /** Backpropagates d loss / d logits (layout of forward's result); adds into params.grad. */
-  backward(dLogits: Floats): void {
+  /** Backpropagates d loss / d logits (layout of forward's result); adds into params.grad. Polls `interrupt` as forward does. */
+  backward(dLogits: Floats, interrupt: Interrupt | null = null): void {
     const { T, B } = this
     if (this.config.head === 'every_step') {
       const size = T * B * this.features
       if (this.dOutput.length < size) this.dOutput = this.params.backend.floats(size)
-      this.fc.backward(this.dOutput, dLogits, this.rnnOutput, T * B)
-      this.rnn.backward(this.dOutput, null, null)
+      this.fc.backward(this.dOutput, dLogits, this.rnnOutput, T * B, interrupt)
+      pollInterrupt(interrupt)
+      this.rnn.backward(this.dOutput, null, null, false, interrupt)
       return
     }
     this.fc.backward(this.dLastFeatures, dLogits, this.lastFeatures, B)
@@ -145,7 +149,7 @@ export class SequenceModel {
         for (let j = 0; j < Hout; j++) this.dHn[dst + j] = this.dLastFeatures[src + j]
       }
     }
-    this.rnn.backward(null, this.dHn, null)
+    this.rnn.backward(null, this.dHn, null, false, interrupt)
   }
 }
 

@@ -2,6 +2,7 @@
  * Worker-thread entry point: trains one job and reports every epoch, checkpoint and the
  * outcome on the task's MessagePort. Imports only the engine.
  */
+import { StepInterruptedError } from '../engine/interrupt.js'
 import { decodeCheckpoint, encodeCheckpoint } from '../engine/tasks/checkpoint.js'
 import { DataError } from '../engine/tasks/task.js'
 import { NonFiniteLossError, Trainer } from '../engine/tasks/trainer.js'
@@ -17,14 +18,23 @@ export default function train(task: TrainingTask): void {
     const blob = encodeCheckpoint(trainer.checkpoint())
     post({ type: 'checkpoint', epoch: trainer.epoch, final, blob }, [blob.buffer as ArrayBuffer])
   }
+  // Cancel and shutdown set the flag; it is polled between steps and, inside a step, every time
+  // step (engine/interrupt.ts), so a stop never waits for a long step to finish.
+  const stopRequested = () => Atomics.load(task.stopFlag, 0) !== STOP_NONE
+  const stopReason = () => (Atomics.load(task.stopFlag, 0) === STOP_CANCEL ? 'cancel' : 'shutdown')
   try {
     let trainer: Trainer
     try {
       const init = task.init ? decodeCheckpoint(task.init) : undefined
-      trainer = new Trainer(task.spec, task.checkpoint ? decodeCheckpoint(task.checkpoint) : undefined, undefined, init)
+      trainer = new Trainer(task.spec, task.checkpoint ? decodeCheckpoint(task.checkpoint) : undefined, undefined, init, stopRequested)
     } catch (err) {
       if (err instanceof DataError) {
         post({ type: 'finished', outcome: 'failed', code: 'invalid_data', message: err.message })
+        return
+      }
+      if (err instanceof StepInterruptedError) {
+        // Stopped while setting up: nothing trained, the stored checkpoint (if any) stays the one to resume from.
+        post({ type: 'finished', outcome: 'stopped', reason: stopReason() })
         return
       }
       throw err
@@ -34,7 +44,6 @@ export default function train(task: TrainingTask): void {
     // Runtime counts training time across attempts: what the checkpoint recorded plus this run.
     let deadline = performance.now() + maxRuntime * 1000 - trainer.elapsedMs
     const overtime = () => performance.now() > deadline
-    const stopRequested = () => Atomics.load(task.stopFlag, 0) !== STOP_NONE
     // Waiting for the database to take what was sent: not training time, so not runtime either.
     const waitWhileHeld = () => {
       const hold = task.holdFlag
@@ -75,7 +84,8 @@ export default function train(task: TrainingTask): void {
       postCheckpoint(trainer, true)
       post({ type: 'finished', outcome: 'succeeded' })
     } else if (stopRequested()) {
-      const reason = Atomics.load(task.stopFlag, 0) === STOP_CANCEL ? 'cancel' : 'shutdown'
+      // A step cut short left the trainer mid-epoch: what is kept is its last finished epoch.
+      const reason = stopReason()
       if (reason === 'shutdown') postCheckpoint(trainer, false)
       post({ type: 'finished', outcome: 'stopped', reason })
     } else {

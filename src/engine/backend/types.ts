@@ -5,6 +5,7 @@
  * read it (one WebAssembly memory per instance for the wasm kernels).
  */
 
+import type { Interrupt } from '../interrupt.js'
 import type { ColumnSums, GruCell, GruCellBackward, GruHiddenGrad, LstmCell, LstmCellBackward } from '../kernels/cells.js'
 import type { GatherColumns, GatherRows, ScatterAddRows } from '../kernels/onehot.js'
 import type { AddRowBias, AddVectors } from '../kernels/vector.js'
@@ -21,11 +22,13 @@ export type Floats = Float32Array | Float64Array
 /**
  * Dense matrix multiply, row-major with leading dimensions, output first (see kernels/gemm.ts):
  * NT: C = A·B^T, NN: C = A·B, TN: C = A^T·B; accumulate adds into C instead of overwriting it.
+ * With `interrupt`, a long product polls it between pieces of rows (same bits as one call) and
+ * throws StepInterruptedError, C then partly written, when it asks to stop.
  */
 export type Gemm = (c: Floats, cOff: number, ldc: number,
   a: Floats, aOff: number, lda: number,
   b: Floats, bOff: number, ldb: number,
-  m: number, n: number, k: number, accumulate: boolean) => void
+  m: number, n: number, k: number, accumulate: boolean, interrupt?: Interrupt | null) => void
 
 export interface Backend {
   readonly dtype: Dtype

@@ -5,6 +5,7 @@ import {
 import { type GatherColumns, type GatherRows, type ScatterAddRows, gatherColumns, gatherRows, scatterAddRows } from '../kernels/onehot.js'
 import { type AddRowBias, type AddVectors, addRowBias, addVectors } from '../kernels/vector.js'
 import { KERNELS_WASM_BASE64 } from '../kernels/wasm/kernels-binary.js'
+import { type Interrupt, pollInterrupt, rowsPerPoll } from '../interrupt.js'
 import { countTargets, crossEntropy } from '../losses.js'
 import type { AdamCoefficients, Backend, Dtype, Floats, Gemm } from './types.js'
 
@@ -47,6 +48,16 @@ interface KernelExports {
   addRowBias_f64: (out: number, bias: number, rows: number, cols: number) => void
   addRowBias_f32: (out: number, bias: number, rows: number, cols: number) => void
   crossEntropyF32: (grad: number, logits: number, targets: number, rows: number, classes: number, scale: number) => number
+}
+
+/**
+ * Rows of A the NT kernel takes per panel (the PANEL_BYTES / B_IN_CACHE_BYTES rule of
+ * kernels/wasm/assembly/gemm.ts, restated): pieces of rows stay whole panels.
+ */
+function panelRows(n: number, k: number, size: number): number {
+  const kBytes = k * size
+  if (n * kBytes <= 512 * 1024) return 4
+  return Math.max(4, Math.floor((256 * 1024) / Math.max(kBytes, 1)) & ~3)
 }
 
 /** Staging slots: copies of foreign operands (c, a, b), then the packed transposes of NN / TN. */
@@ -240,19 +251,21 @@ export class WasmBackend implements Backend {
     // rows measured 3-4x faster than broadcasting along B's strided rows (scripts/bench-gemm.ts).
     // The engine packs weights that stay fixed across a pass itself (Backend.transpose), so the
     // per-call packing here is for the weight gradients (one call per pass).
-    this.gemmNN = (c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k, accumulate) => {
+    this.gemmNN = (c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k, accumulate, interrupt = null) => {
       if (m <= 0 || n <= 0) return
       const bT = this.scratch(Slot.PackB, n * k)
-      this.transposeAt(bT, k, b, bOff, ldb, k, n)
-      this.gemmNT(c, cOff, ldc, a, aOff, lda, bT, 0, k, m, n, k, accumulate)
+      this.transposeAt(bT, k, b, bOff, ldb, k, n, interrupt)
+      this.gemmNT(c, cOff, ldc, a, aOff, lda, bT, 0, k, m, n, k, accumulate, interrupt)
     }
-    this.gemmTN = (c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k, accumulate) => {
+    this.gemmTN = (c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k, accumulate, interrupt = null) => {
       if (m <= 0 || n <= 0) return
       const aT = this.scratch(Slot.PackA, m * k)
       const bT = this.scratch(Slot.PackB, n * k)
-      this.transposeAt(aT, k, a, aOff, lda, k, m)
-      this.transposeAt(bT, k, b, bOff, ldb, k, n)
-      this.gemmNT(c, cOff, ldc, aT, 0, k, bT, 0, k, m, n, k, accumulate)
+      this.transposeAt(aT, k, a, aOff, lda, k, m, interrupt)
+      pollInterrupt(interrupt)
+      this.transposeAt(bT, k, b, bOff, ldb, k, n, interrupt)
+      pollInterrupt(interrupt)
+      this.gemmNT(c, cOff, ldc, aT, 0, k, bT, 0, k, m, n, k, accumulate, interrupt)
     }
   }
 
@@ -273,11 +286,17 @@ export class WasmBackend implements Backend {
     this.transposeAt(out, ldo, x, 0, ldx, rows, cols)
   }
 
-  private transposeAt(out: Floats, ldo: number, x: Floats, xOff: number, ldx: number, rows: number, cols: number): void {
+  /** With an interrupt, in pieces of rows (a multiple of the kernel's 4-row vector strips) with a poll between them. */
+  private transposeAt(out: Floats, ldo: number, x: Floats, xOff: number, ldx: number, rows: number, cols: number, interrupt: Interrupt | null = null): void {
     if (rows <= 0 || cols <= 0) return
     const oo = this.owns(out) ? out : this.stage(Slot.C, out)
     const xx = this.owns(x) ? x : this.stage(Slot.A, x)
-    this.transposeKernel(oo.byteOffset, ldo, xx.byteOffset + xOff * this.size, ldx, rows, cols)
+    const S = this.size
+    const chunk = interrupt === null ? rows : rowsPerPoll(cols, 4)
+    for (let i0 = 0; i0 < rows; i0 += chunk) {
+      if (i0 > 0) pollInterrupt(interrupt)
+      this.transposeKernel(oo.byteOffset + i0 * S, ldo, xx.byteOffset + (xOff + i0 * ldx) * S, ldx, Math.min(chunk, rows - i0), cols)
+    }
     if (oo !== out) out.set(oo.subarray(0, out.length))
   }
 
@@ -331,14 +350,25 @@ export class WasmBackend implements Backend {
     return x.byteOffset + off * this.size
   }
 
+  /**
+   * With an interrupt, rows of C in pieces of about POLL_WORK multiply-adds with a poll between
+   * them: the kernel sums every element in an order that depends only on k, so the pieces give
+   * the bits of one call; a piece is a whole number of the kernel's row panels (see
+   * kernels/wasm/assembly/gemm.ts), so B streams past them as often as in one call.
+   */
   private wrap(kernel: GemmExport): Gemm {
     const S = this.size
-    return (c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k, accumulate) => {
+    return (c, cOff, ldc, a, aOff, lda, b, bOff, ldb, m, n, k, accumulate, interrupt = null) => {
       if (m <= 0 || n <= 0) return
       const cc = this.owns(c) ? c : this.stage(Slot.C, c)
       const aa = this.owns(a) ? a : this.stage(Slot.A, a)
       const bb = this.owns(b) ? b : this.stage(Slot.B, b)
-      kernel(cc.byteOffset + cOff * S, ldc, aa.byteOffset + aOff * S, lda, bb.byteOffset + bOff * S, ldb, m, n, k, accumulate ? 1 : 0)
+      const chunk = interrupt === null ? m : rowsPerPoll(n * k, panelRows(n, k, S))
+      for (let i0 = 0; i0 < m; i0 += chunk) {
+        if (i0 > 0) pollInterrupt(interrupt)
+        kernel(cc.byteOffset + (cOff + i0 * ldc) * S, ldc, aa.byteOffset + (aOff + i0 * lda) * S, lda, bb.byteOffset + bOff * S, ldb,
+          Math.min(chunk, m - i0), n, k, accumulate ? 1 : 0)
+      }
       if (cc !== c) c.set(cc.subarray(0, c.length))
     }
   }

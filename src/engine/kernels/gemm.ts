@@ -26,21 +26,30 @@
  *   fell through to 1×3 blocks).
  * - gemmTN steps through A and B with strides lda/ldb; k is cut into KC_TN-long panels so the
  *   rows one register block touches stay cached (the weight-gradient shapes have k ~ 1000).
+ * - With an interrupt check (../interrupt.ts), rows of C are computed in pieces of about
+ *   POLL_WORK multiply-adds (whole 4-row strips; gemmTN also per k panel) with a poll between
+ *   them: the same loops in the same order, so the same bits as one uninterrupted call.
  */
 
 import type { Floats } from '../backend/types.js'
+import { type Interrupt, pollInterrupt, rowsPerPoll } from '../interrupt.js'
 
 const KC_TN = 256
 
 export function gemmNT(c: Floats, cOff: number, ldc: number,
   a: Floats, aOff: number, lda: number,
   b: Floats, bOff: number, ldb: number,
-  m: number, n: number, k: number, accumulate: boolean): void {
-  let i = 0
-  for (; i + 4 <= m; i += 4) {
-    ntStrip4(c, cOff + i * ldc, ldc, a, aOff + i * lda, lda, b, bOff, ldb, n, k, accumulate)
+  m: number, n: number, k: number, accumulate: boolean, interrupt: Interrupt | null = null): void {
+  const chunk = interrupt === null ? m : rowsPerPoll(n * k, 4)
+  for (let i0 = 0; i0 < m; i0 += chunk) {
+    if (i0 > 0) pollInterrupt(interrupt)
+    const i1 = Math.min(m, i0 + chunk)
+    let i = i0
+    for (; i + 4 <= i1; i += 4) {
+      ntStrip4(c, cOff + i * ldc, ldc, a, aOff + i * lda, lda, b, bOff, ldb, n, k, accumulate)
+    }
+    for (; i < i1; i++) ntRow(c, cOff + i * ldc, a, aOff + i * lda, b, bOff, ldb, n, k, accumulate)
   }
-  for (; i < m; i++) ntRow(c, cOff + i * ldc, a, aOff + i * lda, b, bOff, ldb, n, k, accumulate)
 }
 
 /** Four rows of C from four rows of A; columns in blocks of 3, leftovers one at a time. */
@@ -101,12 +110,17 @@ function ntRow(c: Floats, c0: number, a: Floats, a0: number,
 export function gemmNN(c: Floats, cOff: number, ldc: number,
   a: Floats, aOff: number, lda: number,
   b: Floats, bOff: number, ldb: number,
-  m: number, n: number, k: number, accumulate: boolean): void {
-  let i = 0
-  for (; i + 4 <= m; i += 4) {
-    nnStrip4(c, cOff + i * ldc, ldc, a, aOff + i * lda, lda, b, bOff, ldb, n, k, accumulate)
+  m: number, n: number, k: number, accumulate: boolean, interrupt: Interrupt | null = null): void {
+  const chunk = interrupt === null ? m : rowsPerPoll(n * k, 4)
+  for (let i0 = 0; i0 < m; i0 += chunk) {
+    if (i0 > 0) pollInterrupt(interrupt)
+    const i1 = Math.min(m, i0 + chunk)
+    let i = i0
+    for (; i + 4 <= i1; i += 4) {
+      nnStrip4(c, cOff + i * ldc, ldc, a, aOff + i * lda, lda, b, bOff, ldb, n, k, accumulate)
+    }
+    for (; i < i1; i++) nnRow(c, cOff + i * ldc, a, aOff + i * lda, 1, b, bOff, ldb, n, k, accumulate)
   }
-  for (; i < m; i++) nnRow(c, cOff + i * ldc, a, aOff + i * lda, 1, b, bOff, ldb, n, k, accumulate)
 }
 
 function nnStrip4(c: Floats, c0: number, ldc: number, a: Floats, a0: number, lda: number,
@@ -168,18 +182,23 @@ function nnRow(c: Floats, c0: number, a: Floats, a0: number, strideA: number,
 export function gemmTN(c: Floats, cOff: number, ldc: number,
   a: Floats, aOff: number, lda: number,
   b: Floats, bOff: number, ldb: number,
-  m: number, n: number, k: number, accumulate: boolean): void {
+  m: number, n: number, k: number, accumulate: boolean, interrupt: Interrupt | null = null): void {
   if (k === 0) {
     if (!accumulate) zero(c, cOff, ldc, m, n)
     return
   }
+  const chunk = interrupt === null ? m : rowsPerPoll(n * KC_TN, 4)
   for (let p0 = 0; p0 < k; p0 += KC_TN) {
     const kc = Math.min(KC_TN, k - p0)
     const acc = accumulate || p0 > 0
     const aP = aOff + p0 * lda, bP = bOff + p0 * ldb
-    let i = 0
-    for (; i + 4 <= m; i += 4) tnStrip4(c, cOff + i * ldc, ldc, a, aP + i, lda, b, bP, ldb, n, kc, acc)
-    for (; i < m; i++) nnRow(c, cOff + i * ldc, a, aP + i, lda, b, bP, ldb, n, kc, acc)
+    for (let i0 = 0; i0 < m; i0 += chunk) {
+      if (p0 > 0 || i0 > 0) pollInterrupt(interrupt)
+      const i1 = Math.min(m, i0 + chunk)
+      let i = i0
+      for (; i + 4 <= i1; i += 4) tnStrip4(c, cOff + i * ldc, ldc, a, aP + i, lda, b, bP, ldb, n, kc, acc)
+      for (; i < i1; i++) nnRow(c, cOff + i * ldc, a, aP + i, lda, b, bP, ldb, n, kc, acc)
+    }
   }
 }
 

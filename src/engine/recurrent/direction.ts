@@ -1,4 +1,5 @@
 import type { Backend, Floats } from '../backend/types.js'
+import { type Interrupt, inRowChunks, pollInterrupt, rowsPerPoll } from '../interrupt.js'
 import type { Parameters } from '../params.js'
 
 /** Placeholder for buffers not allocated yet (replaced on the first batch). */
@@ -129,25 +130,26 @@ export abstract class Direction {
   /** Packs mode-specific weights used by every backward step (the LSTM projection). */
   protected packStepWeights(): void {}
   /** Mode-specific weight gradients after the backward sweep (e.g. the projection). */
-  protected abstract accumulateExtraGrads(): void
+  protected abstract accumulateExtraGrads(interrupt: Interrupt | null): void
   /** Gradient w.r.t. the hidden-side pre-activations [T*B x G] (equal to dG except for GRU). */
   protected abstract hiddenGateGrad(): Floats
 
   /**
    * Runs the direction over the whole sequence and writes h_t into columns
    * [outCol, outCol + Hout) of `out` (rows t*B + b, `outWidth` wide); padded steps write 0.
+   * `interrupt` is polled before every time step (and inside the input projection).
    */
   forward(
     input: LayerInput, T: number, B: number, lengths: Int32Array | null,
     h0: Floats | null, h0Off: number, c0: Floats | null, c0Off: number,
-    out: Floats, outCol: number, outWidth: number,
+    out: Floats, outCol: number, outWidth: number, interrupt: Interrupt | null = null,
   ): void {
     this.ensureCapacity(T, B)
     this.T = T
     this.B = B
     this.lengths = lengths
     this.input = input
-    this.projectInput(input, T * B)
+    this.projectInput(input, T * B, interrupt)
 
     const Hout = this.Hout
     const hs = this.hSlots
@@ -159,6 +161,7 @@ export abstract class Direction {
     // One direction alone fills whole rows of `out`: each step's rows are one contiguous block.
     const whole = outCol === 0 && outWidth === Hout && !lengths
     for (let s = 0; s < T; s++) {
+      pollInterrupt(interrupt)
       const t = this.reverse ? T - 1 - s : s
       this.stepForward(t)
       const slot = this.outSlot(t) * B * Hout
@@ -186,13 +189,13 @@ export abstract class Direction {
     this.storeFinalState(cN, cNOff)
   }
 
-  private projectInput(input: LayerInput, rows: number): void {
+  private projectInput(input: LayerInput, rows: number, interrupt: Interrupt | null): void {
     const G = this.G
     const gates = this.gates
     const bias = this.bias
     this.foldBias(bias)
     if (input.kind === 'dense') {
-      this.backend.gemmNT(gates, 0, G, input.data, 0, this.I, this.wih, 0, this.I, rows, G, this.I, false)
+      this.backend.gemmNT(gates, 0, G, input.data, 0, this.I, this.wih, 0, this.I, rows, G, this.I, false, interrupt)
       this.backend.addRowBias(gates, bias, rows, G)
     } else if (rows > this.I) {
       // A one-hot row selects one column of W_ih: many rows first transpose W_ih so every
@@ -200,7 +203,8 @@ export abstract class Direction {
       const I = this.I
       if (this.wihT.length !== I * G) this.wihT = this.backend.floats(I * G)
       this.backend.transpose(this.wihT, G, this.wih, I, G, I)
-      this.backend.gatherRows(gates, this.wihT, bias, input.ids, rows, G)
+      const ids = input.ids
+      inRowChunks(rows, rowsPerPoll(G), interrupt, (r, n) => this.backend.gatherRows(r === 0 ? gates : gates.subarray(r * G), this.wihT, bias, r === 0 ? ids : ids.subarray(r), n, G))
     } else {
       this.backend.gatherColumns(gates, this.wih, bias, input.ids, rows, G, this.I)
     }
@@ -230,12 +234,14 @@ export abstract class Direction {
   /**
    * Backpropagation through time. Adds parameter gradients into the gradient vector,
    * adds d loss / d input into `dInput` (when given) and writes d loss / d h0 (and c0).
+   * `interrupt` is polled before every time step and between pieces of the weight gradients.
    */
   backward(
     dOut: Floats | null, outCol: number, outWidth: number,
     dHn: Floats | null, dHnOff: number, dCn: Floats | null, dCnOff: number,
     dInput: Floats | null,
     dH0: Floats | null, dH0Off: number, dC0: Floats | null, dC0Off: number,
+    interrupt: Interrupt | null = null,
   ): void {
     const T = this.T
     const B = this.B
@@ -251,6 +257,7 @@ export abstract class Direction {
     this.loadFinalStateGrad(dCn, dCnOff)
 
     for (let s = 0; s < T; s++) {
+      pollInterrupt(interrupt)
       const t = this.reverse ? s : T - 1 - s
       if (dOut && whole) {
         this.backend.addVectors(this.dh, this.dh, 0, dOut, t * B * Hout, B * Hout)
@@ -276,25 +283,29 @@ export abstract class Direction {
     const dGh = this.hiddenGateGrad()
     // Weight gradients over all steps at once: dW_hh += dGh^T · H_prev.
     const prevStart = (this.reverse ? 1 : 0) * B * Hout
-    this.backend.gemmTN(this.gwhh, 0, Hout, dGh, 0, G, this.hSlots, prevStart, Hout, G, Hout, rows, true)
-    this.backend.columnSums(this.gbih, dG, 0, rows, G)
-    this.backend.columnSums(this.gbhh, dGh, 0, rows, G)
+    pollInterrupt(interrupt)
+    this.backend.gemmTN(this.gwhh, 0, Hout, dGh, 0, G, this.hSlots, prevStart, Hout, G, Hout, rows, true, interrupt)
+    // Column sums and scatters add row after row in order: pieces of rows give the same bits.
+    const chunk = rowsPerPoll(G)
+    inRowChunks(rows, chunk, interrupt, (r, n) => this.backend.columnSums(this.gbih, dG, r * G, n, G))
+    inRowChunks(rows, chunk, interrupt, (r, n) => this.backend.columnSums(this.gbhh, dGh, r * G, n, G))
     const input = this.input!
     const I = this.I
     if (input.kind === 'dense') {
-      this.backend.gemmTN(this.gwih, 0, I, dG, 0, G, input.data, 0, I, G, I, rows, true)
-      if (dInput) this.backend.gemmNN(dInput, 0, I, dG, 0, G, this.wih, 0, I, rows, I, G, true)
+      this.backend.gemmTN(this.gwih, 0, I, dG, 0, G, input.data, 0, I, G, I, rows, true, interrupt)
+      if (dInput) this.backend.gemmNN(dInput, 0, I, dG, 0, G, this.wih, 0, I, rows, I, G, true, interrupt)
     } else {
       // Rows of dG add into column `id` of dW_ih: accumulate them as contiguous rows of the
       // transpose, then add that in once (the strided column writes were the slow part).
       if (this.gwihT.length !== I * G) this.gwihT = this.backend.floats(I * G)
       const gT = this.gwihT
       gT.fill(0)
-      this.backend.scatterAddRows(gT, dG, input.ids, rows, G)
+      const ids = input.ids
+      inRowChunks(rows, chunk, interrupt, (r, n) => this.backend.scatterAddRows(gT, r === 0 ? dG : dG.subarray(r * G), r === 0 ? ids : ids.subarray(r), n, G))
       if (this.gwihScratch.length !== I * G) this.gwihScratch = this.backend.floats(I * G)
       this.backend.transpose(this.gwihScratch, I, gT, G, I, G)
       this.backend.addVectors(this.gwih, this.gwih, 0, this.gwihScratch, 0, G * I)
     }
-    this.accumulateExtraGrads()
+    this.accumulateExtraGrads(interrupt)
   }
 }

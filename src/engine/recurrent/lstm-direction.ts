@@ -1,4 +1,5 @@
 import type { Floats } from '../backend/types.js'
+import type { Interrupt } from '../interrupt.js'
 import { Direction, type DirectionShape, EMPTY } from './direction.js'
 import type { Parameters } from '../params.js'
 
@@ -158,9 +159,9 @@ export class LstmDirection extends Direction {
     this.backend.transpose(this.whrT, this.P, this.whr!, this.H, this.P, this.H)
   }
 
-  protected accumulateExtraGrads(): void {
+  protected accumulateExtraGrads(interrupt: Interrupt | null): void {
     if (this.P === 0) return
     const rows = this.T * this.B
-    this.backend.gemmTN(this.gwhr!, 0, this.H, this.dhOut, 0, this.P, this.m, 0, this.H, this.P, this.H, rows, true)
+    this.backend.gemmTN(this.gwhr!, 0, this.H, this.dhOut, 0, this.P, this.m, 0, this.H, this.P, this.H, rows, true, interrupt)
   }
 }

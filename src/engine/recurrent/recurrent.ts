@@ -1,4 +1,5 @@
 import type { Backend, Floats } from '../backend/types.js'
+import { type Interrupt, pollInterrupt } from '../interrupt.js'
 import type { Parameters } from '../params.js'
 import type { Rng } from '../rng.js'
 import {
@@ -110,8 +111,11 @@ export class Recurrent {
     }
   }
 
-  /** Runs the stack; returns the last layer's output [T*B x D*H_out] (time-major, padded steps 0). */
-  forward(batch: RecurrentBatch): Floats {
+  /**
+   * Runs the stack; returns the last layer's output [T*B x D*H_out] (time-major, padded steps 0).
+   * `interrupt` is polled before every time step of every layer and direction (see interrupt.ts).
+   */
+  forward(batch: RecurrentBatch, interrupt: Interrupt | null = null): Floats {
     const { T, B } = batch
     this.ensureCapacity(T, B)
     this.T = T
@@ -124,19 +128,19 @@ export class Recurrent {
     const p = this.config.dropout
     let input = batch.input
     for (let l = 0; l < this.layers.length; l++) {
-      if (l > 0) input = { kind: 'dense', data: this.dropoutInput(l, T * B * width, batch.training && p > 0, batch.rng) }
+      if (l > 0) input = { kind: 'dense', data: this.dropoutInput(l, T * B * width, batch.training && p > 0, batch.rng, interrupt) }
       const out = this.outputs[l]
       for (let d = 0; d < this.D; d++) {
         const k = l * this.D + d
         const dir = this.layers[l][d]
-        dir.forward(input, T, B, batch.lengths, batch.h0, k * B * Hout, batch.c0, k * B * H, out, d * Hout, width)
+        dir.forward(input, T, B, batch.lengths, batch.h0, k * B * Hout, batch.c0, k * B * H, out, d * Hout, width, interrupt)
         dir.finalState(this.hN, k * B * Hout, this.cN, k * B * H)
       }
     }
     return this.outputs[this.layers.length - 1]
   }
 
-  private dropoutInput(layer: number, size: number, active: boolean, rng: Rng | null): Floats {
+  private dropoutInput(layer: number, size: number, active: boolean, rng: Rng | null, interrupt: Interrupt | null): Floats {
     const prev = this.outputs[layer - 1]
     if (!active) return prev
     if (!rng) throw new Error('dropout in training needs an rng')
@@ -144,10 +148,15 @@ export class Recurrent {
     const scale = 1 / (1 - p)
     const mask = this.dropMasks[layer]
     const out = this.dropped[layer]
-    for (let i = 0; i < size; i++) {
-      const m = rng.next() < p ? 0 : scale
-      mask[i] = m
-      out[i] = prev[i] * m
+    // Polled once per time step's rows (the masks draw from the RNG: trainStep rewinds it on a stop).
+    const perStep = size / this.T
+    for (let i0 = 0; i0 < size; i0 += perStep) {
+      pollInterrupt(interrupt)
+      for (let i = i0; i < i0 + perStep; i++) {
+        const m = rng.next() < p ? 0 : scale
+        mask[i] = m
+        out[i] = prev[i] * m
+      }
     }
     return out
   }
@@ -155,9 +164,10 @@ export class Recurrent {
   /**
    * Backpropagates d loss / d output ([T*B x D*H_out], null = 0) and d loss / d h_n, c_n
    * (null = 0) through the last forward. Adds parameter gradients into params.grad; fills
-   * dH0 / dC0; returns d loss / d input when it was dense and `inputGrad` is set.
+   * dH0 / dC0; returns d loss / d input when it was dense and `inputGrad` is set. `interrupt`
+   * is polled before every time step and inside the weight gradients (see interrupt.ts).
    */
-  backward(dOutput: Floats | null, dHn: Floats | null, dCn: Floats | null, inputGrad = false): Floats | null {
+  backward(dOutput: Floats | null, dHn: Floats | null, dCn: Floats | null, inputGrad = false, interrupt: Interrupt | null = null): Floats | null {
     const { T, B } = this
     const L = this.layers.length
     const width = this.outputWidth
@@ -180,7 +190,7 @@ export class Recurrent {
       for (let d = 0; d < this.D; d++) {
         const k = l * this.D + d
         this.layers[l][d].backward(dOut, d * Hout, width, dHn, k * B * Hout, dCn, k * B * H, dIn,
-          this.dH0, k * B * Hout, this.config.mode === 'lstm' ? this.dC0 : null, k * B * H)
+          this.dH0, k * B * Hout, this.config.mode === 'lstm' ? this.dC0 : null, k * B * H, interrupt)
       }
       if (l > 0 && dropoutActive) {
         const mask = this.dropMasks[l]

@@ -1,5 +1,6 @@
 import { createBackend, defaultKernelSet } from '../backend/select.js'
 import type { Dtype, Floats, KernelSetName } from '../backend/types.js'
+import { type Interrupt, StepInterruptedError } from '../interrupt.js'
 import { type ModelBatch, SequenceModel } from '../model.js'
 import { type Optimizer, type OptimizerOptions, createOptimizer } from '../optimizers.js'
 import { Rng } from '../rng.js'
@@ -69,6 +70,8 @@ export class Trainer {
   private carry: Floats[] = []
   private streamState: Floats = new Float64Array(0)
   private snapshot: Checkpoint
+  /** A stop ended an epoch part way: the in-memory state is mid-epoch, only `checkpoint()` is whole. */
+  private abandoned = false
   epoch = 0
   loss: number | null = null
   bestLoss: number | null = null
@@ -78,9 +81,11 @@ export class Trainer {
    * `kernels` applies to a fresh run of a job that names none in spec.model.kernels (default: the process's default kernel set); a resume
    * keeps the precision and kernel set recorded in its checkpoint. `init` (training.init_from)
    * is the model a fresh run starts from instead of the seeded weights: its parameters, and its
-   * task metadata, whose vocabulary, labels and normalisation the job keeps.
+   * task metadata, whose vocabulary, labels and normalisation the job keeps. Setting up runs
+   * one step's worth of computation (reserveWorkspaces), which polls `interrupt`: a stop throws
+   * StepInterruptedError from the constructor.
    */
-  constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet(), init?: InitialModel) {
+  constructor(spec: JobSpec, resume?: Checkpoint, kernels: KernelSetName = defaultKernelSet(), init?: InitialModel, interrupt?: Interrupt) {
     // A resumed fine-tuning run reads the contract it adopted from its own checkpoint.
     const base = spec.training.init_from === undefined ? undefined : resume?.meta ?? init?.meta
     this.task = prepareTask(spec, base)
@@ -108,7 +113,7 @@ export class Trainer {
     this.validationMetrics = new MetricAccumulator(this.task.meta, this.task.model.outputSize)
     if (resume) this.restore(resume)
     const shapes = [this.task.train.maxShape, ...(this.task.validation ? [this.task.validation.maxShape] : [])]
-    reserveWorkspaces(this.model, this.workspace, Math.max(...shapes.map((s) => s.T)), Math.max(...shapes.map((s) => s.B)))
+    reserveWorkspaces(this.model, this.workspace, Math.max(...shapes.map((s) => s.T)), Math.max(...shapes.map((s) => s.B)), interrupt ?? null)
     this.snapshot = this.capture()
   }
 
@@ -127,12 +132,29 @@ export class Trainer {
   }
 
   /**
-   * One pass over the training data. `shouldStop` is polled before every step; when it
-   * returns true the partial epoch is abandoned and null returned (the last completed epoch's
-   * state stays available through `checkpoint()`). `onBatch` hears after every step how
-   * many of the epoch's batches are done and how many target values they held.
+   * One pass over the training data. `shouldStop` is polled before every step and, inside
+   * every step and the validation pass, every time step and between pieces of the long
+   * products (trainStep's interrupt). When it returns true the partial epoch is abandoned and
+   * null returned: a step under way stops before its update, and the last completed epoch's
+   * state stays available through `checkpoint()`. The trainer itself is then mid-epoch and
+   * runs no further epoch (it throws): training goes on from `checkpoint()` in a new Trainer,
+   * which reproduces an uninterrupted run exactly. `onBatch` hears after every step how many
+   * of the epoch's batches are done and how many target values they held.
    */
-  runEpoch(shouldStop: () => boolean = () => false, onBatch?: (batch: number, batches: number, tokens: number) => void): EpochResult | null {
+  runEpoch(shouldStop?: Interrupt, onBatch?: (batch: number, batches: number, tokens: number) => void): EpochResult | null {
+    if (this.abandoned) throw new Error('this trainer stopped part way through an epoch; resume from its checkpoint() in a new Trainer')
+    try {
+      const result = this.trainEpoch(shouldStop ?? null, onBatch)
+      if (result === null) this.abandoned = true
+      return result
+    } catch (err) {
+      if (!(err instanceof StepInterruptedError)) throw err
+      this.abandoned = true
+      return null
+    }
+  }
+
+  private trainEpoch(shouldStop: Interrupt | null, onBatch?: (batch: number, batches: number, tokens: number) => void): EpochResult | null {
     const started = performance.now()
     const t = this.training
     const plan = this.task.train
@@ -146,7 +168,7 @@ export class Trainer {
     const metrics = this.trainMetrics
     metrics.reset()
     for (let k = 0; k < plan.batchCount; k++) {
-      if (shouldStop()) return null
+      if (shouldStop?.()) return null
       const filled = plan.fill(k, true)
       filled.batch.rng = this.rng
       if (plan.stateful) {
@@ -156,7 +178,7 @@ export class Trainer {
       }
       this.schedule?.apply(this.optimizer)
       const loss = trainStep(this.model, filled.batch, filled.targets, this.optimizer, t.clip_grad_norm, this.workspace,
-        (logits, rows) => metrics.add(logits, filled.targets, rows, filled.batch.B))
+        (logits, rows) => metrics.add(logits, filled.targets, rows, filled.batch.B), shouldStop)
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(epochNumber, loss)
       this.schedule?.afterBatch()
       total += loss * filled.weight
@@ -171,7 +193,7 @@ export class Trainer {
     }
     if (plan.stateful && t.carry_hidden) this.carry = [this.streamState.slice()]
     const loss = weight > 0 ? total / weight : 0
-    const valLoss = this.validationLoss()
+    const valLoss = this.validationLoss(shouldStop)
     if (valLoss !== null && !Number.isFinite(valLoss)) throw new NonFiniteLossError(epochNumber, valLoss)
     const logs: Metrics = { loss, ...metrics.result(loss) }
     if (valLoss !== null) Object.assign(logs, { val_loss: valLoss }, this.validationMetrics.result(valLoss, 'val_'))
@@ -190,8 +212,11 @@ export class Trainer {
     return { epoch: epochNumber, loss, valLoss, tokens: weight, metrics: finiteOnly(reported), lr, stoppedEarly: this.stoppedEarly }
   }
 
-  /** Mean loss on the held-out data in evaluation mode (metrics in validationMetrics); null without a validation split. */
-  validationLoss(): number | null {
+  /**
+   * Mean loss on the held-out data in evaluation mode (metrics in validationMetrics); null
+   * without a validation split. Polls `interrupt` as a training step does.
+   */
+  validationLoss(interrupt: Interrupt | null = null): number | null {
     const plan = this.task.validation
     if (!plan) return null
     this.validationMetrics.reset()
@@ -202,7 +227,7 @@ export class Trainer {
     for (let k = 0; k < plan.batchCount; k++) {
       const filled = plan.fill(k, false)
       if (state) this.useState(filled.batch, state)
-      const logits = this.model.forward(filled.batch)
+      const logits = this.model.forward(filled.batch, interrupt)
       const rows = logitRows(this.model, filled.batch)
       const loss = batchLoss(null, logits, filled.targets, rows, this.model.config.outputSize)
       this.validationMetrics.add(logits, filled.targets, rows, filled.batch.B)
