@@ -193,6 +193,29 @@ t.test('products computed in pieces give the bits of one call, and stop between 
   }
 })
 
+t.test('the loss over many rows polls too, with the bits of one uninterrupted pass', async (t) => {
+  const rows = 10_000
+  const classes = 80
+  for (const { dtype, kernels } of ENGINES) {
+    const backend = createBackend(dtype, kernels)
+    const rng = new Rng(9)
+    const logits = backend.floats(rows * classes)
+    for (let i = 0; i < logits.length; i++) logits[i] = 3 * rng.normal()
+    const targets = Int32Array.from({ length: rows }, (_, r) => (r % 97 === 0 ? -100 : rng.int(classes)))
+    const grad = backend.floats(rows * classes)
+    const loss = backend.crossEntropy(grad, logits, targets, rows, classes)
+    const polledGrad = backend.floats(rows * classes)
+    const check = countingCheck()
+    const polledLoss = backend.crossEntropy(polledGrad, logits, targets, rows, classes, check)
+    const label = `${dtype} on the ${kernels} kernels`
+    t.ok(Object.is(polledLoss, loss) && Array.from(polledGrad).every((v, i) => Object.is(v, grad[i])), `${label}: the same loss and gradient bits`)
+    // The float32 WebAssembly kernel is one fast call; every other engine runs the JavaScript loop.
+    if (dtype === 'float32' && kernels === 'wasm') continue
+    t.ok(check.polls >= 2, `${label}: polled ${check.polls} times`)
+    t.throws(() => backend.crossEntropy(polledGrad, logits, targets, rows, classes, countingCheck(1)), StepInterruptedError, `${label}: a stop ends it`)
+  }
+})
+
 t.test('a Trainer stopped inside a step returns null, trains no further, and its checkpoint resumes the exact run', async (t) => {
   // Two LSTM layers with dropout between them (the RNG matters), a validation split.
   const { model, data, training } = lstmTextJob('stopped', { seed: 3, epochs: 4, checkpointEvery: 1 })
