@@ -1,4 +1,5 @@
 import type { Floats } from './backend/types.js'
+import { type Interrupt, pollInterrupt, rowsPerPoll } from './interrupt.js'
 /**
  * Losses with PyTorch's mean reduction, and the row-wise softmax helpers used by prediction.
  * Every kernel takes its output buffer first and allocates nothing.
@@ -61,6 +62,9 @@ export function softmax(out: Floats, logits: Floats, rows: number, classes: numb
   return out
 }
 
+/** Rough cost of one Math.exp in multiply-adds of the gemm kernels (for spacing polls). */
+const EXP_COST = 64
+
 /**
  * Mean softmax cross-entropy from logits [rows x classes] with integer targets, as
  * torch.nn.CrossEntropyLoss(reduction='mean'). Rows whose target is < 0 are ignored (PyTorch's
@@ -71,6 +75,7 @@ export function softmax(out: Floats, logits: Floats, rows: number, classes: numb
  * When `grad` is non-null it receives d loss / d logits (same layout). `grad` may be `logits`
  * itself: each row is read completely before it is overwritten.
  * Throws RangeError for a target >= classes or for buffers shorter than rows x classes.
+ * `interrupt` (interrupt.ts) is polled every few thousand rows (the same loop: the same bits).
  */
 export function crossEntropy(
   grad: Floats | null,
@@ -78,11 +83,19 @@ export function crossEntropy(
   targets: Int32Array,
   rows: number,
   classes: number,
+  interrupt: Interrupt | null = null,
 ): number {
   const counted = countTargets(grad, logits, targets, rows, classes)
   const scale = counted > 0 ? 1 / counted : 0
   let total = 0
+  // An exp per value: about EXP_COST multiply-adds of work.
+  const every = interrupt === null ? rows : rowsPerPoll(classes * EXP_COST)
+  let poll = every
   for (let r = 0; r < rows; r++) {
+    if (r === poll) {
+      pollInterrupt(interrupt)
+      poll += every
+    }
     const o = r * classes
     const target = targets[r]
     if (target < 0) {

@@ -27,11 +27,14 @@ export function logitRows(model: SequenceModel, batch: { T: number; B: number })
 
 /**
  * Loss of the logits against the targets; writes d loss / d logits into grad when given. With
- * the model's backend, cross-entropy runs on its kernels (losses.ts is the reference).
+ * the model's backend, cross-entropy runs on its kernels (losses.ts is the reference) and polls
+ * `interrupt` over long batches.
  */
-export function batchLoss(grad: Floats | null, logits: Floats, targets: BatchTargets, rows: number, outputs: number, backend?: Backend): number {
+export function batchLoss(
+  grad: Floats | null, logits: Floats, targets: BatchTargets, rows: number, outputs: number, backend?: Backend, interrupt: Interrupt | null = null,
+): number {
   if (targets.kind === 'values') return mse(grad, logits, targets.targets, rows * outputs)
-  return backend ? backend.crossEntropy(grad, logits, targets.targets, rows, outputs) : crossEntropy(grad, logits, targets.targets, rows, outputs)
+  return backend ? backend.crossEntropy(grad, logits, targets.targets, rows, outputs, interrupt) : crossEntropy(grad, logits, targets.targets, rows, outputs, interrupt)
 }
 
 /** Sees the logits of a training forward pass before the update (for metrics). */
@@ -59,7 +62,7 @@ export function trainStep(
     const outputs = model.config.outputSize
     observe?.(logits, rows)
     const grad = workspace.gradBuffer(model, rows * outputs)
-    const loss = batchLoss(grad, logits, targets, rows, outputs, model.params.backend)
+    const loss = batchLoss(grad, logits, targets, rows, outputs, model.params.backend, interrupt)
     pollInterrupt(interrupt)
     model.params.zeroGrad()
     model.backward(grad, interrupt)

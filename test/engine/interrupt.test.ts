@@ -29,23 +29,34 @@ function countingCheck(stopAt = 0): Interrupt & { polls: number } {
 }
 
 const V = 7
+const F = 3
 const L = 2
 const D = 2
 
-/** Two bidirectional layers with dropout between them, one-hot inputs of unequal lengths, a head on every step. */
-function model(mode: RecurrentMode, backend: Backend): SequenceModel {
+/**
+ * Two bidirectional layers with dropout between them, inputs of unequal lengths: one-hot with a
+ * head on every step (a character model), or dense with a head on the last step (a forecast; the
+ * LSTM with a projection).
+ */
+function model(mode: RecurrentMode, dense: boolean, backend: Backend): SequenceModel {
   const config: SequenceModelConfig = {
-    mode, inputSize: V, oneHot: true, hiddenSize: 6, numLayers: L, bidirectional: D === 2, projSize: 0, dropout: 0.25, outputSize: V, head: 'every_step',
+    mode, inputSize: dense ? F : V, oneHot: !dense, hiddenSize: 6, numLayers: L, bidirectional: D === 2, projSize: dense && mode === 'lstm' ? 4 : 0,
+    dropout: 0.25, outputSize: dense ? 2 : V, head: dense ? 'last_step' : 'every_step',
   }
   const m = new SequenceModel(config, backend)
   m.init(new Rng(11))
   return m
 }
 
-function batch(T: number, seed: number, rng: Rng): { batch: ModelBatch; targets: BatchTargets } {
+function batch(T: number, seed: number, rng: Rng, dense: boolean): { batch: ModelBatch; targets: BatchTargets } {
   const B = 3
   const data = new Rng(seed)
   const lengths = Int32Array.from({ length: B }, (_, b) => (b === 0 ? T : Math.max(1, T - b)))
+  if (dense) {
+    const values = Float64Array.from({ length: T * B * F }, () => data.normal())
+    const targets = Float64Array.from({ length: B * 2 }, () => data.normal())
+    return { batch: { T, B, input: { kind: 'dense', data: values }, lengths, h0: null, c0: null, training: true, rng }, targets: { kind: 'values', targets } }
+  }
   const ids = new Int32Array(T * B)
   const targets = new Int32Array(T * B)
   for (let t = 0; t < T; t++) {
@@ -58,19 +69,20 @@ function batch(T: number, seed: number, rng: Rng): { batch: ModelBatch; targets:
 }
 
 interface Run {
+  dense: boolean
   model: SequenceModel
   optimizer: Optimizer
   rng: Rng
   workspace: LossWorkspace
 }
 
-function run(mode: RecurrentMode, backend: Backend): Run {
-  const m = model(mode, backend)
-  return { model: m, optimizer: createOptimizer('adam', m.params.size, { lr: 0.01 }, m.params.backend), rng: new Rng(5), workspace: new LossWorkspace() }
+function newRun(mode: RecurrentMode, dense: boolean, backend: Backend): Run {
+  const m = model(mode, dense, backend)
+  return { dense, model: m, optimizer: createOptimizer('adam', m.params.size, { lr: 0.01 }, m.params.backend), rng: new Rng(5), workspace: new LossWorkspace() }
 }
 
 function step(r: Run, T: number, seed: number, interrupt: Interrupt | null = null): number {
-  const { batch: b, targets } = batch(T, seed, r.rng)
+  const { batch: b, targets } = batch(T, seed, r.rng, r.dense)
   return trainStep(r.model, b, targets, r.optimizer, 1, r.workspace, undefined, interrupt)
 }
 
@@ -88,14 +100,14 @@ function state(r: Run): { params: number[]; optimizer: Record<string, number[]>;
 const STEPS = [{ T: 5, seed: 1 }, { T: 6, seed: 2 }, { T: 4, seed: 3 }]
 
 for (const { dtype, kernels } of ENGINES) {
-  for (const mode of MODES) {
-    t.test(`${mode}, ${dtype} on the ${kernels} kernels`, async (t) => {
-      const backendOf = () => createBackend(dtype, kernels)
+  for (const mode of MODES) for (const dense of [false, true]) {
+    t.test(`${mode}, ${dense ? 'dense inputs, last-step head' : 'one-hot inputs, every-step head'}, ${dtype} on the ${kernels} kernels`, async (t) => {
+      const run = () => newRun(mode, dense, createBackend(dtype, kernels))
 
       // Polled every time step: one more step adds one poll per layer and direction forward,
       // the same backward, and one per layer that takes dropout on its input.
       const polls = (T: number) => {
-        const r = run(mode, backendOf())
+        const r = run()
         const check = countingCheck()
         step(r, T, 1, check)
         return check.polls
@@ -103,21 +115,20 @@ for (const { dtype, kernels } of ENGINES) {
       t.equal(polls(9) - polls(8), 2 * L * D + (L - 1), 'every time step polls every layer and direction, forward and backward')
 
       // The uninterrupted run.
-      const straight = run(mode, backendOf())
+      const straight = run()
       const losses = STEPS.map((s) => step(straight, s.T, s.seed))
       const expected = state(straight)
 
       // The second step stopped at its k-th poll, for every k it has, then trained on.
-      const r0 = run(mode, backendOf())
+      const r0 = run()
       step(r0, STEPS[0].T, STEPS[0].seed)
       const count = countingCheck()
-      step(run(mode, backendOf()), STEPS[1].T, STEPS[1].seed)
       step(r0, STEPS[1].T, STEPS[1].seed, count)
       const total = count.polls
       t.ok(total > 2 * L * D * STEPS[1].T, `${total} polls in the step`)
       let exact = 0
       for (let k = 1; k <= total; k++) {
-        const r = run(mode, backendOf())
+        const r = run()
         const first = step(r, STEPS[0].T, STEPS[0].seed)
         const before = state(r)
         const check = countingCheck(k)
@@ -182,6 +193,29 @@ t.test('products computed in pieces give the bits of one call, and stop between 
   }
 })
 
+t.test('the loss over many rows polls too, with the bits of one uninterrupted pass', async (t) => {
+  const rows = 10_000
+  const classes = 80
+  for (const { dtype, kernels } of ENGINES) {
+    const backend = createBackend(dtype, kernels)
+    const rng = new Rng(9)
+    const logits = backend.floats(rows * classes)
+    for (let i = 0; i < logits.length; i++) logits[i] = 3 * rng.normal()
+    const targets = Int32Array.from({ length: rows }, (_, r) => (r % 97 === 0 ? -100 : rng.int(classes)))
+    const grad = backend.floats(rows * classes)
+    const loss = backend.crossEntropy(grad, logits, targets, rows, classes)
+    const polledGrad = backend.floats(rows * classes)
+    const check = countingCheck()
+    const polledLoss = backend.crossEntropy(polledGrad, logits, targets, rows, classes, check)
+    const label = `${dtype} on the ${kernels} kernels`
+    t.ok(Object.is(polledLoss, loss) && Array.from(polledGrad).every((v, i) => Object.is(v, grad[i])), `${label}: the same loss and gradient bits`)
+    // The float32 WebAssembly kernel is one fast call; every other engine runs the JavaScript loop.
+    if (dtype === 'float32' && kernels === 'wasm') continue
+    t.ok(check.polls >= 2, `${label}: polled ${check.polls} times`)
+    t.throws(() => backend.crossEntropy(polledGrad, logits, targets, rows, classes, countingCheck(1)), StepInterruptedError, `${label}: a stop ends it`)
+  }
+})
+
 t.test('a Trainer stopped inside a step returns null, trains no further, and its checkpoint resumes the exact run', async (t) => {
   // Two LSTM layers with dropout between them (the RNG matters), a validation split.
   const { model, data, training } = lstmTextJob('stopped', { seed: 3, epochs: 4, checkpointEvery: 1 })
@@ -204,6 +238,20 @@ t.test('a Trainer stopped inside a step returns null, trains no further, and its
   while (!resumed.done) losses.push(resumed.runEpoch()!.loss)
   t.same(losses, expected, 'the losses of the uninterrupted run')
   t.same(Array.from(resumed.model.params.data), Array.from(straight.model.params.data), 'and its final parameters')
+
+  // The validation pass after the epoch's steps polls too: its last poll is the epoch's last.
+  const probe = new Trainer(spec)
+  probe.runEpoch()
+  probe.runEpoch()
+  const all = countingCheck()
+  probe.runEpoch(all)
+  const late = new Trainer(spec)
+  const lateLosses = [late.runEpoch()!.loss, late.runEpoch()!.loss]
+  t.equal(late.runEpoch(countingCheck(all.polls)), null, `stopped at the last of the epoch's ${all.polls} polls, in the validation pass`)
+  t.equal(late.epoch, 2, 'the epoch is not counted')
+  const lateResumed = new Trainer(spec, decodeCheckpoint(encodeCheckpoint(late.checkpoint())))
+  while (!lateResumed.done) lateLosses.push(lateResumed.runEpoch()!.loss)
+  t.same(lateLosses, expected, 'and resuming gives the uninterrupted losses')
 
   t.throws(() => new Trainer(spec, undefined, undefined, undefined, countingCheck(3)), StepInterruptedError, 'setting up (one step on zeros) stops too')
 })

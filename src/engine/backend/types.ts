@@ -56,8 +56,11 @@ export interface Backend {
   readonly addRowBias: AddRowBias
   /** out[j*ldo + i] = x[i*ldx + j] for i < rows, j < cols (packs a weight's transpose). */
   transpose(out: Floats, ldo: number, x: Floats, ldx: number, rows: number, cols: number): void
-  /** Mean softmax cross-entropy and its gradient, as losses.ts crossEntropy (its conventions and errors). */
-  crossEntropy(grad: Floats | null, logits: Floats, targets: Int32Array, rows: number, classes: number): number
+  /**
+   * Mean softmax cross-entropy and its gradient, as losses.ts crossEntropy (its conventions and
+   * errors; it polls `interrupt`, except the float32 WebAssembly kernel, one fast call).
+   */
+  crossEntropy(grad: Floats | null, logits: Floats, targets: Int32Array, rows: number, classes: number, interrupt?: Interrupt | null): number
   /**
    * One Adam/AdamW update of whole vectors in place with the same bits as the JavaScript loop of
    * optimizers/adam.ts; false (nothing done) when this backend has no such kernel or an operand

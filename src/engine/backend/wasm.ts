@@ -174,9 +174,9 @@ export class WasmBackend implements Backend {
         }
       }
       const ce = exports.crossEntropyF32
-      this.crossEntropy = (grad, logits, targets, rows, classes) => {
+      this.crossEntropy = (grad, logits, targets, rows, classes, interrupt = null) => {
         const counted = countTargets(grad, logits, targets, rows, classes)
-        if (!this.owns(logits) || (grad !== null && !this.owns(grad))) return crossEntropy(grad, logits, targets, rows, classes)
+        if (!this.owns(logits) || (grad !== null && !this.owns(grad))) return crossEntropy(grad, logits, targets, rows, classes, interrupt)
         const scale = counted > 0 ? 1 / counted : 0
         if (rows <= 0) return 0
         return ce(grad === null ? 0 : this.at(grad, 0), this.at(logits, 0), this.idsIn(targets, rows), rows, classes, scale) * scale
