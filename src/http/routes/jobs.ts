@@ -196,12 +196,12 @@ const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       operationId: 'cancelJob',
       summary: 'Cancel a job',
-      description: 'A queued job is cancelled at once; a running job stops at its next step boundary, keeps its last checkpoint and ends `cancelled`. ' +
+      description: 'A queued job is cancelled at once; a running job stops within the step under way (its training thread checks every time step), keeps its last checkpoint and ends `cancelled`. ' +
         'A job waiting for its database (`storage_wait`) stops too when the node training it answers, and ends `cancelled` once the database takes writes again.',
       tags: ['jobs'],
       params: JobIdParams,
       response: {
-        202: jsonResponse('Cancelled, or stopping at its next step', JobRef, { headers: { Location: RESPONSE_HEADERS.Location } }),
+        202: jsonResponse('Cancelled, or stopping within the step under way', JobRef, { headers: { Location: RESPONSE_HEADERS.Location } }),
         ...errorResponses(404, 409, 507),
       },
     },

@@ -164,7 +164,7 @@ export function jobResponse(limits: Limits) {
     data: DataSummarySchema,
     progress: Type.Object({ epoch: Type.Integer(), epochs: Type.Integer() }),
     stopped_early: Type.Boolean({ description: 'training.early_stopping ended the job (succeeded) before its epoch limit, after progress.epoch' }),
-    cancel_requested: Type.Boolean({ description: 'A cancel was asked for: a running job stops at its next step, then ends `cancelled`' }),
+    cancel_requested: Type.Boolean({ description: 'A cancel was asked for: a running job stops within the step under way, then ends `cancelled`' }),
     loss: Nullable(Type.Number(), { description: 'Loss of the last finished epoch' }),
     best_loss: Nullable(Type.Number(), { description: 'Lowest loss so far (validation loss when there is a split)' }),
     error: Nullable(Type.Object({
