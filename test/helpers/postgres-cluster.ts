@@ -27,6 +27,14 @@ export interface PostgresCluster {
   /** A new empty database on the cluster; resolves to its URL. */
   createDatabase(prefix?: string): Promise<string>
   dropDatabase(url: string): Promise<void>
+  /**
+   * Stops the server but keeps its data and port, as an operator's `pg_ctl stop` does:
+   * 'fast' (SIGINT) ends the sessions and checkpoints, 'immediate' (SIGQUIT) quits at once
+   * and recovers from the WAL on the next start. Resolves once the server has exited.
+   */
+  halt(mode: 'fast' | 'immediate'): Promise<void>
+  /** Starts the halted server again on the same data folder and port; resolves once it accepts connections. */
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -118,26 +126,41 @@ export async function startPostgres(): Promise<PostgresCluster> {
   fs.writeFileSync(passwordFile, `${PASSWORD}\n`)
   if (runAs.uid !== undefined) fs.chownSync(passwordFile, runAs.uid, runAs.gid!)
   const port = await freePort()
-  let server: ChildProcess | undefined
-  try {
-    // A throwaway cluster needs no durability: skip the fsyncs that dominate its start-up.
-    await run(initdb, ['--pgdata', data, '--username', USER, '--pwfile', passwordFile, '--auth', 'scram-sha-256', '--no-sync', '--encoding', 'UTF8', '--locale', 'C'], runAs)
-    server = spawn(postgres, [
+  /** Starts the server on the data folder; resolves with it once it accepts connections. */
+  const serve = async (): Promise<ChildProcess> => {
+    const started = spawn(postgres, [
       '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300',
     ], { ...runAs, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } })
-    running.add(server)
-    const started = server
-    await new Promise<void>((resolve, reject) => {
-      let log = ''
-      started.stderr!.on('data', (chunk: Buffer) => {
-        log += chunk.toString()
-        if (log.includes('database system is ready to accept connections')) resolve()
+    running.add(started)
+    started.once('exit', () => running.delete(started))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let log = ''
+        started.stderr!.on('data', (chunk: Buffer) => {
+          log += chunk.toString()
+          if (log.includes('database system is ready to accept connections')) resolve()
+        })
+        started.once('exit', (code) => reject(new Error(`postgres exited with ${code} before accepting connections: ${log.slice(-2000)}`)))
       })
-      started.once('exit', (code) => reject(new Error(`postgres exited with ${code} before accepting connections: ${log.slice(-2000)}`)))
-    })
+    } catch (err) {
+      started.kill('SIGQUIT')
+      throw err
+    }
+    return started
+  }
+  /** Signals the server and resolves once it has exited. */
+  const end = (server: ChildProcess, signal: NodeJS.Signals) => new Promise<void>((resolve) => {
+    if (server.exitCode !== null || server.signalCode !== null) return resolve()
+    server.once('exit', () => resolve())
+    server.kill(signal)
+  })
+  let child: ChildProcess
+  try {
+    // A throwaway cluster needs no durability: skip the fsyncs that dominate its start-up.
+    await run(initdb, ['--pgdata', data, '--username', USER, '--pwfile', passwordFile, '--auth', 'scram-sha-256', '--no-sync', '--encoding', 'UTF8', '--locale', 'C'], runAs)
+    child = await serve()
   } catch (err) {
-    server?.kill('SIGQUIT')
     fs.rmSync(dir, { recursive: true, force: true })
     throw new Error(`could not start a PostgreSQL cluster for the tests: ${(err as Error).message}`)
   }
@@ -151,7 +174,6 @@ export async function startPostgres(): Promise<PostgresCluster> {
       await client.end()
     }
   }
-  const child = server
   let stopped: Promise<void> | null = null
   return {
     port,
@@ -165,16 +187,16 @@ export async function startPostgres(): Promise<PostgresCluster> {
       const name = new URL(databaseUrl).pathname.slice(1)
       await admin((client) => client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`))
     },
+    halt(mode) {
+      return end(child, mode === 'fast' ? 'SIGINT' : 'SIGQUIT')
+    },
+    async resume() {
+      if (child.exitCode === null && child.signalCode === null) throw new Error('the PostgreSQL server is still running: halt() it first')
+      child = await serve()
+    },
     stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        // Fast shutdown: disconnect the clients, then stop.
-        child.kill('SIGINT')
-      }).finally(() => {
-        running.delete(child)
-        fs.rmSync(dir, { recursive: true, force: true })
-      })
+      // Fast shutdown: disconnect the clients, then stop.
+      stopped ??= end(child, 'SIGINT').finally(() => fs.rmSync(dir, { recursive: true, force: true }))
       return stopped
     },
   }

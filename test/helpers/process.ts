@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { findProjectRoot } from '../../src/http/package-info.js'
 import type { LogLine } from './logs.js'
@@ -110,4 +112,18 @@ export async function startMain(
 export function logTail(file: string, count: number): string {
   if (!fs.existsSync(file)) return ''
   return fs.readFileSync(file, 'utf8').split('\n').slice(-count - 1).join('\n')
+}
+
+/**
+ * A temp file for `logFile`: removed when the test passes, its tail printed (and the file
+ * kept) when it fails, so a failure in CI shows what the service said.
+ */
+export function keptLog(t: { teardown(fn: () => unknown): void; passing(): boolean }, label: string, lines = 200): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seqserve-${label}-`))
+  const file = path.join(dir, 'service.log')
+  t.teardown(() => {
+    if (t.passing()) return fs.rmSync(dir, { recursive: true, force: true })
+    console.error(`# the service's output is kept in ${file}; its tail:\n${logTail(file, lines)}`)
+  })
+  return file
 }

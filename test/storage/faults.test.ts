@@ -12,6 +12,7 @@ import Database from 'better-sqlite3'
 import pg from 'pg'
 import t from 'tap'
 import { DatabaseOpenError, StorageFullError, StorageUnavailableError } from '../../src/storage/errors.js'
+import { PoolSession } from '../../src/storage/postgres/session.js'
 import { openPostgresStorage } from '../../src/storage/postgres/storage.js'
 import { openSqliteStorage } from '../../src/storage/sqlite/storage.js'
 import { freePort, sharedPostgres } from '../helpers/postgres.js'
@@ -117,4 +118,33 @@ t.test('postgres: a server that cannot be reached is a DatabaseOpenError at star
   const err = await rejection(openPostgresStorage({ url }))
   t.type(err, DatabaseOpenError)
   t.equal((err as Error).message, `Cannot use the database postgres://seqserve:***@127.0.0.1:${port}/seqserve: the database server cannot be reached (ECONNREFUSED). Check that PostgreSQL is running and that DATABASE_URL names it`)
+})
+
+t.test('postgres: a session the server ends between two statements of a transaction rejects with StorageUnavailableError, not a process crash; the pool reconnects', async (t) => {
+  const { url, admin } = await freshPostgres(t)
+  const pool = new pg.Pool({ connectionString: url, max: 1 })
+  pool.on('error', () => undefined)
+  t.teardown(() => pool.end())
+  const session = new PoolSession(pool)
+  const gone = async (pid: number) => {
+    const client = new pg.Client(admin)
+    await client.connect()
+    try {
+      await client.query('SELECT pg_terminate_backend($1)', [pid])
+      // Until the backend has exited, its FATAL 57P01 is on the way to our idle connection.
+      while ((await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount !== 0) await new Promise((resolve) => setTimeout(resolve, 10))
+    } finally {
+      await client.end()
+    }
+  }
+  const err = await rejection(session.transaction(async (tx) => {
+    const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+    // The connection is checked out and idle in the transaction when the server ends it (a shutdown, a restart).
+    await gone(rows[0].pid)
+    await tx.query('SELECT 1')
+  }))
+  t.type(err, StorageUnavailableError, 'the next statement fails as a storage fault the job runner waits out')
+  t.match(err, { code: 'storage_unavailable', reason: 'unreachable' })
+  const { rows } = await session.query<{ one: number }>('SELECT 1 AS one')
+  t.same(rows, [{ one: 1 }], 'the broken connection left the pool; a new one serves the next statement')
 })

@@ -4,6 +4,7 @@ import type { PredictionService, ServingEvents } from '../../serving/prediction-
 import type { Storage } from '../../storage/storage.js'
 import { FastHistogram } from './fast-histogram.js'
 import { JOB_STATUSES } from '../../storage/types.js'
+import { isStorageFault } from '../../storage/errors.js'
 
 /** Window over which the training throughput gauges average. */
 const THROUGHPUT_WINDOW_S = 60
@@ -20,6 +21,22 @@ export interface Metrics {
 }
 
 /**
+ * What a gauge read from the database at scrape time shows, or undefined (and the gauge left
+ * without samples, not stale ones) when the database cannot be read: PostgreSQL down, a damaged
+ * file. That must not fail the whole scrape: it is when operators need the other series
+ * (seqserve_jobs_waiting_for_storage); /readyz says what is wrong.
+ */
+async function readOrOmit<T>(gauge: Gauge, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read()
+  } catch (err) {
+    if (!isStorageFault(err)) throw err
+    gauge.reset()
+    return undefined
+  }
+}
+
+/**
  * The service's Prometheus metrics, in a registry of their own (so several apps in one
  * process, as in tests, do not collide). Job counts by status are read from the database at
  * scrape time, so they are right even for jobs other processes changed.
@@ -33,8 +50,8 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
   new Gauge({
     name: 'seqserve_jobs', help: 'Jobs by status', labelNames: ['status'], registers: [registry],
     async collect() {
-      const counts = await storage.jobs.countByStatus()
-      for (const status of JOB_STATUSES) this.set({ status }, counts[status] ?? 0)
+      const counts = await readOrOmit(this, () => storage.jobs.countByStatus())
+      if (counts !== undefined) for (const status of JOB_STATUSES) this.set({ status }, counts[status] ?? 0)
     },
   })
   const started = new Counter({ name: 'seqserve_jobs_started_total', help: 'Training runs started (first attempts and resumes)', registers: [registry] })
@@ -102,7 +119,9 @@ export function createMetrics(storage: Storage, serving: () => PredictionService
   new Gauge({
     name: 'seqserve_model_versions', help: 'Model versions in the registry, by source (job: trained here; import)', labelNames: ['source'], registers: [registry],
     async collect() {
-      const versions = (await storage.models.list()).flatMap((m) => m.versions)
+      const models = await readOrOmit(this, () => storage.models.list())
+      if (models === undefined) return
+      const versions = models.flatMap((m) => m.versions)
       for (const source of ['job', 'import'] as const) this.set({ source }, versions.filter((v) => v.source === source).length)
     },
   })

@@ -8,6 +8,7 @@ import {
   type AppliedMigration,
   type MigrationResult,
 } from '../migrations.js'
+import { checkOut } from './session.js'
 
 /** Held while migrating, so replicas starting together migrate once and the others wait. */
 /** A pool, a client or a Session: anything that runs a query. */
@@ -30,7 +31,8 @@ export async function currentPgVersion(db: Queryable): Promise<number> {
 /** Applies the pending files of `dir`, each in its own transaction, under a session advisory lock. */
 export async function runPgMigrations(pool: pg.Pool, dir: string): Promise<MigrationResult> {
   const files = listMigrationFiles(dir)
-  const client = await pool.connect()
+  const held = await checkOut(pool)
+  const { client } = held
   try {
     await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`)
     try {
@@ -58,6 +60,6 @@ export async function runPgMigrations(pool: pg.Pool, dir: string): Promise<Migra
       await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined)
     }
   } finally {
-    client.release()
+    held.release()
   }
 }

@@ -59,8 +59,8 @@ export class PoolSession implements Session {
   }
 
   private async transactionOnClient<T>(work: (tx: Session) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
-    let broken: Error | undefined
+    const held = await checkOut(this.pool)
+    const { client } = held
     try {
       await client.query('BEGIN')
       const result = await work(new ClientSession(client))
@@ -68,12 +68,45 @@ export class PoolSession implements Session {
       return result
     } catch (err) {
       // A connection that cannot even roll back is dropped from the pool rather than reused.
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError
-      })
+      await client.query('ROLLBACK').catch((rollbackError: Error) => held.break(rollbackError))
       throw err
     } finally {
-      client.release(broken)
+      held.release()
     }
+  }
+}
+
+/** A connection taken from the pool, guarded until it goes back (see checkOut). */
+export interface HeldClient {
+  client: pg.PoolClient
+  /** Marks the connection unusable: release() then closes it instead of pooling it. */
+  break(err: Error): void
+  /** Gives the connection back to the pool (closed, when it broke meanwhile). */
+  release(): void
+}
+
+/**
+ * A connection of the pool for several statements. The pool listens for errors only on idle
+ * connections: a server that ends the session (shutdown, restart, failover: 57P01) while one
+ * is checked out between two statements would emit an 'error' nobody handles, which kills
+ * the process. Here the error marks the connection broken; the next statement on it fails
+ * (and is classified like any other), and release() drops it from the pool.
+ */
+export async function checkOut(pool: pg.Pool): Promise<HeldClient> {
+  const client = await pool.connect()
+  let broken: Error | undefined
+  const onError = (err: Error) => {
+    broken ??= err
+  }
+  client.on('error', onError)
+  return {
+    client,
+    break(err) {
+      broken ??= err
+    },
+    release() {
+      client.removeListener('error', onError)
+      client.release(broken)
+    },
   }
 }

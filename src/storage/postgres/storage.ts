@@ -13,6 +13,7 @@ import { QueueListener } from './queue-listener.js'
 import { holdPgNodeId } from './node-lock.js'
 import type { NodeIdHold } from '../node-id.js'
 import { postgresFault, postgresOpenError } from './faults.js'
+import { isStorageFault } from '../errors.js'
 
 export interface OpenPostgresOptions {
   /** `postgres://user:password@host:port/database` */
@@ -133,7 +134,8 @@ export class PostgresStorage implements Storage {
       })
       writable = true
     } catch (err) {
-      const fault = postgresFault(err)
+      // The session already turned a server fault into its typed error; a raw one is classified here.
+      const fault = isStorageFault(err) ? err : postgresFault(err)
       reasons.push(`the database is not writable: ${fault === undefined ? (err as Error).message : `${fault.problem}. ${fault.advice}`}`)
     }
     let migrated = false
